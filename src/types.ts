@@ -1,0 +1,130 @@
+/**
+ * OpenAI-shaped request and response types. Parameter names are snake_case on purpose: they mirror the
+ * OpenAI wire format and LiteLLM's Python SDK, so a request body can be passed through as it is.
+ */
+import type { Readable } from "node:stream";
+
+/** Options every call takes, besides the operation's own parameters. */
+export interface CallOptions {
+  /** Base URL of the provider's OpenAI-style API, e.g. `http://127.0.0.1:9997/v1`. */
+  api_base?: string;
+  api_key?: string;
+  /** Per-attempt timeout in seconds (default 600, as in LiteLLM). */
+  timeout?: number;
+  /** Retries after the first attempt on connection errors, 408, 409, 429 and 5xx (default 2). */
+  num_retries?: number;
+  /** Drop parameters the provider does not support instead of failing with UnsupportedParamsError. */
+  drop_params?: boolean;
+  extra_headers?: Record<string, string>;
+  /** Cancels the call, including retries and their waits. */
+  signal?: AbortSignal;
+}
+
+/** Provider-specific parameters that are not part of the OpenAI request, passed on to the provider. */
+export type ProviderExtras = Record<string, unknown>;
+
+export type EmbeddingInput = string | string[] | number[] | number[][];
+
+export interface EmbeddingParams extends CallOptions {
+  model: string;
+  input: EmbeddingInput;
+  encoding_format?: "float" | "base64";
+  dimensions?: number;
+  user?: string;
+  [extra: string]: unknown;
+}
+
+export interface Embedding {
+  object: "embedding";
+  index: number;
+  /** Floats, or a base64 string of little-endian float32 when `encoding_format: "base64"` was asked. */
+  embedding: number[] | string;
+}
+
+export interface Usage {
+  prompt_tokens: number;
+  total_tokens: number;
+}
+
+export interface EmbeddingResponse {
+  object: "list";
+  data: Embedding[];
+  model: string;
+  usage: Usage;
+}
+
+export type ImageResponseFormat = "url" | "b64_json";
+
+export interface ImageGenerationParams extends CallOptions {
+  model: string;
+  prompt: string;
+  n?: number;
+  /** `WIDTHxHEIGHT`, e.g. `1024x1024`. */
+  size?: string;
+  response_format?: ImageResponseFormat;
+  quality?: string;
+  style?: string;
+  user?: string;
+  /** Xinference extras such as `negative_prompt`, `num_inference_steps`, `guidance_scale`, `seed`. */
+  [extra: string]: unknown;
+}
+
+/** A file given as bytes plus what to call it. */
+export interface FileLike {
+  data: Uint8Array | Blob | Readable;
+  filename?: string;
+  contentType?: string;
+}
+
+/** Anything an image can be passed as: bytes, a Blob or File, a readable stream (an `fs.ReadStream` keeps its name), or `{ data, filename, contentType }`. */
+export type ImageInput = Uint8Array | Blob | Readable | FileLike;
+
+export interface ImageEditParams extends CallOptions {
+  model: string;
+  image: ImageInput | ImageInput[];
+  prompt: string;
+  mask?: ImageInput;
+  n?: number;
+  /** `WIDTHxHEIGHT`, or `original` (the default) for the input image's own size. */
+  size?: string;
+  response_format?: ImageResponseFormat;
+  quality?: string;
+  user?: string;
+  [extra: string]: unknown;
+}
+
+export interface ImageData {
+  b64_json?: string;
+  url?: string;
+  revised_prompt?: string;
+}
+
+export interface ImageResponse {
+  created: number;
+  data: ImageData[];
+}
+
+export interface RerankParams extends CallOptions {
+  model: string;
+  query: string;
+  documents: Array<string | { text: string }>;
+  top_n?: number;
+  return_documents?: boolean;
+  [extra: string]: unknown;
+}
+
+export interface RerankResult {
+  index: number;
+  relevance_score: number;
+  document?: { text: string };
+}
+
+export interface RerankResponse {
+  id: string;
+  results: RerankResult[];
+  meta: {
+    api_version?: unknown;
+    billed_units?: { search_units?: number; total_tokens?: number } | null;
+    tokens?: { input_tokens?: number; output_tokens?: number } | null;
+  };
+}
