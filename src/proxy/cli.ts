@@ -1,0 +1,151 @@
+#!/usr/bin/env node
+/**
+ * The proxy's command line: `xgate --config config.yaml [--host] [--port] [--num_workers] [--check]`.
+ * Prints one banner on start, exits 0 after a graceful stop on SIGTERM/SIGINT, and exits 1 with a clear
+ * message on a bad config.
+ */
+import cluster from "node:cluster";
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { startProxy, type RunningProxy } from "./app.js";
+import { banner } from "./banner.js";
+import { ConfigError, loadConfig } from "./config/index.js";
+
+const USAGE = `Usage: xgate --config config.yaml [options]
+
+An OpenAI-compatible gateway for Xinference that reads LiteLLM's config.yaml.
+
+Options:
+  --config PATH        the LiteLLM-format config file (required)
+  --host HOST          address to listen on (env HOST; default 0.0.0.0)
+  --port PORT          port to listen on (env PORT; default 4000)
+  --num_workers N      run N worker processes on the one port (default 1)
+  --check              validate the config, print what it serves, and exit
+  --detailed_debug     log at debug level
+  --version            print the version
+  --help               print this help`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
+
+function fail(message: string, code = 1): never {
+  console.error(message);
+  process.exit(code);
+}
+
+function parseCli(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        config: { type: "string", short: "c" },
+        host: { type: "string" },
+        port: { type: "string" },
+        num_workers: { type: "string" },
+        check: { type: "boolean", default: false },
+        detailed_debug: { type: "boolean", default: false },
+        version: { type: "boolean", short: "v", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    }).values;
+  } catch (err) {
+    return fail(`xgate: ${(err as Error).message}\n\n${USAGE}`, 2);
+  }
+}
+
+function positiveInt(value: string, name: string, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > max) fail(`xgate: ${name} must be a whole number from 0 to ${max}, not '${value}'.`, 2);
+  return n;
+}
+
+async function main(): Promise<void> {
+  const args = parseCli(process.argv.slice(2));
+  if (args.help) {
+    console.log(USAGE);
+    return;
+  }
+  if (args.version) {
+    console.log(version());
+    return;
+  }
+  if (!args.config) fail(`xgate: --config is required.\n\n${USAGE}`, 2);
+  const host = args.host ?? process.env.HOST ?? "0.0.0.0";
+  const port = positiveInt(args.port ?? process.env.PORT ?? "4000", "--port", 65535);
+  const workers = Math.max(1, positiveInt(args.num_workers ?? "1", "--num_workers", 256));
+
+  let loaded;
+  try {
+    loaded = await loadConfig(args.config);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(`xgate: ${err.message}`);
+    throw err;
+  }
+  if (cluster.isPrimary) for (const warning of loaded.warnings) console.warn(`xgate: warning: ${warning}`);
+  if (args.check) {
+    console.log(`Config OK: ${args.config}\n${banner(loaded.config, { url: undefined, workers, version: version() })}`);
+    return;
+  }
+
+  if (workers > 1 && cluster.isPrimary) {
+    runPrimary(workers, loaded.config);
+    return;
+  }
+
+  let proxy: RunningProxy;
+  try {
+    proxy = await startProxy(loaded.config, { host, port, logLevel: args.detailed_debug ? "debug" : "info" });
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === "EADDRINUSE") fail(`xgate: port ${port} is in use; choose another with --port.`);
+    throw err;
+  }
+  if (cluster.isPrimary) console.log(banner(loaded.config, { url: proxy.url, workers, version: version() }));
+  else process.send?.({ type: "listening", url: proxy.url });
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    proxy.close().then(
+      () => process.exit(0),
+      (err: unknown) => fail(`xgate: error while stopping on ${signal}: ${(err as Error).message}`),
+    );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
+
+/** The primary forks the workers, prints the banner once they listen, and passes stop signals on. */
+function runPrimary(workers: number, config: Parameters<typeof banner>[0]): void {
+  let listening = 0;
+  let stopping = false;
+  cluster.on("message", (_worker, message: { type?: string; url?: string }) => {
+    if (message?.type === "listening" && ++listening === workers) {
+      console.log(banner(config, { url: message.url, workers, version: version() }));
+    }
+  });
+  cluster.on("exit", (worker, code) => {
+    if (!stopping && listening < workers) {
+      // A worker that dies before it listens (a taken port, say) would die again: give up instead of looping.
+      fail(`xgate: worker ${worker.process.pid} exited with code ${code} before listening`);
+    } else if (!stopping) {
+      console.error(`xgate: worker ${worker.process.pid} exited with code ${code}; starting another`);
+      cluster.fork();
+    } else if (Object.keys(cluster.workers ?? {}).length === 0) {
+      process.exit(0);
+    }
+  });
+  const stop = (): void => {
+    stopping = true;
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGTERM");
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+  for (let i = 0; i < workers; i++) cluster.fork();
+}
+
+main().catch((err: unknown) => fail(`xgate: ${(err as Error).stack ?? String(err)}`));

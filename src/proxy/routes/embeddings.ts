@@ -1,0 +1,20 @@
+import type { FastifyInstance } from "fastify";
+import { embedding } from "../../index.js";
+import type { EmbeddingParams } from "../../types.js";
+import type { ProxyContext } from "../context.js";
+import { dispatchRequest } from "./dispatch-request.js";
+import { asObject, clientRequest, sdkParams } from "./params.js";
+
+export function embeddingRoutes(app: FastifyInstance, ctx: ProxyContext): void {
+  for (const url of ["/v1/embeddings", "/embeddings"]) {
+    app.post(url, async (request, reply) => {
+      const req = clientRequest(asObject(request.body, "POST /v1/embeddings"), ctx);
+      const response = await dispatchRequest(ctx, request, reply, req.model, (target, signal) =>
+        embedding(sdkParams(req, target, signal, ctx) as EmbeddingParams),
+      );
+      // Clients expect the model name they asked for, not the upstream uid.
+      response.model = req.model;
+      return response;
+    });
+  }
+}
