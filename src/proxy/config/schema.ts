@@ -1,0 +1,248 @@
+/**
+ * The config schema: LiteLLM's config.yaml as users write it (snake_case keys kept, since users read them in
+ * their files), plus xgate's own settings. Defaults are filled where LiteLLM documents one, so the rest of
+ * the proxy reads `config.router_settings.allowed_fails` without second-guessing.
+ *
+ * Values may arrive as strings after `os.environ/NAME` substitution, so numbers and booleans accept their
+ * string spelling. Objects drop keys they do not know (the loader warns about them); `litellm_params` and
+ * `model_info` keep them, since LiteLLM passes those through to the provider and to `/model/info`.
+ */
+import { z } from "zod";
+
+export const ROUTING_STRATEGIES = ["simple-shuffle", "least-busy", "latency-based-routing", "usage-based-routing"] as const;
+export type RoutingStrategy = (typeof ROUTING_STRATEGIES)[number];
+
+/** `model_info.mode` values LiteLLM knows; other values load with a warning. */
+export const MODEL_MODES = [
+  "embedding",
+  "image_generation",
+  "image_edit",
+  "rerank",
+  "chat",
+  "completion",
+  "responses",
+  "audio_transcription",
+  "audio_speech",
+  "moderation",
+  "video_generation",
+  "batch",
+  "realtime",
+] as const;
+
+/** The modes xgate serves routes for. */
+export const SERVED_MODES: ReadonlySet<string> = new Set(["embedding", "image_generation", "image_edit", "rerank"]);
+
+/** Xinference's `model_type` values for `POST /v1/models`. */
+export const XINFERENCE_MODEL_TYPES = ["LLM", "embedding", "image", "rerank", "audio", "video", "flexible"] as const;
+
+export const CACHE_TYPES = ["local", "redis"] as const;
+
+const NUMERIC = /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i;
+
+function numeric(value: unknown): unknown {
+  return typeof value === "string" && NUMERIC.test(value.trim()) ? Number(value.trim()) : value;
+}
+
+function booleanish(value: unknown): unknown {
+  if (typeof value !== "string") return value;
+  const word = value.trim().toLowerCase();
+  if (["true", "yes", "on", "1"].includes(word)) return true;
+  if (["false", "no", "off", "0"].includes(word)) return false;
+  return value;
+}
+
+/** A number where text is expected (`model_name: 2024`, a numeric password) is meant as text. */
+function textual(value: unknown): unknown {
+  return typeof value === "number" || typeof value === "bigint" ? String(value) : value;
+}
+
+const text = z.preprocess(textual, z.string());
+const name = z.preprocess(textual, z.string().trim().min(1));
+const flag = z.preprocess(booleanish, z.boolean());
+const count = z.preprocess(numeric, z.int().min(0));
+const nonNegative = z.preprocess(numeric, z.number().min(0));
+const positive = z.preprocess(numeric, z.number().positive());
+const port = z.preprocess(numeric, z.int().min(1).max(65535));
+
+function hasScheme(value: string, schemes: readonly string[]): boolean {
+  try {
+    return schemes.includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}
+
+const httpUrl = text.refine((v) => hasScheme(v, ["http:", "https:"]), {
+  message: "must be an http:// or https:// URL, such as http://127.0.0.1:9997/v1",
+});
+
+/** `[{group: [other groups]}]`: one map per group, each naming the groups to try, in order. */
+const fallbacks = z.array(
+  z
+    .record(z.string(), z.preprocess((v) => (typeof v === "string" ? [v] : v), z.array(name)))
+    .refine((entry) => Object.keys(entry).length === 1, {
+      message: "must be a map with exactly one group, like `- my-group: [other-group]`; put each group in its own list item",
+    }),
+);
+
+const groupNames = z.preprocess((v) => (typeof v === "string" ? [v] : v), z.array(name));
+
+export const autoLaunchSchema = z.looseObject({
+  /** The model's name in Xinference's registry, e.g. `bge-base-en-v1.5`. */
+  model_name: name,
+  /** Filled from `model_info.mode` by the loader when not given. */
+  model_type: z.enum(XINFERENCE_MODEL_TYPES).optional(),
+});
+
+export const litellmParamsSchema = z.looseObject({
+  /** `<provider>/<model>`, e.g. `xinference/stabilityai/stable-diffusion-3.5-large`, or `xinference/*`. */
+  model: name,
+  api_base: httpUrl.optional(),
+  api_key: text.optional(),
+  rpm: count.optional(),
+  tpm: count.optional(),
+  /** Seconds per attempt. */
+  timeout: positive.optional(),
+  stream_timeout: positive.optional(),
+  max_retries: count.optional(),
+  weight: nonNegative.optional(),
+  /** Tiers: lower orders are tried first. */
+  order: z.preprocess(numeric, z.int().min(1)).optional(),
+  drop_params: flag.optional(),
+  input_cost_per_token: nonNegative.optional(),
+  output_cost_per_token: nonNegative.optional(),
+  input_cost_per_image: nonNegative.optional(),
+  output_cost_per_image: nonNegative.optional(),
+});
+
+export const modelInfoSchema = z.looseObject({
+  mode: text.optional(),
+  /** Identifies the deployment; unique across model_list. */
+  id: name.optional(),
+  base_model: text.optional(),
+  input_cost_per_token: nonNegative.optional(),
+  output_cost_per_token: nonNegative.optional(),
+  input_cost_per_image: nonNegative.optional(),
+  output_cost_per_image: nonNegative.optional(),
+  auto_launch: autoLaunchSchema.optional(),
+});
+
+export const deploymentSchema = z.object({
+  /** The model group: the name clients send as `model`. */
+  model_name: name,
+  litellm_params: litellmParamsSchema,
+  model_info: modelInfoSchema.prefault({}),
+});
+
+export const cacheParamsSchema = z.object({
+  type: z.enum(CACHE_TYPES).default("local"),
+  host: text.optional(),
+  port: port.optional(),
+  password: text.optional(),
+  namespace: text.optional(),
+  /** Seconds. */
+  ttl: positive.optional(),
+  supported_call_types: z.array(text).optional(),
+});
+
+export const litellmSettingsSchema = z.object({
+  drop_params: flag.default(false),
+  num_retries: count.optional(),
+  /** Seconds. */
+  request_timeout: positive.optional(),
+  fallbacks: fallbacks.optional(),
+  default_fallbacks: groupNames.optional(),
+  allowed_fails: count.optional(),
+  cooldown_time: nonNegative.optional(),
+  cache: flag.default(false),
+  cache_params: cacheParamsSchema.prefault({}),
+  set_verbose: flag.default(false),
+  json_logs: flag.default(false),
+});
+
+export const generalSettingsSchema = z.object({
+  master_key: text
+    .refine((v) => v.startsWith("sk-"), {
+      message: "must start with 'sk-' (as in LiteLLM), e.g. sk-<a long random string>; set it with os.environ/XGATE_MASTER_KEY to keep it out of the file",
+    })
+    .optional(),
+  database_url: text
+    .refine((v) => hasScheme(v, ["postgres:", "postgresql:"]), {
+      message: "must be a PostgreSQL URL such as postgresql://user:password@127.0.0.1:5432/xgate (leave it out to use the embedded SQLite store)",
+    })
+    .optional(),
+  max_request_size_mb: positive.default(50),
+  background_health_checks: flag.default(false),
+  /** Seconds between background health passes. */
+  health_check_interval: positive.default(300),
+  disable_spend_logs: flag.default(false),
+  /** Seconds between batched spend-log writes. */
+  proxy_batch_write_at: positive.default(10),
+  allow_client_side_credentials: flag.default(false),
+  /** How long a hosted image (`response_format: url`) stays fetchable. */
+  image_url_ttl_seconds: z.preprocess(numeric, z.int().positive()).default(3600),
+  /** Base of hosted image URLs behind a load balancer; without it, the request's Host is used. */
+  public_base_url: httpUrl.optional(),
+  request_header_timeout_seconds: positive.default(30),
+  request_body_timeout_seconds: positive.default(300),
+  graceful_shutdown_seconds: nonNegative.default(30),
+});
+
+const groupAlias = z.union([name, z.object({ model: name, hidden: flag.default(false) })]);
+
+export const routerSettingsSchema = z.object({
+  routing_strategy: z.enum(ROUTING_STRATEGIES).default("simple-shuffle"),
+  num_retries: count.optional(),
+  /** Minimum seconds to wait before a retry. */
+  retry_after: nonNegative.default(0),
+  allowed_fails: count.default(3),
+  /** Seconds a deployment stays out after too many failures. */
+  cooldown_time: nonNegative.default(5),
+  /** Seconds for a whole call, retries included. */
+  timeout: positive.optional(),
+  fallbacks: fallbacks.optional(),
+  default_fallbacks: groupNames.optional(),
+  redis_host: text.optional(),
+  redis_port: port.optional(),
+  redis_password: text.optional(),
+  redis_url: text
+    .refine((v) => hasScheme(v, ["redis:", "rediss:"]), { message: "must be a redis:// or rediss:// URL" })
+    .optional(),
+  /** Other names for a model group: `alias: group` or `alias: {model: group, hidden: true}`. */
+  model_group_alias: z.record(z.string(), groupAlias).default({}),
+});
+
+export const proxyConfigSchema = z.object({
+  model_list: z.array(deploymentSchema).min(1),
+  /** The variables the file defines (already applied when `os.environ/` references were resolved). */
+  environment_variables: z.record(z.string(), z.string()).default({}),
+  litellm_settings: litellmSettingsSchema.prefault({}),
+  general_settings: generalSettingsSchema.prefault({}),
+  router_settings: routerSettingsSchema.prefault({}),
+});
+
+/**
+ * The loaded config. Besides the defaults, the loader copies `num_retries`, `fallbacks`, `default_fallbacks`,
+ * `allowed_fails` and `cooldown_time` from `litellm_settings` into `router_settings` when only
+ * `litellm_settings` sets them (LiteLLM accepts them in both; `router_settings` wins), so the router reads
+ * one place, and fills `model_info.auto_launch.model_type` from `model_info.mode`.
+ */
+export type ProxyConfig = z.output<typeof proxyConfigSchema>;
+export type ModelDeployment = ProxyConfig["model_list"][number];
+export type LitellmParams = ModelDeployment["litellm_params"];
+export type ModelInfo = ModelDeployment["model_info"];
+export type AutoLaunch = z.output<typeof autoLaunchSchema>;
+export type LitellmSettings = ProxyConfig["litellm_settings"];
+export type CacheParams = LitellmSettings["cache_params"];
+export type GeneralSettings = ProxyConfig["general_settings"];
+export type RouterSettings = ProxyConfig["router_settings"];
+export type Fallbacks = NonNullable<RouterSettings["fallbacks"]>;
+
+const LITELLM_PARAMS_KEYS: ReadonlySet<string> = new Set(Object.keys(litellmParamsSchema.shape));
+
+/** The provider-specific extras of a deployment: what `litellm_params` holds beyond the keys xgate reads. */
+export function providerExtras(params: LitellmParams): Record<string, unknown> {
+  const extras: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(params)) if (!LITELLM_PARAMS_KEYS.has(key)) extras[key] = value;
+  return extras;
+}

@@ -1,0 +1,179 @@
+/**
+ * Checks that need the whole config, for mistakes that would otherwise surface only when a request
+ * arrives: a model string no provider serves, a fallback or alias naming a group that does not exist, two
+ * deployments with one id, an auto_launch that cannot work.
+ */
+import { formatPath, type KeyPath } from "./paths.js";
+import { MODEL_MODES, SERVED_MODES, XINFERENCE_MODEL_TYPES, type ProxyConfig } from "./schema.js";
+import { closestKey } from "./unknown-keys.js";
+
+export const DEFAULT_KNOWN_PROVIDERS: readonly string[] = ["xinference"];
+
+export interface SemanticOptions {
+  knownProviders: readonly string[];
+  /** The line a key path is on, for warnings. */
+  lineOf: (path: KeyPath) => number | undefined;
+}
+
+export interface SemanticResult {
+  issues: { path: KeyPath; message: string; atKey?: boolean }[];
+  warnings: string[];
+}
+
+/** Xinference's `model_type` for each LiteLLM mode, so `auto_launch` can leave it out. */
+const MODEL_TYPE_BY_MODE: Readonly<Record<string, (typeof XINFERENCE_MODEL_TYPES)[number]>> = {
+  embedding: "embedding",
+  image_generation: "image",
+  image_edit: "image",
+  rerank: "rerank",
+  chat: "LLM",
+  completion: "LLM",
+  responses: "LLM",
+  audio_transcription: "audio",
+  audio_speech: "audio",
+  video_generation: "video",
+};
+
+function wildcardMatches(pattern: string, name: string): boolean {
+  const star = pattern.indexOf("*");
+  if (star === -1) return false;
+  const prefix = pattern.slice(0, star);
+  const suffix = pattern.slice(star + 1);
+  return name.length > prefix.length + suffix.length && name.startsWith(prefix) && name.endsWith(suffix);
+}
+
+function list(names: Iterable<string>): string {
+  const all = [...names];
+  return all.length === 0 ? "none" : all.join(", ");
+}
+
+/**
+ * Runs the checks. Mutates `config` only to fill `auto_launch.model_type` from `model_info.mode`, which is
+ * why this runs after the schema and before the config is handed out.
+ */
+export function checkSemantics(config: ProxyConfig, options: SemanticOptions): SemanticResult {
+  const result: SemanticResult = { issues: [], warnings: [] };
+  const at = (path: KeyPath): string => {
+    const line = options.lineOf(path);
+    return line === undefined ? "" : ` (line ${line})`;
+  };
+  checkDeployments(config, options, result, at);
+  checkGroupReferences(config, result);
+  return result;
+}
+
+function checkDeployments(
+  config: ProxyConfig,
+  options: SemanticOptions,
+  result: SemanticResult,
+  at: (path: KeyPath) => string,
+): void {
+  const ids = new Map<string, number>();
+  config.model_list.forEach((deployment, i) => {
+    const model = deployment.litellm_params.model;
+    const modelPath = ["model_list", i, "litellm_params", "model"];
+    const slash = model.indexOf("/");
+    const provider = slash === -1 ? "" : model.slice(0, slash);
+    if (!options.knownProviders.includes(provider)) {
+      const example = options.knownProviders[0] ?? "xinference";
+      result.issues.push({
+        path: modelPath,
+        message:
+          `${formatPath(modelPath)}: '${model}' does not start with a provider xgate knows (${list(options.knownProviders)}). ` +
+          `Write <provider>/<model>, e.g. ${example}/${slash === -1 ? model : model.slice(slash + 1)}.`,
+      });
+    } else if (model.slice(slash + 1).trim() === "") {
+      result.issues.push({
+        path: modelPath,
+        message: `${formatPath(modelPath)}: '${model}' names no model; write ${provider}/<model uid>, or ${provider}/* for every model.`,
+      });
+    }
+
+    const info = deployment.model_info;
+    if (info.id !== undefined) {
+      const first = ids.get(info.id);
+      if (first !== undefined) {
+        result.issues.push({
+          path: ["model_list", i, "model_info", "id"],
+          message: `${formatPath(["model_list", i, "model_info", "id"])} '${info.id}' is also the id of model_list[${first}]; ids identify deployments, so each must be unique.`,
+        });
+      } else {
+        ids.set(info.id, i);
+      }
+    }
+
+    const modePath = ["model_list", i, "model_info", "mode"];
+    if (info.mode !== undefined && !(MODEL_MODES as readonly string[]).includes(info.mode)) {
+      const guess = closestKey(info.mode, MODEL_MODES);
+      result.warnings.push(
+        `${formatPath(modePath)}${at(modePath)} is '${info.mode}', which is not a mode LiteLLM knows` +
+          (guess ? `; did you mean ${guess}?` : ` (${MODEL_MODES.join(", ")})`),
+      );
+    } else if (info.mode !== undefined && !SERVED_MODES.has(info.mode)) {
+      result.warnings.push(
+        `${formatPath(modePath)}${at(modePath)} is '${info.mode}': xgate has no route for that mode yet ` +
+          `(it serves ${[...SERVED_MODES].join(", ")}), so '${deployment.model_name}' is listed but cannot be called`,
+      );
+    }
+
+    const launch = info.auto_launch;
+    if (launch !== undefined) {
+      const launchPath = ["model_list", i, "model_info", "auto_launch"];
+      if (model.includes("*")) {
+        result.issues.push({
+          path: launchPath,
+          message: `${formatPath(launchPath)}: '${model}' is a wildcard, and only one named model can be launched; move auto_launch to a deployment of a single model.`,
+        });
+      } else if (launch.model_type === undefined) {
+        const inferred = info.mode === undefined ? undefined : MODEL_TYPE_BY_MODE[info.mode];
+        if (inferred === undefined) {
+          result.issues.push({
+            path: launchPath,
+            message:
+              `${formatPath(launchPath)} needs model_type (one of ${XINFERENCE_MODEL_TYPES.join(", ")}) ` +
+              "to launch the model; set it, or set model_info.mode so xgate can tell.",
+          });
+        } else {
+          launch.model_type = inferred;
+        }
+      }
+    }
+  });
+}
+
+function checkGroupReferences(config: ProxyConfig, result: SemanticResult): void {
+  const groups = new Set(config.model_list.map((d) => d.model_name));
+  const wildcards = [...groups].filter((g) => g.includes("*"));
+  const aliases = config.router_settings.model_group_alias;
+  const exists = (name: string): boolean =>
+    groups.has(name) || Object.hasOwn(aliases, name) || wildcards.some((w) => wildcardMatches(w, name));
+  const missing = (path: KeyPath, name: string, verb = "names"): void => {
+    result.issues.push({
+      path,
+      atKey: path.at(-1) === name,
+      message: `${formatPath(path)} ${verb} the group '${name}', which does not exist. Groups (model_name values): ${list(groups)}.`,
+    });
+  };
+
+  for (const section of ["litellm_settings", "router_settings"] as const) {
+    config[section].fallbacks?.forEach((entry, j) => {
+      for (const [group, targets] of Object.entries(entry)) {
+        if (group !== "*" && !exists(group)) missing([section, "fallbacks", j, group], group);
+        targets.forEach((target, k) => {
+          if (!exists(target)) missing([section, "fallbacks", j, group, k], target);
+        });
+      }
+    });
+    config[section].default_fallbacks?.forEach((target, k) => {
+      if (!exists(target)) missing([section, "default_fallbacks", k], target);
+    });
+  }
+
+  for (const [alias, target] of Object.entries(aliases)) {
+    const group = typeof target === "string" ? target : target.model;
+    const path = ["router_settings", "model_group_alias", alias, ...(typeof target === "string" ? [] : ["model"])];
+    if (!groups.has(group) && !wildcards.some((w) => wildcardMatches(w, group))) {
+      missing(path, group, "points to");
+    }
+  }
+}
