@@ -1,0 +1,43 @@
+/**
+ * The Dispatcher the routes use, on top of the router: resolves the client's model to a group, runs the
+ * call through the router, and hands each attempt a DeploymentTarget (a wildcard's `*` filled in).
+ */
+import type { DeploymentTarget, Dispatcher, DeploymentCall, DispatchOutcome } from "./dispatch.js";
+import { concreteModel, type ModelResolver } from "./model-resolver.js";
+import type { Deployment, Router } from "./router/index.js";
+
+export function deploymentTarget(deployment: Deployment, timeoutMs: number, wildcardMatch?: string): DeploymentTarget {
+  return {
+    id: deployment.id,
+    group: deployment.group,
+    model: concreteModel(deployment.model, wildcardMatch),
+    api_base: deployment.apiBase,
+    api_key: deployment.apiKey,
+    timeout: timeoutMs / 1000,
+    extras: { ...deployment.extras },
+  };
+}
+
+export class RouterDispatcher implements Dispatcher {
+  constructor(
+    private readonly router: Router,
+    private readonly resolver: ModelResolver,
+  ) {}
+
+  async dispatch<T>(requestedModel: string, call: DeploymentCall<T>, signal: AbortSignal): Promise<DispatchOutcome<T>> {
+    const { group, wildcardMatch } = this.resolver.resolve(requestedModel);
+    const outcome = await this.router.execute(
+      group,
+      (deployment, attempt) => call(deploymentTarget(deployment, attempt.timeoutMs, wildcardMatch), attempt.signal),
+      { signal },
+    );
+    return {
+      result: outcome.result,
+      group: outcome.group,
+      deploymentId: outcome.deployment.id,
+      attempts: outcome.attempts,
+      fallbackUsed: outcome.fallbacks > 0,
+      upstreamMs: outcome.upstreamMs,
+    };
+  }
+}
