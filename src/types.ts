@@ -13,6 +13,8 @@ export interface CallOptions {
   timeout?: number;
   /** Retries after the first attempt on connection errors, 408, 409, 429 and 5xx (default 2). */
   num_retries?: number;
+  /** LiteLLM's other name for `num_retries`. */
+  max_retries?: number;
   /** Drop parameters the provider does not support instead of failing with UnsupportedParamsError. */
   drop_params?: boolean;
   extra_headers?: Record<string, string>;
@@ -31,6 +33,10 @@ export interface EmbeddingParams extends CallOptions {
   encoding_format?: "float" | "base64";
   dimensions?: number;
   user?: string;
+  /** Inputs per upstream request: larger inputs are split (default 256). */
+  max_batch_size?: number;
+  /** Upstream requests in flight at once when an input is split (default 4). */
+  max_concurrency?: number;
   [extra: string]: unknown;
 }
 
@@ -109,6 +115,7 @@ export interface RerankParams extends CallOptions {
   query: string;
   documents: Array<string | { text: string }>;
   top_n?: number;
+  /** Default true, as in LiteLLM. */
   return_documents?: boolean;
   [extra: string]: unknown;
 }

@@ -1,0 +1,111 @@
+/**
+ * What a provider is to xgate: its connection defaults, how its error bodies become error classes, and one
+ * function per operation that turns an OpenAI-shaped request into the provider's own and back. The SDK has
+ * already checked what OpenAI's API itself requires (a prompt, n in range, a well-formed size…) and removed
+ * the call options; a provider checks what only it knows (which parameters it supports).
+ */
+import type { UpstreamClient } from "../upstream/client.js";
+import type { FileSource } from "../upstream/files.js";
+import type { ErrorMapper } from "../upstream/http.js";
+import type { ConnectionDefaults } from "../upstream/target.js";
+import type {
+  CallOptions,
+  EmbeddingInput,
+  ImageResponse,
+  ImageResponseFormat,
+  RerankResponse,
+  Usage,
+} from "../types.js";
+
+interface ProviderCall {
+  /** The model's id at the provider: the model string without its `provider/` prefix. */
+  uid: string;
+  /** Drop unsupported parameters instead of failing. */
+  dropParams: boolean;
+  /** Parameters that are not part of the OpenAI request, with undefined and null values removed. */
+  extras: Record<string, unknown>;
+}
+
+export interface EmbeddingRequest extends ProviderCall {
+  input: EmbeddingInput;
+  dimensions?: number;
+  user?: string;
+}
+
+/** Vectors in input order, as floats. */
+export interface EmbeddingResult {
+  vectors: number[][];
+  usage: Usage;
+}
+
+export interface ImageSize {
+  width: number;
+  height: number;
+}
+
+export interface ImageGenerationRequest extends ProviderCall {
+  prompt: string;
+  n?: number;
+  size?: ImageSize;
+  response_format: ImageResponseFormat;
+  quality?: unknown;
+  style?: unknown;
+  user?: unknown;
+}
+
+export interface ImageEditRequest extends ProviderCall {
+  /** At least one; the first is the image to edit, the others are references. */
+  images: FileSource[];
+  mask?: FileSource;
+  prompt: string;
+  n?: number;
+  /** `original`: the input image's size. */
+  size: ImageSize | "original";
+  response_format: ImageResponseFormat;
+  quality?: unknown;
+  user?: unknown;
+}
+
+export interface RerankRequest extends ProviderCall {
+  query: string;
+  documents: string[];
+  top_n?: number;
+  return_documents: boolean;
+}
+
+/** A model running at the provider, as `GET /v1/models` lists it. */
+export interface ProviderModel {
+  id: string;
+  /** `embedding`, `image`, `rerank`, `LLM`… */
+  model_type: string | undefined;
+  model_name: string | undefined;
+  /** Embedding models: the length of their vectors. */
+  dimensions?: number;
+  /** Image models: `text2image`, `image2image`, `inpainting`… */
+  model_ability?: string[];
+  /** Everything the provider said about the model. */
+  raw: Record<string, unknown>;
+}
+
+/** A model to start at the provider (Xinference: `POST /v1/models`). */
+export interface LaunchModelSpec {
+  model_name: string;
+  model_type: string;
+  model_uid?: string;
+  replica?: number;
+  [option: string]: unknown;
+}
+
+export interface Provider {
+  readonly name: string;
+  readonly connection: ConnectionDefaults;
+  readonly toError: ErrorMapper;
+  embedding(request: EmbeddingRequest, client: UpstreamClient): Promise<EmbeddingResult>;
+  imageGeneration(request: ImageGenerationRequest, client: UpstreamClient): Promise<ImageResponse>;
+  imageEdit(request: ImageEditRequest, client: UpstreamClient): Promise<ImageResponse>;
+  rerank(request: RerankRequest, client: UpstreamClient): Promise<RerankResponse>;
+  /** The models running at the target (for health checks). */
+  listModels(target: CallOptions): Promise<ProviderModel[]>;
+  /** Starts a model and resolves with its uid. Not retried unless `num_retries` says so: a launch is not idempotent. */
+  launchModel(target: CallOptions, spec: LaunchModelSpec): Promise<string>;
+}

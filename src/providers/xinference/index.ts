@@ -1,0 +1,21 @@
+/** The Xinference provider: one module per operation, its catalog, and its error mapping. */
+import type { Provider } from "../types.js";
+import { PROVIDER } from "./constants.js";
+import { embedding } from "./embedding.js";
+import { xinferenceError } from "./errors.js";
+import { imageEdit } from "./image-edit.js";
+import { imageGeneration } from "./image-generation.js";
+import { CONNECTION, launchModel, listModels } from "./models.js";
+import { rerank } from "./rerank.js";
+
+export const xinference: Provider = {
+  name: PROVIDER,
+  connection: CONNECTION,
+  toError: xinferenceError,
+  embedding,
+  imageGeneration,
+  imageEdit,
+  rerank,
+  listModels,
+  launchModel,
+};

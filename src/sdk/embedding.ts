@@ -1,0 +1,92 @@
+import { BadGatewayError, BadRequestError } from "../errors.js";
+import type { EmbeddingResult } from "../providers/index.js";
+import type { Embedding, EmbeddingInput, EmbeddingParams, EmbeddingResponse } from "../types.js";
+import { extrasOf, prepareCall } from "./call.js";
+import { linkedController, mapConcurrent } from "./concurrency.js";
+import { embeddingChunks, embeddingItems } from "./embedding-input.js";
+import { optionalInteger } from "./validate.js";
+
+/** Inputs per upstream request when `max_batch_size` is not given. */
+export const DEFAULT_MAX_BATCH_SIZE = 256;
+/** Upstream requests in flight at once for one call, when `max_concurrency` is not given. */
+export const DEFAULT_MAX_CONCURRENCY = 4;
+
+const OWN = ["model", "input", "encoding_format", "dimensions", "user", "max_batch_size", "max_concurrency"];
+
+/** Little-endian float32, base64-encoded: what OpenAI's API answers for `encoding_format: "base64"`. */
+export function float32Base64(vector: readonly number[]): string {
+  const bytes = Buffer.allocUnsafe(vector.length * 4);
+  vector.forEach((x, i) => bytes.writeFloatLE(x, i * 4));
+  return bytes.toString("base64");
+}
+
+function encodingFormat(value: unknown): "float" | "base64" {
+  if (value === undefined || value === null || value === "float") return "float";
+  if (value === "base64") return "base64";
+  throw new BadRequestError(`encoding_format must be "float" or "base64", not ${JSON.stringify(value)}.`, {
+    param: "encoding_format",
+  });
+}
+
+function optionalString(value: unknown, param: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "string") throw new BadRequestError(`${param} must be a string.`, { param });
+  return value;
+}
+
+/**
+ * Creates embeddings, OpenAI-shaped. Large inputs are split into upstream requests of `max_batch_size` inputs
+ * (default 256), `max_concurrency` (default 4) at a time; the answer keeps the input order and sums the usage.
+ * `encoding_format: "base64"` is encoded here (Xinference always answers floats).
+ *
+ * @example
+ * import { embedding } from "xgate";
+ * const res = await embedding({ model: "xinference/bge-base-en", input: ["hello", "world"] });
+ * res.data[0].embedding; // number[] of 768 floats
+ */
+export async function embedding(params: EmbeddingParams): Promise<EmbeddingResponse> {
+  const items = embeddingItems(params.input);
+  const format = encodingFormat(params.encoding_format);
+  const dimensions = optionalInteger(params.dimensions, "dimensions", 1);
+  const user = optionalString(params.user, "user");
+  const batchSize = optionalInteger(params.max_batch_size, "max_batch_size", 1) ?? DEFAULT_MAX_BATCH_SIZE;
+  const concurrency = optionalInteger(params.max_concurrency, "max_concurrency", 1) ?? DEFAULT_MAX_CONCURRENCY;
+
+  // One failed chunk cancels the others: the call fails anyway, and their upstream work would be wasted.
+  const { controller, dispose } = linkedController(params.signal);
+  try {
+    const call = prepareCall(params, controller.signal);
+    const extras = extrasOf(params, OWN);
+    const chunks = embeddingChunks(params.input, items, batchSize);
+    const embedChunk = async (chunk: { input: EmbeddingInput; count: number }): Promise<EmbeddingResult> => {
+      const result = await call.provider.embedding(
+        { uid: call.uid, dropParams: call.dropParams, extras, input: chunk.input, dimensions, user },
+        call.client,
+      );
+      if (result.vectors.length !== chunk.count) {
+        throw new BadGatewayError(
+          `${call.client.target.label} returned ${result.vectors.length} embeddings for ${chunk.count} inputs.`,
+          { provider: call.provider.name, code: "bad_response" },
+        );
+      }
+      return result;
+    };
+    const results = await mapConcurrent(chunks, concurrency, embedChunk).catch((err: unknown) => {
+      controller.abort(err);
+      throw err;
+    });
+
+    const data: Embedding[] = [];
+    const usage = { prompt_tokens: 0, total_tokens: 0 };
+    for (const result of results) {
+      for (const vector of result.vectors) {
+        data.push({ object: "embedding", index: data.length, embedding: format === "base64" ? float32Base64(vector) : vector });
+      }
+      usage.prompt_tokens += result.usage.prompt_tokens;
+      usage.total_tokens += result.usage.total_tokens;
+    }
+    return { object: "list", data, model: params.model, usage };
+  } finally {
+    dispose();
+  }
+}
