@@ -84,7 +84,14 @@ async function main(): Promise<void> {
     if (err instanceof ConfigError) fail(`xgate: ${err.message}`);
     throw err;
   }
-  if (cluster.isPrimary) for (const warning of loaded.warnings) console.warn(`xgate: warning: ${warning}`);
+  // environment_variables in the config are for the whole process: the SDK reads XINFERENCE_* at call time.
+  Object.assign(process.env, loaded.environment);
+  if (cluster.isPrimary) {
+    for (const warning of loaded.warnings) console.warn(`xgate: warning: ${warning}`);
+    if (!loaded.config.general_settings.master_key && !process.env.XGATE_MASTER_KEY && !args.check) {
+      console.warn("xgate: WARNING: no master_key is set: the proxy is OPEN to anyone who can reach its port. Set general_settings.master_key (or XGATE_MASTER_KEY).");
+    }
+  }
   if (args.check) {
     console.log(`Config OK: ${args.config}\n${banner(loaded.config, { url: undefined, workers, version: version() })}`);
     return;
@@ -95,7 +102,21 @@ async function main(): Promise<void> {
     return;
   }
 
-  let proxy: RunningProxy;
+  // Handlers go in before the banner: a signal that arrives before them would kill the process outright.
+  let proxy: RunningProxy | undefined;
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    if (!proxy) process.exit(0); // still starting: nothing is in flight
+    proxy.close().then(
+      () => process.exit(0),
+      (err: unknown) => fail(`xgate: error while stopping on ${signal}: ${(err as Error).message}`),
+    );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+
   try {
     proxy = await startProxy(loaded.config, { host, port, logLevel: args.detailed_debug ? "debug" : "info" });
   } catch (err) {
@@ -105,18 +126,6 @@ async function main(): Promise<void> {
   }
   if (cluster.isPrimary) console.log(banner(loaded.config, { url: proxy.url, workers, version: version() }));
   else process.send?.({ type: "listening", url: proxy.url });
-
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    proxy.close().then(
-      () => process.exit(0),
-      (err: unknown) => fail(`xgate: error while stopping on ${signal}: ${(err as Error).message}`),
-    );
-  };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
 }
 
 /** The primary forks the workers, prints the banner once they listen, and passes stop signals on. */

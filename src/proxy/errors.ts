@@ -31,6 +31,7 @@ const FASTIFY_CODES: Record<string, { code: string; message?: string }> = {
     message: "Unsupported Content-Type; send application/json (or multipart/form-data for image edits).",
   },
   FST_ERR_CTP_EMPTY_JSON_BODY: { code: "invalid_json", message: "Request body is empty; send a JSON object." },
+  FST_ERR_CTP_INVALID_JSON_BODY: { code: "invalid_json", message: "Request body is not valid JSON; send a JSON object." },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: "invalid_request", message: "Content-Length does not match the body." },
   FST_ERR_REQUEST_TIMEOUT: { code: "request_timeout", message: "The request body did not arrive in time." },
 };
@@ -51,9 +52,6 @@ export function toHttpError(err: unknown): HttpError {
   const fe = err as FastifyLikeError;
   if (typeof fe?.statusCode === "number" && fe.statusCode >= 400 && fe.statusCode < 500) {
     const known = fe.code ? FASTIFY_CODES[fe.code] : undefined;
-    if (fe.statusCode === 400 && err instanceof SyntaxError) {
-      return { status: 400, headers: {}, body: errorBody(400, `Malformed JSON body: ${fe.message}`, "invalid_json", null) };
-    }
     const message = known?.message ?? fe.message ?? "Bad request";
     return { status: fe.statusCode, headers: {}, body: errorBody(fe.statusCode, message, known?.code ?? "invalid_request", null) };
   }

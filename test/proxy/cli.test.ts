@@ -1,0 +1,119 @@
+/** The `xgate` command as a user runs it: help, version, --check, bad configs, startup and graceful stop. */
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { after, before, describe, test } from "node:test";
+import { type Emulator, startEmulator } from "../support/emulator/index.js";
+import { runCli, startProxyProcess } from "../support/proxy-process.js";
+
+const DOCS_CONFIG = new URL("./config/fixtures/xinference-docs-image.yaml", import.meta.url);
+
+describe("xgate CLI", () => {
+  let emulator: Emulator;
+  before(async () => {
+    emulator = await startEmulator();
+  });
+  after(async () => {
+    await emulator?.close();
+  });
+
+  const config = (extra = ""): string => `
+model_list:
+  - model_name: embed
+    litellm_params:
+      model: xinference/bge-small-en-v1.5
+      api_base: ${emulator.baseUrl}
+${extra}`;
+
+  test("--help and --version", async () => {
+    const help = await runCli(["--help"]);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /--config/);
+    assert.match(help.stdout, /--num_workers/);
+    const version = await runCli(["--version"]);
+    assert.equal(version.code, 0);
+    const pkg = JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+    assert.equal(version.stdout.trim(), pkg.version);
+  });
+
+  test("an unknown option or a missing --config is a usage error", async () => {
+    const unknown = await runCli(["--confg", "x.yaml"]);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /confg/);
+    const missing = await runCli([]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /--config is required/);
+  });
+
+  test("--check validates the config and says what it serves", async () => {
+    const ok = await runCli(["--check"], { config: config() });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /Config OK/);
+    assert.match(ok.stdout, /embed/);
+    assert.match(ok.stdout, /OPEN/);
+  });
+
+  test("the Xinference docs page's mis-indented config fails with the line and a fix", async () => {
+    const result = await runCli(["--check"], { config: await readFile(DOCS_CONFIG, "utf8") });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /line \d+/);
+    assert.match(result.stderr, /model_info/);
+    assert.match(result.stderr, /litellm_params/);
+  });
+
+  test("a missing os.environ variable is named with the key that uses it", async () => {
+    const result = await runCli(["--check"], {
+      config: config("general_settings:\n  master_key: os.environ/XGATE_TEST_UNSET_KEY\n"),
+      env: { XGATE_TEST_UNSET_KEY: undefined },
+    });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /XGATE_TEST_UNSET_KEY/);
+    assert.match(result.stderr, /general_settings\.master_key/);
+  });
+
+  test("the banner names the URL, the models, the auth mode and the state", async () => {
+    const proxy = await startProxyProcess(config("general_settings:\n  master_key: sk-banner-test\n"));
+    try {
+      const { stdout } = proxy.output();
+      assert.match(stdout, /listening on http:\/\/127\.0\.0\.1:\d+/);
+      assert.match(stdout, /models: embed/);
+      assert.match(stdout, /auth: +master key required/);
+      assert.match(stdout, /state: +in-process/);
+      assert.ok(!stdout.includes("sk-banner-test"));
+    } finally {
+      assert.equal(await proxy.stop(), 0);
+    }
+  });
+
+  test("SIGTERM lets an in-flight request finish, then exits 0", async () => {
+    const proxy = await startProxyProcess(config());
+    emulator.setFault("embeddings", { kind: "latency", ms: 400 });
+    try {
+      const inFlight = fetch(`${proxy.baseUrl}/embeddings`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "embed", input: "slow" }),
+      });
+      await emulator.waitForInFlight("bge-small-en-v1.5", 1);
+      const exited = proxy.stop("SIGTERM");
+      const res = await inFlight;
+      assert.equal(res.status, 200);
+      assert.equal(((await res.json()) as { data: unknown[] }).data.length, 1);
+      assert.equal(await exited, 0);
+    } finally {
+      emulator.setFault("embeddings", null);
+    }
+  });
+
+  test("--num_workers runs several processes on one port", async () => {
+    const proxy = await startProxyProcess(config(), { args: ["--num_workers", "2"] });
+    try {
+      assert.match(proxy.output().stdout, /\(2 workers\)/);
+      const statuses = await Promise.all(
+        Array.from({ length: 6 }, () => fetch(`${proxy.url}/health/liveliness`).then((r) => r.status)),
+      );
+      assert.deepEqual(statuses, [200, 200, 200, 200, 200, 200]);
+    } finally {
+      assert.equal(await proxy.stop(), 0);
+    }
+  });
+});
