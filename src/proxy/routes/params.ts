@@ -8,7 +8,19 @@ import type { ProxyContext } from "../context.js";
 import { callOptionsFor, type DeploymentTarget } from "../dispatch.js";
 
 /** Keys a client may not set: the proxy's config decides timeouts and retries, and signals are ours. */
-const GATEWAY_ONLY_KEYS = ["timeout", "num_retries", "max_retries", "signal", "metadata", "cache", "mock_response", "drop_params"];
+const GATEWAY_ONLY_KEYS = [
+  "timeout",
+  "num_retries",
+  "max_retries",
+  "signal",
+  "metadata",
+  "cache",
+  "mock_response",
+  "drop_params",
+  // The SDK's chunking knobs: the operator's to set, not a client's (a client could fan one call out widely).
+  "max_batch_size",
+  "max_concurrency",
+];
 
 export interface ClientRequest {
   model: string;
