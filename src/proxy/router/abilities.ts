@@ -1,0 +1,31 @@
+/**
+ * Whether a model can do an image edit, judged from what its server reports (Xinference's `model_type` and
+ * `model_ability`), so that an impossible edit is refused with a 400 before any upload reaches a GPU.
+ */
+
+export interface ModelCapabilities {
+  modelType: string | undefined;
+  abilities: readonly string[] | undefined;
+}
+
+/** An edit with a mask is inpainting; without one, image-to-image — as Xinference dispatches them. */
+export function requiredEditAbility(withMask: boolean): "inpainting" | "image2image" {
+  return withMask ? "inpainting" : "image2image";
+}
+
+/**
+ * Why a model cannot do this edit, or undefined when it can or when its capabilities are unknown (then the
+ * upstream decides).
+ */
+export function editRefusal(capabilities: ModelCapabilities, withMask: boolean): string | undefined {
+  const { modelType, abilities } = capabilities;
+  if (modelType !== undefined && modelType !== "image") return `it is a ${modelType} model, not an image model`;
+  if (abilities === undefined) return undefined;
+  const needed = requiredEditAbility(withMask);
+  if (abilities.includes(needed)) return undefined;
+  const has = abilities.length > 0 ? abilities.join(", ") : "none";
+  return withMask
+    ? `an edit with a mask needs the inpainting ability, and its abilities are: ${has}`
+    : `an edit without a mask needs the image2image ability, and its abilities are: ${has}` +
+        (abilities.includes("inpainting") ? " (send a mask to inpaint instead)" : "");
+}

@@ -1,0 +1,100 @@
+/**
+ * What a failed call says about its deployment, and so whether to retry, cool the deployment down, or give up.
+ */
+import { APIConnectionError, APIError, APITimeoutError } from "../../errors.js";
+
+export type FailureKind =
+  /** The request itself was refused (a 4xx other than those below): retrying or falling back cannot help. */
+  | "request"
+  /** 401/403/404 from the upstream: the deployment is misconfigured (key, permissions, uid). */
+  | "deployment"
+  /** 429 from the upstream. */
+  | "rate-limit"
+  /** The upstream refused the connection: nothing listens there. */
+  | "refused"
+  /** The attempt ran out of time, or the upstream answered 408. */
+  | "timeout"
+  /** A broken connection, 409 (cancelled upstream) or a 5xx: worth another try. */
+  | "transient";
+
+export interface Failure {
+  kind: FailureKind;
+  error: Error;
+  /** The upstream's HTTP status, when it answered. */
+  status: number | undefined;
+  /** How long the upstream asked us to wait (its Retry-After). */
+  retryAfterMs: number | undefined;
+}
+
+/** Error codes of Node's sockets and undici that mean the connection failed or broke. */
+const CONNECTION_CODES = new Set([
+  "ECONNRESET",
+  "ECONNABORTED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENETDOWN",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CLOSED",
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_HEADERS_TIMEOUT",
+  "UND_ERR_BODY_TIMEOUT",
+]);
+
+/** The `code`s of an error, its causes and, for an AggregateError (several addresses tried), its members. */
+function codesOf(error: unknown, depth = 0): string[] {
+  if (depth > 5 || error === null || typeof error !== "object") return [];
+  const codes: string[] = [];
+  const { code, cause, errors } = error as { code?: unknown; cause?: unknown; errors?: unknown };
+  if (typeof code === "string") codes.push(code);
+  codes.push(...codesOf(cause, depth + 1));
+  if (Array.isArray(errors)) for (const member of errors) codes.push(...codesOf(member, depth + 1));
+  return codes;
+}
+
+function isConnectionRefused(error: unknown): boolean {
+  return codesOf(error).some((code) => code === "ECONNREFUSED" || code === "connection_refused");
+}
+
+function kindForStatus(status: number): FailureKind {
+  if (status === 401 || status === 403 || status === 404) return "deployment";
+  if (status === 429) return "rate-limit";
+  if (status === 408) return "timeout";
+  if (status === 409 || status >= 500) return "transient";
+  return "request";
+}
+
+/**
+ * The failure a call's error describes, or undefined when the error is not about the upstream at all (a bug,
+ * say), which the router passes on untouched.
+ */
+export function classify(error: unknown): Failure | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const base = { error, retryAfterMs: error instanceof APIError ? error.retryAfterMs : undefined };
+  if (error instanceof APIError && error.status !== undefined) {
+    return { ...base, kind: kindForStatus(error.status), status: error.status };
+  }
+  if (isConnectionRefused(error)) return { ...base, kind: "refused", status: undefined };
+  if (error instanceof APITimeoutError) return { ...base, kind: "timeout", status: undefined };
+  const codes = codesOf(error);
+  if (error instanceof APIConnectionError || codes.some((code) => CONNECTION_CODES.has(code))) {
+    const timedOut = codes.some((code) => code === "ETIMEDOUT" || code.endsWith("_TIMEOUT"));
+    return { ...base, kind: timedOut ? "timeout" : "transient", status: undefined };
+  }
+  return undefined;
+}
+
+/** Whether another attempt (on another deployment when there is one) may succeed. */
+export function isRetryable(failure: Failure): boolean {
+  return failure.kind !== "request";
+}
+
+/** One line on why a deployment failed, for cooldown reasons and `/health`; upstream messages carry no secrets. */
+export function describeFailure(failure: Failure): string {
+  const what = failure.status === undefined ? failure.kind.replace("-", " ") : String(failure.status);
+  const message = failure.error.message.length > 200 ? `${failure.error.message.slice(0, 200)}…` : failure.error.message;
+  return `${what}: ${message}`;
+}

@@ -1,0 +1,121 @@
+/**
+ * A deployment: one `model_list` entry, the unit the router picks, retries, cools down and health-checks.
+ * Entries that share a `model_name` form a model group.
+ */
+import { createHash } from "node:crypto";
+import type { LitellmParamsInput, ModelEntryInput, RouterSettings } from "./config.js";
+
+export interface Deployment {
+  /** `model_info.id`, else a stable hash of the entry without its secrets; shown in `x-xgate-deployment`. */
+  readonly id: string;
+  /** The model group: the entry's `model_name`. */
+  readonly group: string;
+  /** `litellm_params.model`, e.g. `xinference/bge-base-en`. */
+  readonly model: string;
+  readonly apiBase: string | undefined;
+  /**
+   * `litellm_params.api_key`. Not enumerable, so that logging or serialising a deployment cannot leak it;
+   * read it only to make the upstream call.
+   */
+  readonly apiKey: string | undefined;
+  readonly weight: number | undefined;
+  readonly rpm: number | undefined;
+  readonly tpm: number | undefined;
+  /** Lower orders are tried first; an entry without an order comes after every entry with one. */
+  readonly order: number;
+  /** One attempt's timeout: `litellm_params.timeout`, else `request_timeout`, else `router_settings.timeout`, else 600 s. */
+  readonly timeoutMs: number;
+  readonly maxRetries: number | undefined;
+  /** The other `litellm_params` (provider extras), without `api_key`. */
+  readonly extras: Readonly<Record<string, unknown>>;
+  /** The entry's `model_info`, as configured (e.g. `mode`, `auto_launch`). */
+  readonly modelInfo: Readonly<Record<string, unknown>>;
+}
+
+/** The `litellm_params` the router itself reads; everything else is passed on to the provider. */
+const ROUTER_PARAMS = new Set(["model", "api_base", "api_key", "rpm", "tpm", "timeout", "max_retries", "weight", "order"]);
+
+/** Parameters that hold credentials: kept out of ids, extras and anything shown. */
+const SECRET_PARAM = /key|secret|password|token|credential/i;
+
+function positive(value: unknown): number | undefined {
+  return typeof value === "number" && Number.isFinite(value) && value > 0 ? value : undefined;
+}
+
+function nonNegativeInt(value: unknown): number | undefined {
+  return typeof value === "number" && Number.isInteger(value) && value >= 0 ? value : undefined;
+}
+
+/** JSON with sorted keys, so that the same entry hashes the same however its YAML was ordered. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
+}
+
+function withoutSecrets(params: LitellmParamsInput): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(params).filter(([key]) => !SECRET_PARAM.test(key)));
+}
+
+function hashedId(entry: ModelEntryInput): string {
+  const { id: _id, ...info } = entry.model_info ?? {};
+  const text = canonicalJson({ model_name: entry.model_name, litellm_params: withoutSecrets(entry.litellm_params), model_info: info });
+  return createHash("sha256").update(text).digest("hex").slice(0, 16);
+}
+
+function buildDeployment(entry: ModelEntryInput, id: string, settings: Pick<RouterSettings, "requestTimeoutMs">): Deployment {
+  const params = entry.litellm_params;
+  const extras = Object.fromEntries(
+    Object.entries(params).filter(([key, value]) => !ROUTER_PARAMS.has(key) && !SECRET_PARAM.test(key) && value !== undefined),
+  );
+  const timeoutS = positive(params.timeout);
+  const deployment: Deployment = {
+    id,
+    group: entry.model_name,
+    model: params.model,
+    apiBase: params.api_base ?? undefined,
+    apiKey: undefined,
+    weight: typeof params.weight === "number" && params.weight >= 0 ? params.weight : undefined,
+    rpm: positive(params.rpm),
+    tpm: positive(params.tpm),
+    order: typeof params.order === "number" ? params.order : Number.POSITIVE_INFINITY,
+    timeoutMs: timeoutS === undefined ? settings.requestTimeoutMs : timeoutS * 1000,
+    maxRetries: nonNegativeInt(params.max_retries),
+    extras,
+    modelInfo: { ...(entry.model_info ?? {}) },
+  };
+  Object.defineProperty(deployment, "apiKey", { value: params.api_key ?? undefined, enumerable: false });
+  return deployment;
+}
+
+/**
+ * The deployments of a `model_list`, in config order. Explicit ids must be unique; entries identical but for
+ * their secrets hash alike, so the later ones get `-2`, `-3`… to stay distinct.
+ */
+export function buildDeployments(
+  modelList: readonly ModelEntryInput[],
+  settings: Pick<RouterSettings, "requestTimeoutMs">,
+): Deployment[] {
+  const seen = new Set<string>();
+  return modelList.map((entry, index) => {
+    const explicit = entry.model_info?.id;
+    let id: string;
+    if (typeof explicit === "string" && explicit !== "") {
+      if (seen.has(explicit)) {
+        throw new Error(`model_list[${index}].model_info.id '${explicit}' is used by another entry; give each entry its own id.`);
+      }
+      id = explicit;
+    } else {
+      const base = hashedId(entry);
+      id = base;
+      for (let n = 2; seen.has(id); n++) id = `${base}-${n}`;
+    }
+    seen.add(id);
+    return buildDeployment(entry, id, settings);
+  });
+}

@@ -1,0 +1,142 @@
+/**
+ * The router's public surface for the server: build it from the config, run calls through it, report
+ * deployments' state for `/health`.
+ */
+import type { Clock } from "./clock.js";
+import { type RouterConfigInput, routerSettingsFrom } from "./config.js";
+import { createRouterState } from "./create-state.js";
+import { buildDeployments } from "./deployment.js";
+import { type HealthProbe, HealthMonitor, type HealthStatus } from "./health.js";
+import type { RouterLogger } from "./logger.js";
+import type { ModelServerClient } from "./model-servers.js";
+import { Router } from "./router.js";
+import type { Cooldown, RouterState } from "./state.js";
+import type { Random } from "./strategies/index.js";
+
+export { editRefusal, requiredEditAbility } from "./abilities.js";
+export type { RouterConfigInput, RouterSettings } from "./config.js";
+export { routerSettingsFrom } from "./config.js";
+export type { Deployment } from "./deployment.js";
+export { buildDeployments } from "./deployment.js";
+export type { DeploymentHealth, HealthProbe } from "./health.js";
+export { HealthMonitor } from "./health.js";
+export type { RouterLogger } from "./logger.js";
+export type { ModelServerClient, ProviderRegistry } from "./model-servers.js";
+export { modelServerClient } from "./model-servers.js";
+export type { CallContext, DeploymentCall, ExecuteOptions, ExecuteResult } from "./router.js";
+export { Router } from "./router.js";
+export type { Cooldown, DeploymentStats, RouterState } from "./state.js";
+
+export interface CreateRouterOptions {
+  /** Where cooldowns and load live; by default Redis when `router_settings` names one, else this process. */
+  state?: RouterState;
+  /** Key prefix in Redis (default `xgate:router:`). */
+  namespace?: string;
+  /** The model servers health checks list and launch models on (Xinference). */
+  servers?: ModelServerClient;
+  /** A real call per deployment on each health pass. */
+  probe?: HealthProbe;
+  logger?: RouterLogger;
+  clock?: Clock;
+  random?: Random;
+}
+
+export interface RouterBundle {
+  router: Router;
+  health: HealthMonitor;
+  /**
+   * Waits for the shared state (Redis) to connect. Never rejects: without Redis the router routes on its
+   * own, and says so in the log, until the connection comes up.
+   */
+  ready(): Promise<void>;
+  /** Stops health checks and releases the router's state. */
+  close(): Promise<void>;
+}
+
+/**
+ * The router and its health monitor for a config. Before serving, await `ready()` (Redis connected, when
+ * configured) and `health.start()` (reads the model servers' lists and auto-launches once, then keeps checking
+ * when `background_health_checks` is on).
+ *
+ * @example
+ * const { router, health, ready, close } = createRouter(config, { logger, servers: modelServerClient(providers) });
+ * await Promise.all([ready(), health.start()]);
+ * const answer = await router.execute("embed", (d, { signal, timeoutMs }) => callUpstream(d, signal, timeoutMs), { signal });
+ */
+export function createRouter(config: RouterConfigInput, options: CreateRouterOptions = {}): RouterBundle {
+  const settings = routerSettingsFrom(config);
+  const deployments = buildDeployments(config.model_list, settings);
+  const health = new HealthMonitor(deployments, {
+    background: settings.backgroundHealthChecks,
+    intervalMs: settings.healthCheckIntervalMs,
+    ...(options.servers && { servers: options.servers }),
+    ...(options.probe && { probe: options.probe }),
+    ...(options.clock && { clock: options.clock }),
+    ...(options.logger && { logger: options.logger }),
+  });
+  const state =
+    options.state ??
+    createRouterState(config.router_settings, {
+      ...(options.namespace && { namespace: options.namespace }),
+      ...(options.clock && { clock: options.clock }),
+    });
+  const router = new Router({
+    deployments,
+    settings,
+    state,
+    rotation: health,
+    ...(options.clock && { clock: options.clock }),
+    ...(options.random && { random: options.random }),
+    ...(options.logger && { logger: options.logger }),
+  });
+  return {
+    router,
+    health,
+    async ready() {
+      await state.ready().catch((error: unknown) => {
+        options.logger?.warn(
+          { err: { message: (error as Error).message } },
+          "router state (Redis) not reachable; routing without shared cooldowns and load until it is",
+        );
+      });
+    },
+    async close() {
+      health.stop();
+      await router.close();
+    },
+  };
+}
+
+/** One deployment's state, for `/health` (no secrets). */
+export interface DeploymentStatus {
+  id: string;
+  group: string;
+  model: string;
+  apiBase: string | undefined;
+  /** In the rotation: not cooling down, and not failing background health checks. */
+  available: boolean;
+  health: HealthStatus;
+  /** Why the health checks found it unhealthy. */
+  reason: string | undefined;
+  cooldown: Cooldown | undefined;
+  inFlight: number;
+}
+
+export async function deploymentStatuses(router: Router, health: HealthMonitor): Promise<DeploymentStatus[]> {
+  const stats = await router.stats();
+  return router.deployments.map((deployment) => {
+    const state = health.get(deployment.id);
+    const cooldown = stats.get(deployment.id)?.cooldown;
+    return {
+      id: deployment.id,
+      group: deployment.group,
+      model: deployment.model,
+      apiBase: deployment.apiBase,
+      available: cooldown === undefined && health.inRotation(deployment.id),
+      health: state?.status ?? "unknown",
+      reason: state?.reason,
+      cooldown,
+      inFlight: stats.get(deployment.id)?.inFlight ?? 0,
+    };
+  });
+}

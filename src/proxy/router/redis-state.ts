@@ -1,0 +1,248 @@
+/**
+ * The router's state in Redis, shared by every instance of the proxy that names the same Redis.
+ *
+ * Keys live under one namespace and every key has a TTL, so nothing outlives its use. In-flight counts are
+ * kept per instance, in a hash that only that instance writes and that expires unless its heartbeat refreshes
+ * it; readers sum the hashes of instances whose heartbeat is recent. A process that dies mid-request thus
+ * stops counting within INSTANCE_TTL_MS, instead of leaving a deployment looking busy forever.
+ */
+import { randomUUID } from "node:crypto";
+import type { Redis, Result } from "ioredis";
+import { type Clock, systemClock } from "./clock.js";
+import {
+  type CallOutcome,
+  type Cooldown,
+  type DeploymentStats,
+  FAILURE_WINDOW_MS,
+  LATENCY_SAMPLES,
+  LATENCY_WINDOW_MS,
+  meanLatency,
+  minuteOf,
+  type RouterState,
+  USAGE_WINDOW_MS,
+} from "./state.js";
+
+/** An instance whose heartbeat is older than this is presumed dead and its in-flight counts ignored. */
+export const INSTANCE_TTL_MS = 15_000;
+const HEARTBEAT_MS = INSTANCE_TTL_MS / 3;
+
+/**
+ * Sums the in-flight counts of live instances for each deployment, pruning dead instances first.
+ * KEYS[1]: the instances sorted set (score = last heartbeat). ARGV[1]: oldest live heartbeat;
+ * ARGV[2]: prefix of the per-instance hashes; ARGV[3..]: deployment ids.
+ */
+const IN_FLIGHT_TOTALS = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
+local instances = redis.call('ZRANGE', KEYS[1], 0, -1)
+local totals = {}
+for i = 3, #ARGV do totals[i - 2] = 0 end
+for _, instance in ipairs(instances) do
+  local counts = redis.call('HMGET', ARGV[2] .. instance, unpack(ARGV, 3))
+  for i, c in ipairs(counts) do
+    if c then totals[i] = totals[i] + tonumber(c) end
+  end
+end
+return totals
+`;
+
+declare module "ioredis" {
+  interface RedisCommander<Context> {
+    xgateInFlightTotals(key: string, ...args: (string | number)[]): Result<number[], Context>;
+  }
+}
+
+export interface RedisRouterStateOptions {
+  /** Prefix of every key, e.g. `xgate:router:`. */
+  namespace: string;
+  clock?: Clock;
+  /** Close the connection on `close()`: true when the state created it. */
+  ownsConnection?: boolean;
+}
+
+type PipelineResults = [error: Error | null, result: unknown][] | null;
+
+function resultsOf(results: PipelineResults): unknown[] {
+  if (results === null) throw new Error("Redis transaction was aborted");
+  return results.map(([error, result]) => {
+    if (error) throw error;
+    return result;
+  });
+}
+
+function parseCooldown(raw: unknown, now: number): Cooldown | undefined {
+  if (typeof raw !== "string") return undefined;
+  try {
+    const parsed = JSON.parse(raw) as Partial<Cooldown>;
+    if (typeof parsed.until === "number" && parsed.until > now) {
+      return { until: parsed.until, reason: typeof parsed.reason === "string" ? parsed.reason : "cooling down" };
+    }
+  } catch {
+    // A value this code did not write: treat the deployment as not cooling.
+  }
+  return undefined;
+}
+
+function parseSamples(raw: unknown): { at: number; ms: number }[] {
+  if (!Array.isArray(raw)) return [];
+  return raw.flatMap((item: unknown) => {
+    const [at, ms] = String(item).split(":").map(Number);
+    return at !== undefined && ms !== undefined && Number.isFinite(at) && Number.isFinite(ms) ? [{ at, ms }] : [];
+  });
+}
+
+export class RedisRouterState implements RouterState {
+  readonly instanceId = randomUUID();
+  private readonly clock: Clock;
+  private readonly ns: string;
+  private cancelHeartbeat: (() => void) | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly options: RedisRouterStateOptions,
+  ) {
+    this.clock = options.clock ?? systemClock;
+    this.ns = options.namespace;
+    if (typeof this.redis.xgateInFlightTotals !== "function") {
+      this.redis.defineCommand("xgateInFlightTotals", { numberOfKeys: 1, lua: IN_FLIGHT_TOTALS });
+    }
+    // Beat at once on every (re)connection, so that a late connection does not hide this instance's load.
+    this.redis.on("ready", this.beat);
+    this.heartbeat();
+  }
+
+  private key(...parts: (string | number)[]): string {
+    return this.ns + parts.join(":");
+  }
+
+  private get inFlightKey(): string {
+    return this.key("inflight", this.instanceId);
+  }
+
+  /** Announces this instance as alive and keeps its in-flight hash from expiring. */
+  private readonly beat = (): void => {
+    if (this.closed) return;
+    this.redis
+      .multi()
+      .zadd(this.key("instances"), this.clock.now(), this.instanceId)
+      .pexpire(this.key("instances"), INSTANCE_TTL_MS * 4)
+      .pexpire(this.inFlightKey, INSTANCE_TTL_MS)
+      .exec()
+      // A failed beat is retried by the next one; the router works on without shared counts meanwhile.
+      .catch(() => undefined);
+  };
+
+  private heartbeat(): void {
+    if (this.closed) return;
+    this.beat();
+    this.cancelHeartbeat = this.clock.setTimer(HEARTBEAT_MS, () => this.heartbeat(), { unref: true });
+  }
+
+  async ready(): Promise<void> {
+    if (this.redis.status === "ready") return;
+    await new Promise<void>((resolve, reject) => {
+      const settle = (error?: Error): void => {
+        this.redis.off("ready", onReady);
+        this.redis.off("error", settle);
+        this.redis.off("end", onEnd);
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+      const onReady = (): void => settle();
+      const onEnd = (): void => settle(new Error("Redis connection closed"));
+      this.redis.once("ready", onReady);
+      this.redis.once("error", settle);
+      this.redis.once("end", onEnd);
+    });
+  }
+
+  async stats(ids: readonly string[], now: number): Promise<Map<string, DeploymentStats>> {
+    const stats = new Map<string, DeploymentStats>();
+    if (ids.length === 0) return stats;
+    const minute = minuteOf(now);
+    const pipeline = this.redis.pipeline();
+    pipeline.xgateInFlightTotals(this.key("instances"), now - INSTANCE_TTL_MS, this.key("inflight", ""), ...ids);
+    pipeline.mget(ids.map((id) => this.key("cooldown", id)));
+    for (const id of ids) pipeline.lrange(this.key("latency", id), 0, -1);
+    for (const id of ids) pipeline.hmget(this.key("usage", id, minute), "requests", "tokens");
+    const [inFlight, cooldowns, ...rest] = resultsOf(await pipeline.exec());
+    ids.forEach((id, i) => {
+      const usage = rest[ids.length + i] as (string | null)[] | undefined;
+      stats.set(id, {
+        cooldown: parseCooldown((cooldowns as unknown[] | undefined)?.[i], now),
+        inFlight: Math.max(0, Number((inFlight as unknown[] | undefined)?.[i] ?? 0)),
+        latencyMs: meanLatency(parseSamples(rest[i]), now),
+        requests: Number(usage?.[0] ?? 0),
+        tokens: Number(usage?.[1] ?? 0),
+      });
+    });
+    return stats;
+  }
+
+  async begin(id: string, now: number): Promise<void> {
+    const usageKey = this.key("usage", id, minuteOf(now));
+    resultsOf(
+      await this.redis
+        .pipeline()
+        .hincrby(this.inFlightKey, id, 1)
+        .pexpire(this.inFlightKey, INSTANCE_TTL_MS)
+        .hincrby(usageKey, "requests", 1)
+        .pexpire(usageKey, USAGE_WINDOW_MS * 2)
+        .exec(),
+    );
+  }
+
+  async end(id: string, outcome: CallOutcome, now: number): Promise<void> {
+    const pipeline = this.redis.pipeline().hincrby(this.inFlightKey, id, -1);
+    if (outcome.latencyMs !== undefined) {
+      const latencyKey = this.key("latency", id);
+      pipeline
+        .lpush(latencyKey, `${now}:${outcome.latencyMs}`)
+        .ltrim(latencyKey, 0, LATENCY_SAMPLES - 1)
+        .pexpire(latencyKey, LATENCY_WINDOW_MS);
+    }
+    if (outcome.tokens !== undefined) {
+      const usageKey = this.key("usage", id, minuteOf(now));
+      pipeline.hincrby(usageKey, "tokens", outcome.tokens).pexpire(usageKey, USAGE_WINDOW_MS * 2);
+    }
+    resultsOf(await pipeline.exec());
+  }
+
+  async recordFailure(id: string, now: number): Promise<number> {
+    const failuresKey = this.key("fails", id);
+    const results = resultsOf(
+      await this.redis
+        .multi()
+        .zadd(failuresKey, now, `${now}:${randomUUID()}`)
+        .zremrangebyscore(failuresKey, "-inf", `(${now - FAILURE_WINDOW_MS + 1}`)
+        .zcard(failuresKey)
+        .pexpire(failuresKey, FAILURE_WINDOW_MS)
+        .exec(),
+    );
+    return Number(results[2]);
+  }
+
+  async cool(id: string, cooldown: Cooldown, now: number): Promise<void> {
+    resultsOf(
+      await this.redis
+        .multi()
+        .set(this.key("cooldown", id), JSON.stringify(cooldown), "PX", Math.max(1, Math.ceil(cooldown.until - now)))
+        .del(this.key("fails", id))
+        .exec(),
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.cancelHeartbeat?.();
+    this.redis.off("ready", this.beat);
+    try {
+      await this.redis.multi().del(this.inFlightKey).zrem(this.key("instances"), this.instanceId).exec();
+    } catch {
+      // Redis is unreachable: the instance's keys expire on their own within INSTANCE_TTL_MS.
+    } finally {
+      if (this.options.ownsConnection) await this.redis.quit().catch(() => this.redis.disconnect());
+    }
+  }
+}

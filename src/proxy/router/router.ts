@@ -1,0 +1,427 @@
+/**
+ * The router: picks a deployment of a model group, calls it, and on failure retries on another deployment,
+ * cools failing deployments down, and falls back to other groups — within one deadline, and never waiting
+ * for a deployment that is out: when nothing can answer it says so at once, with when to come back.
+ */
+import { APITimeoutError, NotFoundError, ServiceUnavailableError } from "../../errors.js";
+import { abortReason, type Clock, sleep, systemClock, untilAborted } from "./clock.js";
+import { classify, describeFailure, type Failure, isRetryable } from "./classify.js";
+import { DEFAULT_NUM_RETRIES, type RouterSettings } from "./config.js";
+import type { Deployment } from "./deployment.js";
+import { type RouterLogger, silentLogger, throttledWarn } from "./logger.js";
+import type { DeploymentStats, RouterState } from "./state.js";
+import { type Random, type RoutingStrategy, strategyFor } from "./strategies/index.js";
+
+/** What one attempt gets besides the deployment. */
+export interface CallContext {
+  /** Aborted when the client goes away or the attempt runs out of time. */
+  signal: AbortSignal;
+  /** This attempt's time budget: the deployment's timeout, cut to what is left of the request's. */
+  timeoutMs: number;
+  /** 1 for the first call of the request, 2 for the next (a retry or a fallback), and so on. */
+  attempt: number;
+}
+
+export type DeploymentCall<T> = (deployment: Deployment, context: CallContext) => Promise<T>;
+
+export interface ExecuteOptions<T> {
+  /** The client's signal: aborting it stops the request at once, waits included. */
+  signal?: AbortSignal;
+  /** The request's overall timeout; by default the router's request timeout, or a longer deployment timeout. */
+  timeoutMs?: number;
+  /** Tokens a result used, counted against `tpm` by usage-based routing. */
+  tokensOf?: (result: T) => number | undefined;
+}
+
+export interface ExecuteResult<T> {
+  result: T;
+  /** The model group that answered: the one asked for, or a fallback. */
+  group: string;
+  deployment: Deployment;
+  /** Calls made, the answering one included. */
+  attempts: number;
+  /** Fallback groups moved to before the answer (0 when the group asked for answered). */
+  fallbacks: number;
+  /** How long the answering call took. */
+  upstreamMs: number;
+}
+
+/** Health checks' say on which deployments may take requests. */
+export interface Rotation {
+  inRotation(id: string): boolean;
+  /** When the next health pass may bring deployments back; undefined when none is scheduled. */
+  nextCheckAt(): number | undefined;
+}
+
+export interface RouterOptions {
+  deployments: readonly Deployment[];
+  settings: RouterSettings;
+  state: RouterState;
+  rotation?: Rotation;
+  clock?: Clock;
+  /** Waits between retries; by default a timer on `clock`. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  random?: Random;
+  /** Overrides the strategy named in the settings. */
+  strategy?: RoutingStrategy;
+  logger?: RouterLogger;
+}
+
+/** A Retry-After longer than this does not keep a deployment out longer: a bad header must not disable it. */
+const MAX_UPSTREAM_COOLDOWN_MS = 5 * 60_000;
+const BACKOFF_BASE_MS = 100;
+const BACKOFF_MAX_MS = 2_000;
+
+type Pick = { deployment: Deployment } | { deployment: undefined; returnsAt: number | undefined };
+
+interface Rotated {
+  available: Deployment[];
+  stats: Map<string, DeploymentStats>;
+  returnsAt: number | undefined;
+}
+
+type GroupOutcome<T> =
+  | { kind: "answered"; result: T; deployment: Deployment; upstreamMs: number }
+  /** Every retry was used and deployments are still in the rotation. */
+  | { kind: "exhausted" }
+  /** No deployment of the group is in the rotation now. */
+  | { kind: "blocked"; returnsAt: number | undefined };
+
+type AttemptOutcome<T> = { ok: true; result: T; upstreamMs: number } | { ok: false; failure: Failure };
+
+/** The mutable bookkeeping of one `execute` call. */
+interface Run<T> {
+  call: DeploymentCall<T>;
+  options: ExecuteOptions<T>;
+  deadline: number;
+  attempts: number;
+  lastFailure: { failure: Failure; deployment: Deployment } | undefined;
+}
+
+function minDefined(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return Math.min(a, b);
+}
+
+export class Router {
+  readonly deployments: readonly Deployment[];
+  readonly settings: RouterSettings;
+  private readonly byGroup = new Map<string, Deployment[]>();
+  private readonly state: RouterState;
+  private readonly rotation: Rotation | undefined;
+  private readonly clock: Clock;
+  private readonly wait: (ms: number, signal?: AbortSignal) => Promise<void>;
+  private readonly random: Random;
+  private readonly strategy: RoutingStrategy;
+  private readonly logger: RouterLogger;
+  private readonly warnStateError: (fields: object, message: string) => void;
+  /** Bookkeeping writes not awaited by requests; `close()` lets them finish. */
+  private readonly pending = new Set<Promise<unknown>>();
+
+  constructor(options: RouterOptions) {
+    this.deployments = options.deployments;
+    this.settings = options.settings;
+    this.state = options.state;
+    this.rotation = options.rotation;
+    this.clock = options.clock ?? systemClock;
+    this.wait = options.sleep ?? ((ms, signal) => sleep(this.clock, ms, signal));
+    this.random = options.random ?? Math.random;
+    this.strategy = options.strategy ?? strategyFor(options.settings.strategy);
+    this.logger = options.logger ?? silentLogger;
+    this.warnStateError = throttledWarn(this.logger, () => this.clock.now());
+    for (const deployment of this.deployments) {
+      const members = this.byGroup.get(deployment.group) ?? [];
+      members.push(deployment);
+      this.byGroup.set(deployment.group, members);
+    }
+    const fallbackLists: [string, readonly string[]][] = [
+      ...[...this.settings.fallbacks].map(([group, targets]): [string, readonly string[]] => [`fallbacks of '${group}'`, targets]),
+      ["default_fallbacks", this.settings.defaultFallbacks],
+    ];
+    for (const [where, targets] of fallbackLists) {
+      const unknown = targets.filter((target) => !this.byGroup.has(target));
+      if (unknown.length > 0) {
+        this.logger.warn({ unknown }, `${where} name model groups that model_list does not have; they are skipped`);
+      }
+    }
+  }
+
+  /** The groups tried after `group`, in order: its own `fallbacks`, else `default_fallbacks`. */
+  fallbacksOf(group: string): string[] {
+    const targets = this.settings.fallbacks.get(group) ?? this.settings.defaultFallbacks;
+    return [...new Set(targets)].filter((target) => target !== group && this.byGroup.has(target));
+  }
+
+  /** Current cooldowns, load and latency of every deployment, for `/health` and metrics. */
+  async stats(): Promise<Map<string, DeploymentStats>> {
+    return this.readStats(this.deployments, this.clock.now());
+  }
+
+  /**
+   * Runs `call` on a deployment of `group`, retrying and falling back as configured.
+   *
+   * @example
+   * const { result, group, deployment } = await router.execute("embed", (d, { signal, timeoutMs }) =>
+   *   embedding({ model: d.model, input, api_base: d.apiBase, api_key: d.apiKey, timeout: timeoutMs / 1000, num_retries: 0, signal }),
+   *   { signal: request.signal },
+   * );
+   */
+  async execute<T>(group: string, call: DeploymentCall<T>, options: ExecuteOptions<T> = {}): Promise<ExecuteResult<T>> {
+    throwIfAborted(options.signal);
+    const primary = this.byGroup.get(group);
+    if (primary === undefined) {
+      throw new NotFoundError(`Model group '${group}' has no deployments; add one to model_list.`, { param: "model" });
+    }
+    const requestTimeoutMs =
+      options.timeoutMs ?? Math.max(this.settings.requestTimeoutMs, ...primary.map((d) => d.timeoutMs));
+    const run: Run<T> = { call, options, deadline: this.clock.now() + requestTimeoutMs, attempts: 0, lastFailure: undefined };
+    const groups = [group, ...this.fallbacksOf(group)];
+    let returnsAt: number | undefined;
+    let allBlocked = true;
+    for (const [index, current] of groups.entries()) {
+      if (index > 0) {
+        this.logger.info({ group, fallback: current, attempts: run.attempts }, `falling back from '${group}' to '${current}'`);
+      }
+      const outcome = await this.runGroup(current, run);
+      if (outcome.kind === "answered") {
+        return {
+          result: outcome.result,
+          group: current,
+          deployment: outcome.deployment,
+          attempts: run.attempts,
+          fallbacks: index,
+          upstreamMs: outcome.upstreamMs,
+        };
+      }
+      if (outcome.kind === "blocked") returnsAt = minDefined(returnsAt, outcome.returnsAt);
+      else allBlocked = false;
+    }
+    // A failure is reported as it came, unless every group is now out: then the client learns when to retry.
+    if (run.lastFailure !== undefined && !allBlocked) throw run.lastFailure.failure.error;
+    throw this.unavailable(groups, returnsAt, run);
+  }
+
+  private async runGroup<T>(group: string, run: Run<T>): Promise<GroupOutcome<T>> {
+    const deployments = this.byGroup.get(group) ?? [];
+    const retries = this.retriesFor(deployments);
+    const tried = new Set<string>();
+    for (let attempt = 0; attempt <= retries; attempt++) {
+      throwIfAborted(run.options.signal);
+      this.checkDeadline(run, group);
+      let pick = await this.pick(deployments, tried);
+      if (pick.deployment === undefined) return { kind: "blocked", returnsAt: pick.returnsAt };
+      if (attempt > 0) {
+        const waitMs = this.retryWait(run, attempt, tried.has(pick.deployment.id));
+        // A wait that would outlast the request is not worth starting.
+        if (this.clock.now() + waitMs >= run.deadline) return { kind: "exhausted" };
+        if (waitMs > 0) {
+          await this.wait(waitMs, run.options.signal);
+          // The rotation may have changed while we waited.
+          pick = await this.pick(deployments, tried);
+          if (pick.deployment === undefined) return { kind: "blocked", returnsAt: pick.returnsAt };
+        }
+      }
+      const deployment = pick.deployment;
+      tried.add(deployment.id);
+      const outcome = await this.attempt(deployment, run);
+      if (outcome.ok) return { kind: "answered", result: outcome.result, deployment, upstreamMs: outcome.upstreamMs };
+      run.lastFailure = { failure: outcome.failure, deployment };
+      if (!isRetryable(outcome.failure)) throw outcome.failure.error;
+    }
+    // The last failure may have cooled the group's last deployment down: then the group is out, not just exhausted.
+    const { available, returnsAt } = await this.rotationOf(deployments);
+    return available.length === 0 ? { kind: "blocked", returnsAt } : { kind: "exhausted" };
+  }
+
+  /** `num_retries` from the settings, else the largest `max_retries` of the group's deployments, else 2. */
+  private retriesFor(deployments: readonly Deployment[]): number {
+    if (this.settings.numRetries !== undefined) return this.settings.numRetries;
+    const perDeployment = deployments.flatMap((d) => (d.maxRetries === undefined ? [] : [d.maxRetries]));
+    return perDeployment.length > 0 ? Math.max(...perDeployment) : DEFAULT_NUM_RETRIES;
+  }
+
+  /**
+   * Moving on to another deployment waits only `retry_after`; trying the same one again also waits for its
+   * Retry-After and an exponential backoff with jitter, so a struggling upstream is not hammered.
+   */
+  private retryWait<T>(run: Run<T>, attempt: number, sameDeployment: boolean): number {
+    const minimum = this.settings.retryAfterMinMs;
+    if (!sameDeployment) return minimum;
+    const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1)) * (0.5 + this.random() / 2);
+    return Math.max(minimum, run.lastFailure?.failure.retryAfterMs ?? 0, backoff);
+  }
+
+  private checkDeadline<T>(run: Run<T>, group: string): void {
+    if (this.clock.now() < run.deadline) return;
+    const last = run.lastFailure;
+    throw new APITimeoutError(
+      `Request to model group '${group}' ran out of time after ${run.attempts} attempt(s)` +
+        (last ? `; last error from deployment ${last.deployment.id}: ${describeFailure(last.failure)}` : ""),
+      { cause: last?.failure.error },
+    );
+  }
+
+  /** The deployments neither cooling down nor out by health checks, and when the first of the others returns. */
+  private async rotationOf(deployments: readonly Deployment[]): Promise<Rotated> {
+    const stats = await this.readStats(deployments, this.clock.now());
+    let returnsAt: number | undefined;
+    const available: Deployment[] = [];
+    for (const deployment of deployments) {
+      const cooldown = stats.get(deployment.id)?.cooldown;
+      if (cooldown !== undefined) returnsAt = minDefined(returnsAt, cooldown.until);
+      else if (this.rotation !== undefined && !this.rotation.inRotation(deployment.id)) {
+        returnsAt = minDefined(returnsAt, this.rotation.nextCheckAt());
+      } else available.push(deployment);
+    }
+    return { available, stats, returnsAt };
+  }
+
+  /** A deployment in the rotation, from the lowest order tier that has one; one not tried yet when possible. */
+  private async pick(deployments: readonly Deployment[], tried: ReadonlySet<string>): Promise<Pick> {
+    const { available, stats, returnsAt } = await this.rotationOf(deployments);
+    if (available.length === 0) return { deployment: undefined, returnsAt };
+    const firstOrder = Math.min(...available.map((d) => d.order));
+    const tier = available.filter((d) => d.order === firstOrder);
+    const untried = tier.filter((d) => !tried.has(d.id));
+    const pool = untried.length > 0 ? untried : tier;
+    const chosen = this.strategy.pick(
+      pool.map((deployment) => ({ deployment, stats: stats.get(deployment.id) ?? emptyStats() })),
+      this.random,
+    );
+    return { deployment: chosen.deployment };
+  }
+
+  private async attempt<T>(deployment: Deployment, run: Run<T>): Promise<AttemptOutcome<T>> {
+    const callerSignal = run.options.signal;
+    throwIfAborted(callerSignal);
+    await this.guard(this.state.begin(deployment.id, this.clock.now()), undefined);
+    const started = this.clock.now();
+    const timeoutMs = Math.min(deployment.timeoutMs, run.deadline - started);
+    const controller = new AbortController();
+    const onCallerAbort = (): void => controller.abort(callerSignal?.reason);
+    callerSignal?.addEventListener("abort", onCallerAbort, { once: true });
+    if (callerSignal?.aborted) onCallerAbort();
+    let timedOut = false;
+    const cancelTimer = this.clock.setTimer(timeoutMs, () => {
+      timedOut = true;
+      controller.abort(
+        new APITimeoutError(`Deployment ${deployment.id} of '${deployment.group}' did not answer within ${timeoutMs / 1000} s`),
+      );
+    });
+    run.attempts++;
+    try {
+      const result = await untilAborted(
+        run.call(deployment, { signal: controller.signal, timeoutMs, attempt: run.attempts }),
+        controller.signal,
+      );
+      const upstreamMs = this.clock.now() - started;
+      this.background(this.state.end(deployment.id, { latencyMs: upstreamMs, tokens: run.options.tokensOf?.(result) }, this.clock.now()));
+      return { ok: true, result, upstreamMs };
+    } catch (error) {
+      const elapsedMs = this.clock.now() - started;
+      if (callerSignal?.aborted && !timedOut) {
+        this.background(this.state.end(deployment.id, {}, this.clock.now()));
+        throw abortReason(callerSignal);
+      }
+      const failure: Failure | undefined = timedOut
+        ? { kind: "timeout", error: abortReason(controller.signal), status: undefined, retryAfterMs: undefined }
+        : classify(error);
+      // A slow deployment is remembered as slow, so latency-based routing avoids it.
+      const latencyMs = failure?.kind === "timeout" ? elapsedMs : undefined;
+      await this.guard(this.state.end(deployment.id, { latencyMs }, this.clock.now()), undefined);
+      if (failure === undefined) throw error;
+      await this.recordFailure(deployment, failure);
+      return { ok: false, failure };
+    } finally {
+      cancelTimer();
+      callerSignal?.removeEventListener("abort", onCallerAbort);
+    }
+  }
+
+  /**
+   * Cools a deployment down at once when its failure says it cannot answer now (misconfigured, rate limited,
+   * nothing listening, or a 503 saying when to come back); otherwise after more than `allowed_fails` failures
+   * within a minute. The request's own mistakes (other 4xx) count against no deployment.
+   */
+  private async recordFailure(deployment: Deployment, failure: Failure): Promise<void> {
+    if (failure.kind === "request") return;
+    const now = this.clock.now();
+    const immediate =
+      failure.kind === "deployment" ||
+      failure.kind === "rate-limit" ||
+      failure.kind === "refused" ||
+      (failure.status === 503 && failure.retryAfterMs !== undefined);
+    let reason = describeFailure(failure);
+    if (!immediate) {
+      const failures = await this.guard(this.state.recordFailure(deployment.id, now), 0);
+      if (failures <= this.settings.allowedFails) return;
+      reason = `${failures} failures within a minute, the last ${reason}`;
+    }
+    const durationMs = Math.max(this.settings.cooldownMs, Math.min(failure.retryAfterMs ?? 0, MAX_UPSTREAM_COOLDOWN_MS));
+    const until = now + durationMs;
+    await this.guard(this.state.cool(deployment.id, { until, reason }, now), undefined);
+    this.logger.warn(
+      { deployment: deployment.id, group: deployment.group, cooldown_ms: durationMs, reason },
+      `deployment ${deployment.id} of '${deployment.group}' cooling down for ${durationMs / 1000} s`,
+    );
+  }
+
+  private unavailable<T>(groups: readonly string[], returnsAt: number | undefined, run: Run<T>): ServiceUnavailableError {
+    const now = this.clock.now();
+    // Without a known return (no cooldown, no health pass scheduled), suggest one cooldown period.
+    const retryAfterMs = Math.max(1, (returnsAt ?? now + this.settings.cooldownMs) - now);
+    const [group, ...fallbacks] = groups;
+    const last = run.lastFailure;
+    return new ServiceUnavailableError(
+      `No deployment of model group '${group}'${fallbacks.length > 0 ? ` or its fallbacks ('${fallbacks.join("', '")}')` : ""} ` +
+        `is available: all are cooling down after failures or failing health checks. Retry in ${Math.ceil(retryAfterMs / 1000)} s.` +
+        (last ? ` Last error, from deployment ${last.deployment.id}: ${describeFailure(last.failure)}` : ""),
+      { code: "no_deployment_available", retryAfterMs, cause: last?.failure.error },
+    );
+  }
+
+  private async readStats(deployments: readonly Deployment[], now: number): Promise<Map<string, DeploymentStats>> {
+    return this.guard(
+      this.state.stats(
+        deployments.map((d) => d.id),
+        now,
+      ),
+      new Map<string, DeploymentStats>(),
+    );
+  }
+
+  /**
+   * Shared state is advice: when it fails (Redis down or slow), the request goes on as if the state were
+   * empty, rather than failing or hanging.
+   */
+  private async guard<V>(operation: Promise<V>, fallback: V): Promise<V> {
+    try {
+      return await operation;
+    } catch (error) {
+      this.warnStateError({ err: { message: (error as Error).message } }, "router state unavailable; routing without it");
+      return fallback;
+    }
+  }
+
+  /** Bookkeeping the response need not wait for. */
+  private background(operation: Promise<void>): void {
+    const guarded = this.guard(operation, undefined);
+    this.pending.add(guarded);
+    void guarded.finally(() => this.pending.delete(guarded));
+  }
+
+  /** Waits for pending bookkeeping, then releases the state (this instance's in-flight counts, connections). */
+  async close(): Promise<void> {
+    await Promise.all(this.pending);
+    await this.state.close();
+  }
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw abortReason(signal);
+}
+
+function emptyStats(): DeploymentStats {
+  return { cooldown: undefined, inFlight: 0, latencyMs: undefined, requests: 0, tokens: 0 };
+}

@@ -1,0 +1,73 @@
+/**
+ * What the router remembers about deployments between requests: cooldowns, recent failures, requests in
+ * flight, latency samples and this minute's usage. In process by default; in Redis when the config names one,
+ * so that every instance of the proxy sees the same cooldowns and load.
+ *
+ * Every time is passed in (`now`, epoch ms) rather than read, so a fake clock drives the state in tests.
+ */
+
+export interface Cooldown {
+  /** Epoch ms when the deployment returns to the rotation. */
+  until: number;
+  /** Why it was cooled down, e.g. "429 from upstream: rate limited" (never a secret). */
+  reason: string;
+}
+
+export interface DeploymentStats {
+  /** Present while the deployment is cooling down. */
+  cooldown: Cooldown | undefined;
+  /** Requests to it now in flight, across every instance sharing the state. */
+  inFlight: number;
+  /** Mean of its recent latency samples; undefined without recent samples. */
+  latencyMs: number | undefined;
+  /** Requests sent to it in the current minute. */
+  requests: number;
+  /** Tokens it reported in the current minute. */
+  tokens: number;
+}
+
+export interface CallOutcome {
+  latencyMs?: number;
+  tokens?: number;
+}
+
+export interface RouterState {
+  /** Resolves once the state can serve (Redis connected); rejects when it cannot now. Routing works either way. */
+  ready(): Promise<void>;
+  /** The current stats of these deployments, in one read. */
+  stats(ids: readonly string[], now: number): Promise<Map<string, DeploymentStats>>;
+  /** A request to this deployment starts: one more in flight, one more request this minute. */
+  begin(id: string, now: number): Promise<void>;
+  /** That request ended (however it ended): one fewer in flight, plus what it measured. */
+  end(id: string, outcome: CallOutcome, now: number): Promise<void>;
+  /** Counts a failure; returns the failures within the last FAILURE_WINDOW_MS, this one included. */
+  recordFailure(id: string, now: number): Promise<number>;
+  /** Takes the deployment out of the rotation until `cooldown.until`, and forgets its counted failures. */
+  cool(id: string, cooldown: Cooldown, now: number): Promise<void>;
+  /** Releases what this instance holds (its in-flight counts, connections). */
+  close(): Promise<void>;
+}
+
+/** `allowed_fails` counts failures within this window, as LiteLLM does ("within a minute"). */
+export const FAILURE_WINDOW_MS = 60_000;
+/** Latency-based routing averages at most this many of a deployment's latest samples… */
+export const LATENCY_SAMPLES = 10;
+/** …no older than this, so a deployment that was slow once is tried again later. */
+export const LATENCY_WINDOW_MS = 5 * 60_000;
+/** Usage-based routing counts requests and tokens per calendar minute. */
+export const USAGE_WINDOW_MS = 60_000;
+
+export function minuteOf(now: number): number {
+  return Math.floor(now / USAGE_WINDOW_MS);
+}
+
+export function meanLatency(samples: ReadonlyArray<{ at: number; ms: number }>, now: number): number | undefined {
+  let sum = 0;
+  let n = 0;
+  for (const sample of samples) {
+    if (now - sample.at > LATENCY_WINDOW_MS) continue;
+    sum += sample.ms;
+    n++;
+  }
+  return n === 0 ? undefined : sum / n;
+}

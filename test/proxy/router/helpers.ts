@@ -1,0 +1,95 @@
+// Shared helpers for the router's tests: a clock that moves only when told, a seeded PRNG, and configs.
+import type { Clock } from "../../../src/proxy/router/clock.js";
+import { type ModelEntryInput, type RouterConfigInput, routerSettingsFrom } from "../../../src/proxy/router/config.js";
+import { buildDeployments } from "../../../src/proxy/router/deployment.js";
+import { MemoryRouterState } from "../../../src/proxy/router/memory-state.js";
+import { type Rotation, Router, type RouterOptions } from "../../../src/proxy/router/router.js";
+import type { RouterState } from "../../../src/proxy/router/state.js";
+import { mulberry32 } from "../../support/emulator/random.js";
+
+export { mulberry32 };
+
+interface Timer {
+  at: number;
+  fn: () => void;
+  id: number;
+}
+
+/** Time stands still until `advance`, which fires the timers that fall due, in order. */
+export class FakeClock implements Clock {
+  private timers: Timer[] = [];
+  private nextId = 0;
+
+  constructor(private current = 1_700_000_000_000) {}
+
+  now(): number {
+    return this.current;
+  }
+
+  setTimer(ms: number, fn: () => void): () => void {
+    const timer = { at: this.current + Math.max(0, ms), fn, id: this.nextId++ };
+    this.timers.push(timer);
+    return () => {
+      this.timers = this.timers.filter((t) => t !== timer);
+    };
+  }
+
+  advance(ms: number): void {
+    const target = this.current + ms;
+    for (;;) {
+      const due = this.timers.filter((t) => t.at <= target).sort((a, b) => a.at - b.at || a.id - b.id)[0];
+      if (due === undefined) break;
+      this.timers = this.timers.filter((t) => t !== due);
+      this.current = Math.max(this.current, due.at);
+      due.fn();
+    }
+    this.current = target;
+  }
+
+  get pendingTimers(): number {
+    return this.timers.length;
+  }
+}
+
+/** A model_list entry of group `model_name` with the deployment id `id`. */
+export function entry(model_name: string, id: string, params: Partial<ModelEntryInput["litellm_params"]> = {}): ModelEntryInput {
+  return { model_name, litellm_params: { model: `xinference/${model_name}`, ...params }, model_info: { id } };
+}
+
+export interface TestRouter {
+  router: Router;
+  clock: FakeClock;
+  state: RouterState;
+  /** Every wait the router asked for, in ms; waits pass at once, moving the clock. */
+  slept: number[];
+}
+
+export function testRouter(
+  config: RouterConfigInput,
+  options: { seed?: number; state?: RouterState; rotation?: Rotation; clock?: FakeClock } & Partial<
+    Pick<RouterOptions, "strategy" | "logger" | "sleep">
+  > = {},
+): TestRouter {
+  const settings = routerSettingsFrom(config);
+  const clock = options.clock ?? new FakeClock();
+  const state = options.state ?? new MemoryRouterState();
+  const slept: number[] = [];
+  const router = new Router({
+    deployments: buildDeployments(config.model_list, settings),
+    settings,
+    state,
+    clock,
+    random: mulberry32(options.seed ?? 42),
+    sleep:
+      options.sleep ??
+      (async (ms, signal) => {
+        signal?.throwIfAborted();
+        slept.push(ms);
+        clock.advance(ms);
+      }),
+    ...(options.rotation && { rotation: options.rotation }),
+    ...(options.strategy && { strategy: options.strategy }),
+    ...(options.logger && { logger: options.logger }),
+  });
+  return { router, clock, state, slept };
+}
