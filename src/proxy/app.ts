@@ -47,18 +47,20 @@ export async function startProxy(config: ProxyConfig, options: StartOptions): Pr
   const general = config.general_settings;
   const masterKey = general.master_key ?? process.env.XGATE_MASTER_KEY;
 
-  const { router, health, close: closeRouter } = createRouter(config, {
+  const { router, health, ready, close: closeRouter } = createRouter(config, {
     logger,
     servers: modelServerClient(providers),
     probe: cheapProbe,
   });
+  // Redis first: until it is connected, requests would route without the shared state.
+  await ready();
   await health.start();
 
   const images = new ImageStore({ ttlSeconds: general.image_url_ttl_seconds });
   const maxBytes = Math.floor(general.max_request_size_mb * MB);
   const resolver = new ModelResolver(config.model_list, config.router_settings.model_group_alias);
   const ctx: ProxyContext = {
-    dispatcher: new RouterDispatcher(router, resolver),
+    dispatcher: new RouterDispatcher(router, health, resolver),
     resolver,
     images,
     dropParams: config.litellm_settings.drop_params,

@@ -32,6 +32,8 @@ export type DeploymentCall<T> = (target: DeploymentTarget, signal: AbortSignal) 
 
 export interface Dispatcher {
   dispatch<T>(requestedModel: string, call: DeploymentCall<T>, signal: AbortSignal): Promise<DispatchOutcome<T>>;
+  /** Throws a 400 when the model's servers report it cannot do this image edit, before any GPU work. */
+  assertCanEdit(requestedModel: string, withMask: boolean): void;
 }
 
 /** The SDK call options for one attempt on one deployment: the router owns retries, so the SDK makes none. */

@@ -4,7 +4,7 @@
  */
 import type { DeploymentTarget, Dispatcher, DeploymentCall, DispatchOutcome } from "./dispatch.js";
 import { concreteModel, type ModelResolver } from "./model-resolver.js";
-import type { Deployment, Router } from "./router/index.js";
+import type { Deployment, HealthMonitor, Router } from "./router/index.js";
 
 export function deploymentTarget(deployment: Deployment, timeoutMs: number, wildcardMatch?: string): DeploymentTarget {
   return {
@@ -21,8 +21,13 @@ export function deploymentTarget(deployment: Deployment, timeoutMs: number, wild
 export class RouterDispatcher implements Dispatcher {
   constructor(
     private readonly router: Router,
+    private readonly health: HealthMonitor,
     private readonly resolver: ModelResolver,
   ) {}
+
+  assertCanEdit(requestedModel: string, withMask: boolean): void {
+    this.health.checkEdit(this.resolver.resolve(requestedModel).group, withMask);
+  }
 
   async dispatch<T>(requestedModel: string, call: DeploymentCall<T>, signal: AbortSignal): Promise<DispatchOutcome<T>> {
     const { group, wildcardMatch } = this.resolver.resolve(requestedModel);

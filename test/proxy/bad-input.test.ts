@@ -23,6 +23,8 @@ model_list:
     litellm_params: { model: xinference/bge-small-en-v1.5, api_base: "${emulator.baseUrl}", api_key: "${UPSTREAM_KEY}" }
   - model_name: sd
     litellm_params: { model: xinference/stabilityai/stable-diffusion-3.5-large, api_base: "${emulator.baseUrl}", api_key: "${UPSTREAM_KEY}" }
+  - model_name: turbo
+    litellm_params: { model: xinference/sd-turbo, api_base: "${emulator.baseUrl}", api_key: "${UPSTREAM_KEY}" }
 general_settings:
   master_key: ${MASTER_KEY}
   max_request_size_mb: 1
@@ -95,6 +97,18 @@ general_settings:
     assertError(await call("/v1/images/edits", { body: noPrompt }), 400);
   });
 
+  test("an edit to a model that cannot edit is refused before any upstream work", async () => {
+    emulator.clearRequests();
+    const form = new FormData();
+    form.set("model", "turbo");
+    form.set("prompt", "x");
+    form.set("image", new Blob([Buffer.from("89504e470d0a1a0a", "hex")], { type: "image/png" }), "a.png");
+    const res = await call("/v1/images/edits", { body: form });
+    assertError(res, 400, "model_cannot_edit");
+    assert.match(res.body.error.message, /image2image/);
+    assert.ok(!emulator.requests.some((r) => r.path === "/v1/images/edits"));
+  });
+
   test("edits sent as JSON are told to use multipart", async () => {
     const res = await call("/v1/images/edits", { json: { model: "sd", prompt: "x" } });
     assertError(res, 400);
@@ -152,7 +166,7 @@ general_settings:
   test("models, model info and health endpoints; no secrets in them", async () => {
     const auth = { authorization: `Bearer ${MASTER_KEY}` };
     const models = (await (await fetch(`${proxy.url}/v1/models`, { headers: auth })).json()) as { data: Array<{ id: string }> };
-    assert.deepEqual(models.data.map((m) => m.id).sort(), ["embed", "sd"]);
+    assert.deepEqual(models.data.map((m) => m.id).sort(), ["embed", "sd", "turbo"]);
     const info = await (await fetch(`${proxy.url}/model/info`, { headers: auth })).text();
     assert.match(info, /xinference\/bge-small-en-v1.5/);
     assert.ok(!info.includes(UPSTREAM_KEY));
@@ -160,7 +174,7 @@ general_settings:
     assert.equal((await fetch(`${proxy.url}/health/readiness`)).status, 200);
     assert.equal((await fetch(`${proxy.url}/health`)).status, 401);
     const health = (await (await fetch(`${proxy.url}/health`, { headers: auth })).json()) as { healthy_count: number; unhealthy_count: number };
-    assert.equal(health.healthy_count, 2);
+    assert.equal(health.healthy_count, 3);
     assert.equal(health.unhealthy_count, 0);
   });
 

@@ -63,6 +63,7 @@ export function imageRoutes(app: FastifyInstance, ctx: ProxyContext): void {
             param: "image",
           });
         }
+        ctx.dispatcher.assertCanEdit(req.model, form.mask !== undefined);
         const response = await dispatchRequest(ctx, request, reply, req.model, (target, signal) => {
           const params = sdkParams(req, target, signal, ctx);
           params.image = form.images.map(openSpooled);
