@@ -85,13 +85,14 @@ describe("where a call goes", () => {
     }
     try {
       const png = await pngBytes(16, 16);
+      // Each call starts only when awaited: a rejection left waiting would count as unhandled.
       const calls = [
-        embedding({ model: "xinference/bge-base-en", input: "x", num_retries: 0 }),
-        imageGeneration({ model: SD, prompt: "p", num_retries: 0 }),
-        imageEdit({ model: SD, prompt: "p", image: png, num_retries: 0 }),
-        rerank({ model: "xinference/bge-reranker-base", query: "q", documents: ["d"], num_retries: 0 }),
+        () => embedding({ model: "xinference/bge-base-en", input: "x", num_retries: 0 }),
+        () => imageGeneration({ model: SD, prompt: "p", num_retries: 0 }),
+        () => imageEdit({ model: SD, prompt: "p", image: png, num_retries: 0 }),
+        () => rerank({ model: "xinference/bge-reranker-base", query: "q", documents: ["d"], num_retries: 0 }),
       ];
-      for (const call of calls) await assert.rejects(call, { message: "default base reached" });
+      for (const call of calls) await assert.rejects(call(), { message: "default base reached" });
       assert.deepEqual(paths.sort(), [...OPERATION_PATHS].sort());
     } finally {
       server.closeAllConnections();

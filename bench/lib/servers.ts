@@ -1,0 +1,127 @@
+// Starts the three servers, each in its own process on a free port on 127.0.0.1, and describes them as targets.
+import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { type Child, freePort, spawnChild, waitUntilReady } from "./processes.js";
+import type { Target } from "./types.js";
+
+export const MASTER_KEY = "sk-bench";
+const AUTH = { authorization: `Bearer ${MASTER_KEY}` };
+
+/** Xinference model uids, as the emulator launches them by default. */
+export const UIDS = {
+  embedSmall: "bge-base-en",
+  embedLarge: "bge-large-en-v1.5",
+  image: "stabilityai/stable-diffusion-3.5-large",
+} as const;
+
+interface Where {
+  root: string;
+  scratchDir: string;
+  logDir: string;
+}
+
+export async function startEmulator(where: Where): Promise<{ child: Child; baseUrl: string }> {
+  const port = await freePort();
+  const cli = join(where.root, "test", "support", "emulator", "cli.ts");
+  const child = spawnChild(
+    "emulator",
+    process.execPath,
+    ["--import", "tsx", cli, "--host", "127.0.0.1", "--port", String(port), "--compute-delay-ms", "0"],
+    { cwd: where.root, logDir: where.logDir },
+  );
+  const baseUrl = `http://127.0.0.1:${port}/v1`;
+  await waitUntilReady(child, `${baseUrl}/models`, (status) => status === 200);
+  return { child, baseUrl };
+}
+
+export function directTarget(emulator: { child: Child; baseUrl: string }): Target {
+  // The same Authorization header as the gateways get (the emulator runs without auth and ignores it).
+  return { id: "direct", baseUrl: emulator.baseUrl, headers: { ...AUTH }, models: { ...UIDS }, child: emulator.child };
+}
+
+export async function startPortkey(where: Where, emulatorBaseUrl: string): Promise<Target> {
+  const port = await freePort();
+  const bin = join(where.root, "node_modules", ".bin", "gateway");
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: run npm ci (it is a devDependency)`);
+  const child = spawnChild("portkey", bin, [`--port=${port}`, "--headless"], { cwd: where.root, logDir: where.logDir });
+  const url = `http://127.0.0.1:${port}`;
+  await waitUntilReady(child, `${url}/`, (status) => status === 200);
+  return {
+    id: "portkey",
+    baseUrl: `${url}/v1`,
+    headers: { ...AUTH, "x-portkey-provider": "openai", "x-portkey-custom-host": emulatorBaseUrl },
+    models: { ...UIDS },
+    child,
+  };
+}
+
+/** "auto", "dist", "src", or the path of another build's CLI (a .js file, or a .ts file run through tsx). */
+export type XgateBuild = string;
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile() && entry.name.endsWith(".ts")) {
+      newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+    }
+  }
+  return newest;
+}
+
+/**
+ * How to run xgate's CLI: the built `dist/proxy/cli.js` (what users run) unless it is missing or older than
+ * the sources, then `src/proxy/cli.ts` through tsx — in one process either way, so that its RSS is xgate's.
+ */
+export function xgateCommand(root: string, build: XgateBuild): { args: string[]; from: string } | { missing: string } {
+  const dist = join(root, "dist", "proxy", "cli.js");
+  const src = join(root, "src", "proxy", "cli.ts");
+  if (build !== "auto" && build !== "dist" && build !== "src") {
+    const path = resolve(build);
+    if (!existsSync(path)) return { missing: `${path} does not exist` };
+    return { args: path.endsWith(".ts") ? ["--import", "tsx", path] : [path], from: path };
+  }
+  const distUsable = existsSync(dist) && (build === "dist" || statSync(dist).mtimeMs >= newestMtime(join(root, "src")));
+  if (build !== "src" && distUsable) return { args: [dist], from: "dist" };
+  if (build === "dist") return { missing: `${dist} does not exist: run npm run build` };
+  if (!existsSync(src)) return { missing: `${src} does not exist` };
+  return { args: ["--import", "tsx", src], from: "src" };
+}
+
+export function xgateConfig(emulatorBaseUrl: string): string {
+  return `# Written by bench/run.ts for one benchmark run.
+model_list:
+  - model_name: ${UIDS.embedSmall}
+    litellm_params: { model: xinference/${UIDS.embedSmall}, api_base: "${emulatorBaseUrl}" }
+  - model_name: ${UIDS.embedLarge}
+    litellm_params: { model: xinference/${UIDS.embedLarge}, api_base: "${emulatorBaseUrl}" }
+  - model_name: sd3.5
+    litellm_params: { model: xinference/${UIDS.image}, api_base: "${emulatorBaseUrl}" }
+general_settings: { master_key: ${MASTER_KEY} }
+`;
+}
+
+export async function startXgate(
+  where: Where,
+  emulatorBaseUrl: string,
+  cliArgs: string[],
+  nodeArgs: string[] = [],
+): Promise<Target> {
+  const port = await freePort();
+  const configPath = join(where.scratchDir, "xgate-config.yaml");
+  writeFileSync(configPath, xgateConfig(emulatorBaseUrl));
+  const child = spawnChild(
+    "xgate",
+    process.execPath,
+    [...nodeArgs, ...cliArgs, "--config", configPath, "--host", "127.0.0.1", "--port", String(port)],
+    { cwd: where.root, logDir: where.logDir },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitUntilReady(child, `${url}/health/liveliness`);
+  return {
+    id: "xgate",
+    baseUrl: `${url}/v1`,
+    headers: { ...AUTH },
+    models: { embedSmall: UIDS.embedSmall, embedLarge: UIDS.embedLarge, image: "sd3.5" },
+    child,
+  };
+}

@@ -1,0 +1,85 @@
+// Shared shapes of a benchmark run: targets, scenario results and the issue's targets (checks).
+import type { Child } from "./processes.js";
+
+export type TargetId = "direct" | "xgate" | "portkey";
+export const TARGET_IDS: readonly TargetId[] = ["direct", "xgate", "portkey"];
+export const TARGET_LABELS: Record<TargetId, string> = { direct: "direct", xgate: "xgate", portkey: "Portkey" };
+
+/** The models the scenarios use, named as each target wants them (xgate: config aliases; others: uids). */
+export interface TargetModels {
+  embedSmall: string;
+  embedLarge: string;
+  image: string;
+}
+
+export interface Target {
+  id: TargetId;
+  /** e.g. "http://127.0.0.1:PORT/v1" */
+  baseUrl: string;
+  headers: Record<string, string>;
+  models: TargetModels;
+  /** The server process serving this target: the emulator for direct, else the gateway. */
+  child: Child;
+}
+
+export type ScenarioId = "S1" | "S2" | "S3" | "S4" | "S5";
+export const SCENARIO_IDS: readonly ScenarioId[] = ["S1", "S2", "S3", "S4", "S5"];
+
+export type Unit = "ms" | "req/s" | "MB";
+
+/** One line of the results table; ratios are to direct where direct has a value. */
+export interface MetricRow {
+  scenario: ScenarioId;
+  key: string;
+  label: string;
+  unit: Unit;
+  better: "lower" | "higher";
+  values: Partial<Record<TargetId, number>>;
+  /** Drawn in the chart's ratio panel (needs a direct value) or memory panel (MB). */
+  chart: boolean;
+  /** A ratio to direct that xgate must reach (the chart marks it). */
+  ratioTarget?: number;
+  /** An absolute limit for xgate (the chart marks it in the memory panel). */
+  limit?: number;
+}
+
+/** A target of the issue, judged on this run. */
+export interface Check {
+  scenario: ScenarioId;
+  description: string;
+  measured: string;
+  met: boolean | null;
+}
+
+export interface ScenarioResult {
+  id: ScenarioId;
+  title: string;
+  /** How it was measured, in one or two sentences. */
+  method: string;
+  rows: MetricRow[];
+  checks: Check[];
+  notes: string[];
+  /** Extra figures for the JSON file (per-round values, status counts…). */
+  details: Record<string, unknown>;
+}
+
+export interface Durations {
+  s1Rounds: number;
+  s1RoundS: number;
+  s2Rounds: number;
+  s2DurationS: number;
+  s3Rounds: number;
+  s4DurationS: number;
+  s5DurationS: number;
+  warmupS: number;
+}
+
+export interface BenchContext {
+  root: string;
+  scratchDir: string;
+  logDir: string;
+  targets: Target[];
+  emulator: Child;
+  durations: Durations;
+  s2Tool: "wrk" | "autocannon";
+}
