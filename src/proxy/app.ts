@@ -42,6 +42,12 @@ function modelInfoOf(config: ProxyConfig): ModelInfoEntry[] {
   }));
 }
 
+/** Resolves once nothing is in flight, or when the time is up. */
+async function untilIdle(active: () => number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (active() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
 export async function startProxy(config: ProxyConfig, options: StartOptions): Promise<RunningProxy> {
   const logger = options.logger ?? pino({ level: options.logLevel ?? "info", base: undefined });
   const general = config.general_settings;
@@ -69,7 +75,7 @@ export async function startProxy(config: ProxyConfig, options: StartOptions): Pr
     uploadLimits: { maxFileBytes: maxBytes, maxTotalBytes: maxBytes, maxFiles: 16 },
   };
 
-  const app = await createProxyServer({
+  const { app, activeRequests } = await createProxyServer({
     ctx,
     masterKey,
     logger,
@@ -94,10 +100,11 @@ export async function startProxy(config: ProxyConfig, options: StartOptions): Pr
     app,
     async close() {
       clearInterval(sweeper);
-      const grace = setTimeout(() => app.server.closeAllConnections(), general.graceful_shutdown_seconds * 1000);
-      grace.unref();
-      await app.close();
-      clearTimeout(grace);
+      const closed = app.close();
+      await untilIdle(activeRequests, general.graceful_shutdown_seconds * 1000);
+      // Every answer is out (or the grace period is over): what is left are idle keep-alive connections.
+      app.server.closeAllConnections();
+      await closed;
       await closeRouter();
       logger.flush?.();
     },

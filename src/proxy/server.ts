@@ -4,7 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import multipart from "@fastify/multipart";
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import { masterKeyCheck } from "./auth/master-key.js";
 import type { ProxyContext } from "./context.js";
@@ -39,7 +39,13 @@ declare module "fastify" {
   }
 }
 
-export async function createProxyServer(options: ProxyServerOptions): Promise<FastifyInstance> {
+export interface ProxyServer {
+  app: FastifyInstance;
+  /** Requests whose response is not yet done (finished, or its connection gone). */
+  activeRequests(): number;
+}
+
+export async function createProxyServer(options: ProxyServerOptions): Promise<ProxyServer> {
   const { ctx, logger } = options;
   const app = Fastify({
     logger: false,
@@ -59,22 +65,27 @@ export async function createProxyServer(options: ProxyServerOptions): Promise<Fa
 
   await app.register(multipart, { throwFileSizeLimit: true });
 
+  // Counted so that a graceful stop knows when every answer is out: a keep-alive connection can outlive its
+  // request, and waiting on connections instead would wait for clients to hang up.
+  let active = 0;
   const auth = masterKeyCheck(options.masterKey);
   app.addHook("onRequest", async (request, reply) => {
+    active++;
+    reply.raw.once("close", () => active--);
     reply.header("x-request-id", request.id);
     if (auth.enabled && request.routeOptions.url !== undefined && !request.routeOptions.config.public) {
       auth.verify(request.headers);
     }
   });
 
-  app.addHook("onResponse", async (request, reply) => {
+  const logRequest = (request: FastifyRequest, status: number, elapsedMs: number): void => {
     const trace = request.trace;
     logger.info({
       request_id: request.id,
       method: request.method,
       route: request.routeOptions.url ?? "(unknown)",
-      status: reply.statusCode,
-      ms: Math.round(reply.elapsedTime * 10) / 10,
+      status,
+      ms: Math.round(elapsedMs * 10) / 10,
       ...(trace && {
         model: trace.model,
         model_group: trace.group,
@@ -82,9 +93,17 @@ export async function createProxyServer(options: ProxyServerOptions): Promise<Fa
         upstream_ms: trace.upstreamMs === undefined ? undefined : Math.round(trace.upstreamMs * 10) / 10,
       }),
     });
-  });
+  };
+  app.addHook("onResponse", async (request, reply) => logRequest(request, reply.statusCode, reply.elapsedTime));
 
   app.setErrorHandler(async (err, request, reply) => {
+    // A client that went away mid-request is not an error of ours: its upstream call was cancelled, and
+    // nobody is left to read an answer. 499 (nginx's "client closed request") marks it in the log line.
+    // onResponse never runs for it, so its line is written here.
+    if (request.raw.socket?.destroyed || reply.raw.destroyed) {
+      logRequest(request, 499, reply.elapsedTime);
+      return reply.code(499).send();
+    }
     const http = toHttpError(err);
     if (http.body.error.code === "internal_error") {
       logger.error({ request_id: request.id, err: { message: (err as Error).message, stack: (err as Error).stack } }, "unhandled error");
@@ -112,5 +131,5 @@ export async function createProxyServer(options: ProxyServerOptions): Promise<Fa
   hostedImageRoutes(app, ctx);
   modelRoutes(app, ctx, options.modelInfo);
   healthRoutes(app, options.health, options.describeStore);
-  return app;
+  return { app, activeRequests: () => active };
 }

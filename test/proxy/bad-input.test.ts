@@ -7,22 +7,41 @@ import { type ProxyProcess, startProxyProcess } from "../support/proxy-process.j
 const MASTER_KEY = "sk-bad-input-master";
 const UPSTREAM_KEY = "xf-" + "Zz09".repeat(12);
 
+/** The proxy's log line for a request id; it is written once the response is done, so it may lag a moment. */
+async function waitForLogLine(proxy: ProxyProcess, requestId: string): Promise<{ status: number }> {
+  for (let i = 0; i < 200; i++) {
+    const line = proxy
+      .output()
+      .stdout.split("\n")
+      .find((l) => l.includes(`"request_id":"${requestId}"`));
+    if (line) return JSON.parse(line) as { status: number };
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`no log line for ${requestId}`);
+}
+
 interface ErrorShape {
   error: { message: string; type: string; param: string | null; code: string };
 }
 
 describe("proxy: bad input", () => {
   let emulator: Emulator;
+  /** A server whose every inference takes a minute, counted as in flight: for a client that hangs up. */
+  let slowEmulator: Emulator;
   let proxy: ProxyProcess;
 
   before(async () => {
     emulator = await startEmulator({ apiKeys: [UPSTREAM_KEY] });
+    slowEmulator = await startEmulator({ computeDelayMs: 60_000 });
     proxy = await startProxyProcess(`
 model_list:
   - model_name: embed
     litellm_params: { model: xinference/bge-small-en-v1.5, api_base: "${emulator.baseUrl}", api_key: "${UPSTREAM_KEY}" }
   - model_name: sd
     litellm_params: { model: xinference/stabilityai/stable-diffusion-3.5-large, api_base: "${emulator.baseUrl}", api_key: "${UPSTREAM_KEY}" }
+  - model_name: slow
+    litellm_params: { model: xinference/bge-small-en-v1.5, api_base: "${slowEmulator.baseUrl}" }
   - model_name: turbo
     litellm_params: { model: xinference/sd-turbo, api_base: "${emulator.baseUrl}", api_key: "${UPSTREAM_KEY}" }
 general_settings:
@@ -34,6 +53,7 @@ general_settings:
   after(async () => {
     await proxy?.stop();
     await emulator?.close();
+    await slowEmulator?.close();
   });
 
   async function call(path: string, init: RequestInit & { json?: unknown } = {}): Promise<{ status: number; body: ErrorShape; headers: Headers }> {
@@ -166,7 +186,7 @@ general_settings:
   test("models, model info and health endpoints; no secrets in them", async () => {
     const auth = { authorization: `Bearer ${MASTER_KEY}` };
     const models = (await (await fetch(`${proxy.url}/v1/models`, { headers: auth })).json()) as { data: Array<{ id: string }> };
-    assert.deepEqual(models.data.map((m) => m.id).sort(), ["embed", "sd", "turbo"]);
+    assert.deepEqual(models.data.map((m) => m.id).sort(), ["embed", "sd", "slow", "turbo"]);
     const info = await (await fetch(`${proxy.url}/model/info`, { headers: auth })).text();
     assert.match(info, /xinference\/bge-small-en-v1.5/);
     assert.ok(!info.includes(UPSTREAM_KEY));
@@ -174,8 +194,26 @@ general_settings:
     assert.equal((await fetch(`${proxy.url}/health/readiness`)).status, 200);
     assert.equal((await fetch(`${proxy.url}/health`)).status, 401);
     const health = (await (await fetch(`${proxy.url}/health`, { headers: auth })).json()) as { healthy_count: number; unhealthy_count: number };
-    assert.equal(health.healthy_count, 3);
+    assert.equal(health.healthy_count, 4);
     assert.equal(health.unhealthy_count, 0);
+  });
+
+  test("a client that hangs up mid-request cancels the upstream call and is logged as 499, not as an error", async () => {
+    const controller = new AbortController();
+    const request = fetch(`${proxy.url}/v1/embeddings`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${MASTER_KEY}`, "content-type": "application/json", "x-request-id": "hung-up-1" },
+        body: JSON.stringify({ model: "slow", input: "never answered" }),
+        signal: controller.signal,
+      });
+    await slowEmulator.waitForInFlight("bge-small-en-v1.5", 1);
+    controller.abort();
+    await assert.rejects(request);
+    const line = await waitForLogLine(proxy, "hung-up-1");
+    assert.equal(line.status, 499);
+    assert.ok(!proxy.output().stdout.includes("unhandled error"));
+    // The upstream call was cancelled, not left running for its minute.
+    await slowEmulator.waitForInFlight("bge-small-en-v1.5", 0);
   });
 
   test("after all of that the server still serves", async () => {
