@@ -8,6 +8,7 @@ import type { UpstreamClient } from "../upstream/client.js";
 import type { FileSource } from "../upstream/files.js";
 import type { ErrorMapper } from "../upstream/http.js";
 import type { ConnectionDefaults } from "../upstream/target.js";
+import type { VectorList } from "./vectors.js";
 import type {
   CallOptions,
   EmbeddingInput,
@@ -32,9 +33,9 @@ export interface EmbeddingRequest extends ProviderCall {
   user?: string;
 }
 
-/** Vectors in input order, as floats. */
+/** Vectors in input order. */
 export interface EmbeddingResult {
-  vectors: number[][];
+  vectors: VectorList;
   usage: Usage;
 }
 

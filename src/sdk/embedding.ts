@@ -1,5 +1,6 @@
 import { BadGatewayError, BadRequestError } from "../errors.js";
 import type { EmbeddingResult } from "../providers/index.js";
+import type { VectorList } from "../providers/vectors.js";
 import type { Embedding, EmbeddingInput, EmbeddingParams, EmbeddingResponse } from "../types.js";
 import { extrasOf, prepareCall } from "./call.js";
 import { linkedController, mapConcurrent } from "./concurrency.js";
@@ -12,13 +13,6 @@ export const DEFAULT_MAX_BATCH_SIZE = 256;
 export const DEFAULT_MAX_CONCURRENCY = 4;
 
 const OWN = ["model", "input", "encoding_format", "dimensions", "user", "max_batch_size", "max_concurrency"];
-
-/** Little-endian float32, base64-encoded: what OpenAI's API answers for `encoding_format: "base64"`. */
-export function float32Base64(vector: readonly number[]): string {
-  const bytes = Buffer.allocUnsafe(vector.length * 4);
-  vector.forEach((x, i) => bytes.writeFloatLE(x, i * 4));
-  return bytes.toString("base64");
-}
 
 function encodingFormat(value: unknown): "float" | "base64" {
   if (value === undefined || value === null || value === "float") return "float";
@@ -34,17 +28,59 @@ function optionalString(value: unknown, param: string): string | undefined {
   return value;
 }
 
+/** The upstream answers of one embedding call, in input order, ready to be written either way. */
+export interface Embeddings {
+  /** The OpenAI-shaped response as objects: what `embedding()` returns. */
+  response(model: string): EmbeddingResponse;
+  /** The same response as JSON bytes, written from the vectors' own text or bytes (see providers/vectors.ts). */
+  json(model: string): Buffer;
+}
+
+function embeddingsOf(results: readonly EmbeddingResult[], format: "float" | "base64"): Embeddings {
+  const usage = { prompt_tokens: 0, total_tokens: 0 };
+  for (const result of results) {
+    usage.prompt_tokens += result.usage.prompt_tokens;
+    usage.total_tokens += result.usage.total_tokens;
+  }
+  const base64 = (vectors: VectorList, i: number): string => {
+    const bytes = Buffer.allocUnsafe(vectors.size(i) * 4);
+    vectors.writeFloat32(i, new DataView(bytes.buffer, bytes.byteOffset, bytes.length), 0);
+    return bytes.toString("base64");
+  };
+  return {
+    response(model) {
+      const data: Embedding[] = [];
+      for (const { vectors } of results) {
+        for (let i = 0; i < vectors.length; i++) {
+          data.push({ object: "embedding", index: data.length, embedding: format === "base64" ? base64(vectors, i) : vectors.numbers(i) });
+        }
+      }
+      return { object: "list", data, model, usage: { ...usage } };
+    },
+    json(model) {
+      // Byte for byte what JSON.stringify(response(model)) gives, up to how each float is spelled.
+      const parts: Buffer[] = [Buffer.from('{"object":"list","data":[')];
+      let index = 0;
+      for (const { vectors } of results) {
+        for (let i = 0; i < vectors.length; i++, index++) {
+          const head = `${index === 0 ? "" : ","}{"object":"embedding","index":${index},"embedding":`;
+          if (format === "base64") parts.push(Buffer.from(`${head}"${base64(vectors, i)}"}`));
+          else parts.push(Buffer.from(`${head}[`), vectors.jsonElements(i), CLOSE_VECTOR);
+        }
+      }
+      parts.push(Buffer.from(`],"model":${JSON.stringify(model)},"usage":${JSON.stringify(usage)}}`));
+      return Buffer.concat(parts);
+    },
+  };
+}
+
+const CLOSE_VECTOR = Buffer.from("]}");
+
 /**
- * Creates embeddings, OpenAI-shaped. Large inputs are split into upstream requests of `max_batch_size` inputs
- * (default 256), `max_concurrency` (default 4) at a time; the answer keeps the input order and sums the usage.
- * `encoding_format: "base64"` is encoded here (Xinference always answers floats).
- *
- * @example
- * import { embedding } from "xgate";
- * const res = await embedding({ model: "xinference/bge-base-en", input: ["hello", "world"] });
- * res.data[0].embedding; // number[] of 768 floats
+ * The embedding call itself, shared by `embedding()` and the proxy (which writes `json()` as its response
+ * instead of having objects of floats serialised again).
  */
-export async function embedding(params: EmbeddingParams): Promise<EmbeddingResponse> {
+export async function createEmbeddings(params: EmbeddingParams): Promise<Embeddings> {
   const items = embeddingItems(params.input);
   const format = encodingFormat(params.encoding_format);
   const dimensions = optionalInteger(params.dimensions, "dimensions", 1);
@@ -75,18 +111,22 @@ export async function embedding(params: EmbeddingParams): Promise<EmbeddingRespo
       controller.abort(err);
       throw err;
     });
-
-    const data: Embedding[] = [];
-    const usage = { prompt_tokens: 0, total_tokens: 0 };
-    for (const result of results) {
-      for (const vector of result.vectors) {
-        data.push({ object: "embedding", index: data.length, embedding: format === "base64" ? float32Base64(vector) : vector });
-      }
-      usage.prompt_tokens += result.usage.prompt_tokens;
-      usage.total_tokens += result.usage.total_tokens;
-    }
-    return { object: "list", data, model: params.model, usage };
+    return embeddingsOf(results, format);
   } finally {
     dispose();
   }
+}
+
+/**
+ * Creates embeddings, OpenAI-shaped. Large inputs are split into upstream requests of `max_batch_size` inputs
+ * (default 256), `max_concurrency` (default 4) at a time; the answer keeps the input order and sums the usage.
+ * `encoding_format: "base64"` is encoded here (Xinference always answers floats).
+ *
+ * @example
+ * import { embedding } from "xgate";
+ * const res = await embedding({ model: "xinference/bge-base-en", input: ["hello", "world"] });
+ * res.data[0].embedding; // number[] of 768 floats
+ */
+export async function embedding(params: EmbeddingParams): Promise<EmbeddingResponse> {
+  return (await createEmbeddings(params)).response(params.model);
 }

@@ -1,7 +1,7 @@
 /** A resolved target plus its provider's error mapping: sends requests with retries. */
 import type { FileSource } from "./files.js";
 import { sendOnce } from "./http.js";
-import type { ErrorMapper, UpstreamRequest } from "./http.js";
+import type { BodyDecoder, ErrorMapper, UpstreamRequest } from "./http.js";
 import { withRetries } from "./retry.js";
 import type { UpstreamTarget } from "./target.js";
 
@@ -12,6 +12,8 @@ export interface UpstreamClient {
    * `files` are the uploads in a multipart body: after one of them could not be replayed, no retry is made.
    */
   send(req: UpstreamRequest, files?: readonly FileSource[]): Promise<unknown>;
+  /** As `send`, with the 2xx body turned into the result by `decode` instead of JSON.parse. */
+  sendDecoded<T>(req: UpstreamRequest, decode: BodyDecoder<T>): Promise<T>;
 }
 
 export function createUpstreamClient(target: UpstreamTarget, toError: ErrorMapper): UpstreamClient {
@@ -22,6 +24,13 @@ export function createUpstreamClient(target: UpstreamTarget, toError: ErrorMappe
         numRetries: target.numRetries,
         signal: target.signal,
         canResend: () => files.every((file) => file.replayable),
+      });
+    },
+    sendDecoded(req, decode) {
+      return withRetries(() => sendOnce(target, req, toError, decode), {
+        numRetries: target.numRetries,
+        signal: target.signal,
+        canResend: () => true,
       });
     },
   };

@@ -34,6 +34,29 @@ export interface UpstreamFailure {
 
 export type ErrorMapper = (failure: UpstreamFailure) => APIError;
 
+/** Thrown by a BodyDecoder when a 2xx body is not JSON: the attempt fails as a bad gateway (and may be retried). */
+export class NotJsonError extends Error {}
+
+/**
+ * Turns a 2xx body into the call's result, inside the attempt (so a body that is not JSON is retried like
+ * any other bad gateway). Most calls take the parsed JSON; embeddings scan the bytes themselves (see
+ * providers/embedding-body.ts) so that megabytes of floats are not parsed into JS numbers for nothing.
+ */
+export type BodyDecoder<T> = (body: Buffer) => T;
+
+/** The body without a UTF-8 byte order mark, which undici's `text()` skipped too. */
+export function withoutBom(body: Buffer): Buffer {
+  return body.length > 2 && body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? body.subarray(3) : body;
+}
+
+export const parseJsonBody: BodyDecoder<unknown> = (body) => {
+  try {
+    return JSON.parse(withoutBom(body).toString("utf8")) as unknown;
+  } catch {
+    throw new NotJsonError();
+  }
+};
+
 /** Enough for any real error message; an HTML error page of megabytes is not read further. */
 const MAX_ERROR_BODY = 64 * 1024;
 /** setTimeout cannot wait longer (it would fire at once); longer timeouts mean none. */
@@ -91,8 +114,13 @@ function requestBody(req: UpstreamRequest): string | Readable | undefined {
   return req.multipart === undefined ? undefined : Readable.from(req.multipart.chunks, { objectMode: false });
 }
 
-/** Sends the request once and resolves with the parsed JSON of a 2xx answer. */
-export async function sendOnce(target: UpstreamTarget, req: UpstreamRequest, toError: ErrorMapper): Promise<unknown> {
+/** Sends the request once and resolves with the decoded body (by default its parsed JSON) of a 2xx answer. */
+export async function sendOnce<T = unknown>(
+  target: UpstreamTarget,
+  req: UpstreamRequest,
+  toError: ErrorMapper,
+  decode: BodyDecoder<T> = parseJsonBody as BodyDecoder<T>,
+): Promise<T> {
   const url = target.apiBase + req.path;
   const callerSignal = target.signal;
   if (callerSignal?.aborted === true) throw callerSignal.reason;
@@ -132,13 +160,15 @@ export async function sendOnce(target: UpstreamTarget, req: UpstreamRequest, toE
         target,
       });
     }
-    const text = await res.body.text();
+    // The bytes once, as one Buffer: a decoder that scans bytes needs no UTF-8 string of a 40 MB body.
+    const body = Buffer.from(await res.body.arrayBuffer());
     try {
-      return JSON.parse(text) as unknown;
-    } catch {
+      return decode(body);
+    } catch (err) {
+      if (!(err instanceof NotJsonError)) throw err;
       throw new BadGatewayError(
         `${target.label} at ${displayUrl(url)} answered HTTP ${res.statusCode} with a body that is not JSON ` +
-          `(${text.slice(0, 80).replace(/\s+/g, " ")}…); check api_base.`,
+          `(${withoutBom(body).subarray(0, 320).toString("utf8").slice(0, 80).replace(/\s+/g, " ")}…); check api_base.`,
         { provider: target.provider },
       );
     }

@@ -1,8 +1,11 @@
 /** Embeddings: OpenAI's request to Xinference's `POST /v1/embeddings` and its answer back to float vectors. */
 import { BadRequestError } from "../../errors.js";
 import type { UpstreamClient } from "../../upstream/client.js";
+import { parseJsonBody } from "../../upstream/http.js";
+import { type ScannedEmbeddingBody, scanEmbeddingBody } from "../embedding-body.js";
 import { isRecord, unexpectedResponse } from "../shape.js";
 import type { EmbeddingRequest, EmbeddingResult } from "../types.js";
+import { numberVectors, type VectorList } from "../vectors.js";
 import { embeddingModelsWithDimensions } from "./catalog.js";
 import { LABEL, PROVIDER } from "./constants.js";
 
@@ -10,7 +13,13 @@ function isVector(value: unknown): value is number[] {
   return Array.isArray(value) && value.every((x) => typeof x === "number");
 }
 
-function parse(json: unknown): EmbeddingResult {
+interface ParsedBody {
+  vectors: number[][];
+  usage: EmbeddingResult["usage"];
+}
+
+/** The checks on a parsed body, or on a scanned body's skeleton (where each vector is a placeholder `[k]`). */
+function parse(json: unknown): ParsedBody {
   if (!isRecord(json) || !Array.isArray(json.data)) throw unexpectedResponse(PROVIDER, LABEL, "no `data` list");
   const vectors: number[][] = [];
   json.data.forEach((item: unknown, position) => {
@@ -30,13 +39,15 @@ function parse(json: unknown): EmbeddingResult {
 }
 
 /** Xinference hands `dimensions` to the engine, which may ignore it: vectors of another length must not pass. */
-function checkDimensions(request: EmbeddingRequest, vectors: number[][]): void {
+function checkDimensions(request: EmbeddingRequest, vectors: VectorList): void {
   const wanted = request.dimensions;
-  const other = wanted === undefined ? undefined : vectors.find((v) => v.length !== wanted);
-  if (wanted === undefined || other === undefined) return;
+  if (wanted === undefined) return;
+  let other: number | undefined;
+  for (let i = 0; i < vectors.length && other === undefined; i++) if (vectors.size(i) !== wanted) other = vectors.size(i);
+  if (other === undefined) return;
   const alternatives = embeddingModelsWithDimensions(wanted);
   throw new BadRequestError(
-    `xinference/${request.uid} returns ${other.length}-dimensional embeddings, not the ${wanted} asked for with ` +
+    `xinference/${request.uid} returns ${other}-dimensional embeddings, not the ${wanted} asked for with ` +
       "`dimensions`. In Xinference the vector size is a launch-time setting of the model, not a request parameter: " +
       `leave out \`dimensions\`, or launch a model that returns ${wanted} dimensions` +
       (alternatives.length > 0 ? ` (builtin: ${alternatives.join(", ")}).` : "."),
@@ -49,7 +60,18 @@ export async function embedding(request: EmbeddingRequest, client: UpstreamClien
   const body: Record<string, unknown> = { ...request.extras, model: request.uid, input: request.input };
   if (request.dimensions !== undefined) body.dimensions = request.dimensions;
   if (request.user !== undefined) body.user = request.user;
-  const result = parse(await client.send({ method: "POST", path: "/embeddings", json: body }));
-  checkDimensions(request, result.vectors);
-  return result;
+  const answer = await client.sendDecoded({ method: "POST", path: "/embeddings", json: body }, decodeBody);
+  const parsed = parse(answer.scanned?.skeleton ?? answer.json);
+  const vectors =
+    answer.scanned === undefined
+      ? numberVectors(parsed.vectors)
+      : answer.scanned.vectors(parsed.vectors.map((placeholder) => placeholder[0] as number));
+  checkDimensions(request, vectors);
+  return { vectors, usage: parsed.usage };
+}
+
+/** The body scanned without parsing its floats when it has the usual shape, else parsed (see embedding-body.ts). */
+function decodeBody(body: Buffer): { scanned?: ScannedEmbeddingBody; json?: unknown } {
+  const scanned = scanEmbeddingBody(body);
+  return scanned === undefined ? { json: parseJsonBody(body) } : { scanned };
 }

@@ -1,0 +1,97 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { scanEmbeddingBody } from "../../src/providers/embedding-body.js";
+import { numberVectors, type VectorList } from "../../src/providers/vectors.js";
+
+/** What the ordinary path gives for vector i: JSON.parse, then writeFloatLE of each double. */
+function float32Bytes(vector: readonly number[]): Buffer {
+  const bytes = Buffer.alloc(vector.length * 4);
+  vector.forEach((x, i) => bytes.writeFloatLE(x, i * 4));
+  return bytes;
+}
+
+function float32Of(list: VectorList, i: number): Buffer {
+  const bytes = Buffer.alloc(list.size(i) * 4);
+  list.writeFloat32(i, new DataView(bytes.buffer, bytes.byteOffset, bytes.length), 0);
+  return bytes;
+}
+
+function placeholders(skeleton: unknown): number[] {
+  return (skeleton as { data: { embedding: number[] }[] }).data.map((item) => item.embedding[0] as number);
+}
+
+/** Scans a body and checks every vector against JSON.parse of the same body, in all three forms. */
+function assertSameAsParse(text: string): void {
+  const scanned = scanEmbeddingBody(Buffer.from(text));
+  assert.ok(scanned, `scanned: ${text.slice(0, 80)}`);
+  const parsed = JSON.parse(text) as { data: { embedding: number[] }[] };
+  const list = scanned.vectors(placeholders(scanned.skeleton));
+  const expected = numberVectors(parsed.data.map((item) => item.embedding));
+  assert.equal(list.length, expected.length);
+  for (let i = 0; i < list.length; i++) {
+    assert.equal(list.size(i), expected.size(i));
+    assert.deepEqual(list.numbers(i), expected.numbers(i));
+    assert.deepEqual(JSON.parse(`[${list.jsonElements(i).toString()}]`), expected.numbers(i));
+    assert.deepEqual(float32Of(list, i), float32Bytes(expected.numbers(i)));
+  }
+}
+
+describe("embedding bodies scanned without parsing their floats", () => {
+  it("reads every spelling of a JSON number as JSON.parse does", () => {
+    assertSameAsParse(
+      '{"object":"list","model":"m","data":[{"index":0,"object":"embedding","embedding":' +
+        "[0.023704860359430313,-0.04087808355689049,1.0,-0.0,0,1e-05,1.5E+3,-2.5e-7,123456789012345678,3.4028235677973366e38,1e-40]}]," +
+        '"usage":{"prompt_tokens":3,"total_tokens":3}}',
+    );
+  });
+
+  it("turns random doubles into the same float32 as writeFloatLE, near rounding boundaries too", () => {
+    let seed = 12345;
+    const random = (): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const values: number[] = [];
+    for (let i = 0; i < 20_000; i++) values.push((random() - 0.5) * 10 ** Math.floor(random() * 12 - 8));
+    // Doubles just beside the midpoint between two float32s, where a sloppy conversion would round the wrong way.
+    for (let i = 0; i < 2_000; i++) {
+      const f = Math.fround(random());
+      const ulp = Math.fround(f * (1 + 2 ** -23)) - f;
+      for (const offset of [-1e-12, 0, 1e-12]) values.push(f + ulp / 2 + offset * f);
+    }
+    assertSameAsParse(`{"data":[{"embedding":[${values.map(String).join(",")}]}]}`);
+  });
+
+  it("keeps whitespace, reordered indexes and other fields", () => {
+    assertSameAsParse('{ "data" : [ { "embedding" : [ 1 , 2 ] , "index" : 1 } ,\n{"index":0,"embedding":[]} ] , "x": {"embedding":[9]} }');
+    const scanned = scanEmbeddingBody(Buffer.from('{"data":[{"index":1,"embedding":[1]},{"index":0,"embedding":[2,3]}],"usage":{"a":"[]"}}'));
+    assert.ok(scanned);
+    assert.deepEqual(scanned.skeleton, {
+      data: [
+        { index: 1, embedding: [0] },
+        { index: 0, embedding: [1] },
+      ],
+      usage: { a: "[]" },
+    });
+  });
+
+  it("leaves anything unusual to the ordinary parse", () => {
+    for (const text of [
+      '{"data":[{"embedding":"AAAA"}]}',
+      '{"data":[{"embedding":[1,"2"]}]}',
+      '{"data":[{"embedding":[NaN]}]}',
+      '{"data":[{"embedding":[1e400]}]}',
+      '{"data":[{"embedding":[01]}]}',
+      '{"data":[{"embedding":[1.]}]}',
+      '{"data":[{"embedding":[1,]}]}',
+      '{"data":[{"embedd\\u0069ng":[1]}]}',
+      '{"data":[{"embedding":[1]}]} x',
+      '{"data":[{"embedding":[1]}],}',
+      '{"data":[{"embedding":[1]}]',
+      "[]",
+      "",
+    ]) {
+      assert.equal(scanEmbeddingBody(Buffer.from(text)), undefined, text);
+    }
+  });
+});
