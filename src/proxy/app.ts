@@ -49,7 +49,9 @@ async function untilIdle(active: () => number, timeoutMs: number): Promise<void>
 }
 
 export async function startProxy(config: ProxyConfig, options: StartOptions): Promise<RunningProxy> {
-  const logger = options.logger ?? pino({ level: options.logLevel ?? "info", base: undefined });
+  // Asynchronous writes keep a slow stdout reader off the request path; close() flushes what is left.
+  const logger =
+    options.logger ?? pino({ level: options.logLevel ?? "info", base: undefined }, pino.destination({ dest: 1, sync: false }));
   const general = config.general_settings;
   const masterKey = general.master_key ?? process.env.XGATE_MASTER_KEY;
 
@@ -106,7 +108,7 @@ export async function startProxy(config: ProxyConfig, options: StartOptions): Pr
       app.server.closeAllConnections();
       await closed;
       await closeRouter();
-      logger.flush?.();
+      await new Promise<void>((resolve) => logger.flush(() => resolve()));
     },
   };
 }
