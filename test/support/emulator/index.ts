@@ -1,5 +1,5 @@
 // The Xinference emulator: a stand-in Xinference REST server for tests, benchmarks and trying xgate without a
-// GPU. It follows /work/shared/xinference-wire.md (statuses, bodies, quirks); it does no inference.
+// GPU. It follows Xinference's REST API (statuses, bodies, quirks); it does no inference.
 import { EmulatorServer } from "./server.js";
 import type { Emulator, EmulatorOptions, LaunchSpec } from "./types.js";
 
