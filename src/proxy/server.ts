@@ -3,6 +3,7 @@
  * and the routes. Knows nothing of any provider: routes reach upstreams only through the dispatcher.
  */
 import { randomUUID } from "node:crypto";
+import { createServer } from "node:http";
 import multipart from "@fastify/multipart";
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
@@ -50,7 +51,17 @@ export async function createProxyServer(options: ProxyServerOptions): Promise<Pr
   const app = Fastify({
     logger: false,
     bodyLimit: options.bodyLimitBytes,
-    requestTimeout: options.requestTimeoutMs,
+    // Node checks these deadlines every connectionsCheckingInterval (30 s by default): check each second, so
+    // a client that trickles its headers or body is cut off near its deadline, not up to 30 s after it.
+    serverFactory: (handler) =>
+      createServer(
+        {
+          headersTimeout: options.headersTimeoutMs,
+          requestTimeout: options.requestTimeoutMs,
+          connectionsCheckingInterval: 1000,
+        },
+        handler,
+      ),
     // In-flight requests finish on close; idle keep-alive sockets are closed at once.
     forceCloseConnections: "idle",
     return503OnClosing: true,
@@ -60,7 +71,6 @@ export async function createProxyServer(options: ProxyServerOptions): Promise<Pr
       return typeof sent === "string" && REQUEST_ID.test(sent) ? sent : randomUUID();
     },
   });
-  app.server.headersTimeout = options.headersTimeoutMs;
   app.decorateRequest("trace", null);
 
   await app.register(multipart, { throwFileSizeLimit: true });
