@@ -3,12 +3,13 @@
  * deployments — never an image generation, which would cost GPU minutes) and reports every deployment.
  */
 import { embedding } from "../index.js";
-import { deploymentStatuses, type HealthMonitor, type HealthProbe, type Router } from "./router/index.js";
+import { deploymentStatuses, type HealthMonitor, type HealthProbe, isWildcard, type Router } from "./router/index.js";
 import type { DeploymentHealth, HealthReport } from "./routes/health.js";
 
 /** The real call a health pass makes on a deployment, when there is a cheap one. */
 export const cheapProbe: HealthProbe = async (deployment, signal) => {
-  if (deployment.modelInfo.mode !== "embedding") return;
+  // A wildcard names no model to call: its models are checked by the requests for them.
+  if (deployment.modelInfo.mode !== "embedding" || isWildcard(deployment)) return;
   await embedding({
     model: deployment.model,
     input: "health check",

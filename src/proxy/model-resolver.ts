@@ -92,8 +92,3 @@ export class ModelResolver {
     return `Model '${requested}' is not served by this proxy. Available models: ${shown || "none"}. Add it to model_list in the config, or use one of these.`;
   }
 }
-
-/** The provider model string a wildcard deployment calls: its `*` replaced by what the request matched. */
-export function concreteModel(deploymentModel: string, wildcardMatch: string | undefined): string {
-  return wildcardMatch === undefined ? deploymentModel : deploymentModel.replace("*", wildcardMatch);
-}

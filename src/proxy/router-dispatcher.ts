@@ -1,16 +1,17 @@
 /**
  * The Dispatcher the routes use, on top of the router: resolves the client's model to a group, runs the
- * call through the router, and hands each attempt a DeploymentTarget (a wildcard's `*` filled in).
+ * call through the router, and hands each attempt a DeploymentTarget. For a wildcard group the router calls
+ * deployments made concrete for the model asked for (their `*` filled in, their cooldowns their own).
  */
 import type { DeploymentTarget, Dispatcher, DeploymentCall, DispatchOutcome } from "./dispatch.js";
-import { concreteModel, type ModelResolver } from "./model-resolver.js";
+import type { ModelResolver } from "./model-resolver.js";
 import type { Deployment, HealthMonitor, Router } from "./router/index.js";
 
-export function deploymentTarget(deployment: Deployment, timeoutMs: number, wildcardMatch?: string): DeploymentTarget {
+export function deploymentTarget(deployment: Deployment, timeoutMs: number): DeploymentTarget {
   return {
     id: deployment.id,
     group: deployment.group,
-    model: concreteModel(deployment.model, wildcardMatch),
+    model: deployment.model,
     api_base: deployment.apiBase,
     api_key: deployment.apiKey,
     timeout: timeoutMs / 1000,
@@ -33,8 +34,8 @@ export class RouterDispatcher implements Dispatcher {
     const { group, wildcardMatch } = this.resolver.resolve(requestedModel);
     const outcome = await this.router.execute(
       group,
-      (deployment, attempt) => call(deploymentTarget(deployment, attempt.timeoutMs, wildcardMatch), attempt.signal),
-      { signal },
+      (deployment, attempt) => call(deploymentTarget(deployment, attempt.timeoutMs), attempt.signal),
+      { signal, ...(wildcardMatch !== undefined && { wildcardMatch }) },
     );
     return {
       result: outcome.result,

@@ -8,6 +8,11 @@ export type FailureKind =
   | "request"
   /** 401/403/404 from the upstream: the deployment is misconfigured (key, permissions, uid). */
   | "deployment"
+  /**
+   * 404 for the model a client named through a wildcard: this server does not have it. Says nothing about
+   * the deployment's health; another server of the group may have the model.
+   */
+  | "unknown-model"
   /** 429 from the upstream. */
   | "rate-limit"
   /** The upstream refused the connection: nothing listens there. */
@@ -69,13 +74,16 @@ function kindForStatus(status: number): FailureKind {
 
 /**
  * The failure a call's error describes, or undefined when the error is not about the upstream at all (a bug,
- * say), which the router passes on untouched.
+ * say), which the router passes on untouched. `wildcard`: the call went to a model a client named through a
+ * wildcard deployment, so a 404 for the model is about the client's choice, not about the deployment.
  */
-export function classify(error: unknown): Failure | undefined {
+export function classify(error: unknown, wildcard = false): Failure | undefined {
   if (!(error instanceof Error)) return undefined;
   const base = { error, retryAfterMs: error instanceof APIError ? error.retryAfterMs : undefined };
   if (error instanceof APIError && error.status !== undefined) {
-    return { ...base, kind: kindForStatus(error.status), status: error.status };
+    // A 404 with another code (a wrong api_base, say) is the deployment's fault, wildcard or not.
+    const unknownModel = wildcard && error.status === 404 && error.code === "model_not_found";
+    return { ...base, kind: unknownModel ? "unknown-model" : kindForStatus(error.status), status: error.status };
   }
   if (isConnectionRefused(error)) return { ...base, kind: "refused", status: undefined };
   if (error instanceof APITimeoutError) return { ...base, kind: "timeout", status: undefined };

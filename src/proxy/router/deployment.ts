@@ -30,6 +30,11 @@ export interface Deployment {
   readonly extras: Readonly<Record<string, unknown>>;
   /** The entry's `model_info`, as configured (e.g. `mode`, `auto_launch`). */
   readonly modelInfo: Readonly<Record<string, unknown>>;
+  /**
+   * Set on a wildcard deployment made concrete for one model (see `wildcardVariant`): the configured
+   * deployment's id, whose health checks it shares.
+   */
+  readonly variantOf: string | undefined;
 }
 
 /** The `litellm_params` the router itself reads; everything else is passed on to the provider. */
@@ -88,9 +93,52 @@ function buildDeployment(entry: ModelEntryInput, id: string, settings: Pick<Rout
     maxRetries: nonNegativeInt(params.max_retries),
     extras,
     modelInfo: { ...(entry.model_info ?? {}) },
+    variantOf: undefined,
   };
-  Object.defineProperty(deployment, "apiKey", { value: params.api_key ?? undefined, enumerable: false });
+  return withApiKey(deployment, params.api_key ?? undefined);
+}
+
+function withApiKey(deployment: Deployment, apiKey: string | undefined): Deployment {
+  Object.defineProperty(deployment, "apiKey", { value: apiKey, enumerable: false });
   return deployment;
+}
+
+/** Whether the deployment serves any model its `*` stands for (`model: xinference/*`). */
+export function isWildcard(deployment: Deployment): boolean {
+  return deployment.variantOf === undefined && deployment.model.includes("*");
+}
+
+/** Longer matches are shortened in ids, with a hash keeping them apart: ids travel in response headers. */
+const MAX_MATCH_IN_ID = 128;
+
+/**
+ * `<id>/<match>`, fit for a response header and a Redis key: what the client sent is theirs to choose, so
+ * anything but printable ASCII is percent-encoded (`%` too, so that distinct matches keep distinct ids).
+ */
+export function variantId(deploymentId: string, match: string): string {
+  let shown = match.replace(/[^\x21-\x24\x26-\x7e]/gu, (c) =>
+    [...Buffer.from(c, "utf8")].map((byte) => `%${byte.toString(16).toUpperCase().padStart(2, "0")}`).join(""),
+  );
+  if (shown.length > MAX_MATCH_IN_ID) {
+    shown = `${shown.slice(0, MAX_MATCH_IN_ID - 17)}~${createHash("sha256").update(match).digest("hex").slice(0, 16)}`;
+  }
+  return `${deploymentId}/${shown}`;
+}
+
+/**
+ * A wildcard deployment made concrete for the model a client asked for: `*` filled in, and an id of its own
+ * (`<id>/<match>`), so that its cooldowns, load and latency are its own. A uid that is not launched, or a
+ * model that is overloaded, then takes only itself out, not every model the wildcard serves.
+ */
+export function wildcardVariant(deployment: Deployment, match: string): Deployment {
+  const variant: Deployment = {
+    ...deployment,
+    id: variantId(deployment.id, match),
+    model: deployment.model.replace("*", match),
+    apiKey: undefined,
+    variantOf: deployment.id,
+  };
+  return withApiKey(variant, deployment.apiKey);
 }
 
 /**

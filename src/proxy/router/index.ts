@@ -17,7 +17,7 @@ export { editRefusal, requiredEditAbility } from "./abilities.js";
 export type { RouterConfigInput, RouterSettings } from "./config.js";
 export { routerSettingsFrom } from "./config.js";
 export type { Deployment } from "./deployment.js";
-export { buildDeployments } from "./deployment.js";
+export { buildDeployments, isWildcard } from "./deployment.js";
 export type { DeploymentHealth, HealthProbe } from "./health.js";
 export { HealthMonitor } from "./health.js";
 export type { RouterLogger } from "./logger.js";
@@ -109,6 +109,7 @@ export function createRouter(config: RouterConfigInput, options: CreateRouterOpt
 
 /** One deployment's state, for `/health` (no secrets). */
 export interface DeploymentStatus {
+  /** A wildcard variant's is `<configured id>/<model asked for>`. */
   id: string;
   group: string;
   model: string;
@@ -122,17 +123,24 @@ export interface DeploymentStatus {
   inFlight: number;
 }
 
+/**
+ * Every configured deployment, then each wildcard variant (a model asked for through a wildcard) that is
+ * cooling down: otherwise the wildcard deployment's own entry speaks for its models.
+ */
 export async function deploymentStatuses(router: Router, health: HealthMonitor): Promise<DeploymentStatus[]> {
   const stats = await router.stats();
-  return router.deployments.map((deployment) => {
-    const state = health.get(deployment.id);
+  const shown = router.tracked().filter((d) => d.variantOf === undefined || stats.get(d.id)?.cooldown !== undefined);
+  return shown.map((deployment) => {
+    // Health checks know the configured deployment; its variants share its findings.
+    const checkedId = deployment.variantOf ?? deployment.id;
+    const state = health.get(checkedId);
     const cooldown = stats.get(deployment.id)?.cooldown;
     return {
       id: deployment.id,
       group: deployment.group,
       model: deployment.model,
       apiBase: deployment.apiBase,
-      available: cooldown === undefined && health.inRotation(deployment.id),
+      available: cooldown === undefined && health.inRotation(checkedId),
       health: state?.status ?? "unknown",
       reason: state?.reason,
       cooldown,

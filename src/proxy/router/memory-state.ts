@@ -48,7 +48,10 @@ export class MemoryRouterState implements RouterState {
   }
 
   async end(id: string, outcome: CallOutcome, now: number): Promise<void> {
-    this.inFlight.set(id, Math.max(0, (this.inFlight.get(id) ?? 0) - 1));
+    // Counts that reach 0 are dropped, so that the map holds only deployments with calls running.
+    const inFlight = (this.inFlight.get(id) ?? 0) - 1;
+    if (inFlight > 0) this.inFlight.set(id, inFlight);
+    else this.inFlight.delete(id);
     if (outcome.latencyMs !== undefined) {
       const samples = this.latencies.get(id) ?? [];
       samples.push({ at: now, ms: outcome.latencyMs });
@@ -68,6 +71,15 @@ export class MemoryRouterState implements RouterState {
   async cool(id: string, cooldown: Cooldown): Promise<void> {
     this.cooldowns.set(id, cooldown);
     this.failures.delete(id);
+  }
+
+  async forget(ids: readonly string[]): Promise<void> {
+    for (const id of ids) {
+      this.cooldowns.delete(id);
+      this.failures.delete(id);
+      this.latencies.delete(id);
+      this.usage.delete(id);
+    }
   }
 
   async close(): Promise<void> {}

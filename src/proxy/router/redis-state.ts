@@ -45,9 +45,21 @@ end
 return totals
 `;
 
+/**
+ * One call to a deployment ended: decrements its count in this instance's hash, and drops the field at 0, so
+ * that the hash holds only deployments with calls running (wildcard variants come and go).
+ * KEYS[1]: this instance's in-flight hash. ARGV[1]: the deployment id.
+ */
+const END_IN_FLIGHT = `
+local left = redis.call('HINCRBY', KEYS[1], ARGV[1], -1)
+if left <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]) end
+return left
+`;
+
 declare module "ioredis" {
   interface RedisCommander<Context> {
     xgateInFlightTotals(key: string, ...args: (string | number)[]): Result<number[], Context>;
+    xgateEndInFlight(key: string, id: string): Result<number, Context>;
   }
 }
 
@@ -105,6 +117,9 @@ export class RedisRouterState implements RouterState {
     this.ns = options.namespace;
     if (typeof this.redis.xgateInFlightTotals !== "function") {
       this.redis.defineCommand("xgateInFlightTotals", { numberOfKeys: 1, lua: IN_FLIGHT_TOTALS });
+    }
+    if (typeof this.redis.xgateEndInFlight !== "function") {
+      this.redis.defineCommand("xgateEndInFlight", { numberOfKeys: 1, lua: END_IN_FLIGHT });
     }
     // Beat at once on every (re)connection, so that a late connection does not hide this instance's load.
     this.redis.on("ready", this.beat);
@@ -193,7 +208,7 @@ export class RedisRouterState implements RouterState {
   }
 
   async end(id: string, outcome: CallOutcome, now: number): Promise<void> {
-    const pipeline = this.redis.pipeline().hincrby(this.inFlightKey, id, -1);
+    const pipeline = this.redis.pipeline().xgateEndInFlight(this.inFlightKey, id);
     if (outcome.latencyMs !== undefined) {
       const latencyKey = this.key("latency", id);
       pipeline
@@ -231,6 +246,9 @@ export class RedisRouterState implements RouterState {
         .exec(),
     );
   }
+
+  /** Nothing to do: every key expires on its own, and in-flight fields go when they reach 0. */
+  async forget(): Promise<void> {}
 
   async close(): Promise<void> {
     if (this.closed) return;

@@ -11,6 +11,7 @@ import type { Deployment } from "./deployment.js";
 import { type RouterLogger, silentLogger, throttledWarn } from "./logger.js";
 import type { DeploymentStats, RouterState } from "./state.js";
 import { type Random, type RoutingStrategy, strategyFor } from "./strategies/index.js";
+import { WildcardVariants } from "./variants.js";
 
 /** What one attempt gets besides the deployment. */
 export interface CallContext {
@@ -31,6 +32,12 @@ export interface ExecuteOptions<T> {
   timeoutMs?: number;
   /** Tokens a result used, counted against `tpm` by usage-based routing. */
   tokensOf?: (result: T) => number | undefined;
+  /**
+   * What the client's model put in place of a wildcard group's `*` (`xinference/*` asked as
+   * `xinference/bge-m3`: `bge-m3`). The calls go to the wildcard deployments made concrete for that model,
+   * each with cooldowns, load and latency of its own.
+   */
+  wildcardMatch?: string;
 }
 
 export interface ExecuteResult<T> {
@@ -118,6 +125,7 @@ export class Router {
   private readonly warnStateError: (fields: object, message: string) => void;
   /** Bookkeeping writes not awaited by requests; `close()` lets them finish. */
   private readonly pending = new Set<Promise<unknown>>();
+  private readonly variants = new WildcardVariants((id) => this.background(this.state.forget([id])));
 
   constructor(options: RouterOptions) {
     this.deployments = options.deployments;
@@ -153,9 +161,14 @@ export class Router {
     return [...new Set(targets)].filter((target) => target !== group && this.byGroup.has(target));
   }
 
-  /** Current cooldowns, load and latency of every deployment, for `/health` and metrics. */
+  /** The configured deployments, then the wildcard variants in use (least recently used first). */
+  tracked(): Deployment[] {
+    return [...this.deployments, ...this.variants.all()];
+  }
+
+  /** Current cooldowns, load and latency of every tracked deployment, for `/health` and metrics. */
   async stats(): Promise<Map<string, DeploymentStats>> {
-    return this.readStats(this.deployments, this.clock.now());
+    return this.readStats(this.tracked(), this.clock.now());
   }
 
   /**
@@ -202,13 +215,24 @@ export class Router {
     throw this.unavailable(groups, returnsAt, run);
   }
 
+  /** The deployments a request for `group` calls: a wildcard's made concrete for the model asked for. */
+  private membersOf(group: string, wildcardMatch: string | undefined): Deployment[] {
+    const members = this.byGroup.get(group) ?? [];
+    return wildcardMatch === undefined ? members : members.map((deployment) => this.variants.of(deployment, wildcardMatch));
+  }
+
   private async runGroup<T>(group: string, run: Run<T>): Promise<GroupOutcome<T>> {
-    const deployments = this.byGroup.get(group) ?? [];
-    const retries = this.retriesFor(deployments);
+    const members = this.membersOf(group, run.options.wildcardMatch);
+    let retriesLeft = this.retriesFor(members);
     const tried = new Set<string>();
-    for (let attempt = 0; attempt <= retries; attempt++) {
+    // Deployments whose server does not have the model asked for: asking them again cannot help, and asking
+    // another costs no retry, since nothing failed.
+    const lacking = new Set<string>();
+    let deployments = members;
+    for (let attempt = 0; ; attempt++) {
       throwIfAborted(run.options.signal);
       this.checkDeadline(run, group);
+      if (deployments.length === 0) throw this.modelNotFound(group, run);
       let pick = await this.pick(deployments, tried);
       if (pick.deployment === undefined) return { kind: "blocked", returnsAt: pick.returnsAt };
       if (attempt > 0) {
@@ -228,6 +252,10 @@ export class Router {
       if (outcome.ok) return { kind: "answered", result: outcome.result, deployment, upstreamMs: outcome.upstreamMs };
       run.lastFailure = { failure: outcome.failure, deployment };
       if (!isRetryable(outcome.failure)) throw outcome.failure.error;
+      if (outcome.failure.kind === "unknown-model") {
+        lacking.add(deployment.id);
+        deployments = members.filter((d) => !lacking.has(d.id));
+      } else if (retriesLeft-- === 0) break;
     }
     // The last failure may have cooled the group's last deployment down: then the group is out, not just exhausted.
     const { available, returnsAt } = await this.rotationOf(deployments);
@@ -262,6 +290,17 @@ export class Router {
     );
   }
 
+  /** Every deployment of a wildcard group answered that it does not have the model the client named. */
+  private modelNotFound<T>(group: string, run: Run<T>): NotFoundError {
+    const last = run.lastFailure;
+    const where = last === undefined ? "" : ` (${last.deployment.apiBase ?? `deployment ${last.deployment.id}`} answered ${describeFailure(last.failure)})`;
+    return new NotFoundError(
+      `Model '${last?.deployment.model ?? group}' was not found: no deployment of '${group}' has it${where}. ` +
+        "Launch it on the model server, or ask for a model that is launched there.",
+      { param: "model", cause: last?.failure.error },
+    );
+  }
+
   /** The deployments neither cooling down nor out by health checks, and when the first of the others returns. */
   private async rotationOf(deployments: readonly Deployment[]): Promise<Rotated> {
     const stats = await this.readStats(deployments, this.clock.now());
@@ -270,7 +309,8 @@ export class Router {
     for (const deployment of deployments) {
       const cooldown = stats.get(deployment.id)?.cooldown;
       if (cooldown !== undefined) returnsAt = minDefined(returnsAt, cooldown.until);
-      else if (this.rotation !== undefined && !this.rotation.inRotation(deployment.id)) {
+      // A wildcard variant is as healthy as the deployment it was made from: health checks know only that one.
+      else if (this.rotation !== undefined && !this.rotation.inRotation(deployment.variantOf ?? deployment.id)) {
         returnsAt = minDefined(returnsAt, this.rotation.nextCheckAt());
       } else available.push(deployment);
     }
@@ -326,7 +366,7 @@ export class Router {
       }
       const failure: Failure | undefined = timedOut
         ? { kind: "timeout", error: abortReason(controller.signal), status: undefined, retryAfterMs: undefined }
-        : classify(error);
+        : classify(error, deployment.variantOf !== undefined);
       // A slow deployment is remembered as slow, so latency-based routing avoids it.
       const latencyMs = failure?.kind === "timeout" ? elapsedMs : undefined;
       await this.guard(this.state.end(deployment.id, { latencyMs }, this.clock.now()), undefined);
@@ -341,11 +381,12 @@ export class Router {
 
   /**
    * Cools a deployment down at once when its failure says it cannot answer now (misconfigured, rate limited,
-   * nothing listening, or a 503 saying when to come back); otherwise after more than `allowed_fails` failures
-   * within a minute. The request's own mistakes (other 4xx) count against no deployment.
+   * nothing listening, or a 503 saying when to come back); otherwise once `allowed_fails` failures fall within
+   * a minute — the third with the default 3 (LiteLLM waits for one more). The request's own mistakes (other
+   * 4xx, a model a wildcard server does not have) count against no deployment.
    */
   private async recordFailure(deployment: Deployment, failure: Failure): Promise<void> {
-    if (failure.kind === "request") return;
+    if (failure.kind === "request" || failure.kind === "unknown-model") return;
     const now = this.clock.now();
     const immediate =
       failure.kind === "deployment" ||
@@ -355,7 +396,7 @@ export class Router {
     let reason = describeFailure(failure);
     if (!immediate) {
       const failures = await this.guard(this.state.recordFailure(deployment.id, now), 0);
-      if (failures <= this.settings.allowedFails) return;
+      if (failures < this.settings.allowedFails) return;
       reason = `${failures} failures within a minute, the last ${reason}`;
     }
     const durationMs = Math.max(this.settings.cooldownMs, Math.min(failure.retryAfterMs ?? 0, MAX_UPSTREAM_COOLDOWN_MS));

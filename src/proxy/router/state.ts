@@ -44,11 +44,16 @@ export interface RouterState {
   recordFailure(id: string, now: number): Promise<number>;
   /** Takes the deployment out of the rotation until `cooldown.until`, and forgets its counted failures. */
   cool(id: string, cooldown: Cooldown, now: number): Promise<void>;
+  /**
+   * The router no longer tracks these deployments (wildcard variants it dropped): forget what is kept about
+   * them. In-flight counts are not dropped here, since calls may still be running; they go when they reach 0.
+   */
+  forget(ids: readonly string[]): Promise<void>;
   /** Releases what this instance holds (its in-flight counts, connections). */
   close(): Promise<void>;
 }
 
-/** `allowed_fails` counts failures within this window, as LiteLLM does ("within a minute"). */
+/** `allowed_fails` counts failures within this window ("within a minute"). */
 export const FAILURE_WINDOW_MS = 60_000;
 /** Latency-based routing averages at most this many of a deployment's latest samples… */
 export const LATENCY_SAMPLES = 10;

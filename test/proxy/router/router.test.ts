@@ -198,8 +198,8 @@ describe("retries", () => {
 });
 
 describe("cooldowns", () => {
-  test("more than allowed_fails failures within a minute cool a deployment down", async () => {
-    const { router, state, clock } = testRouter(config([entry("g", "a")], { num_retries: 0, allowed_fails: 2 }));
+  test("allowed_fails failures within a minute cool a deployment down: the third, by default", async () => {
+    const { router, state, clock } = testRouter(config([entry("g", "a")], { num_retries: 0 }));
     const { call } = scripted({ a: serverError });
     for (let i = 0; i < 2; i++) {
       await assert.rejects(router.execute("g", call), InternalServerError);
@@ -210,13 +210,23 @@ describe("cooldowns", () => {
     assert.match((await cooldownOf(state, "a", clock.now())) ?? "", /3 failures within a minute, the last 500: engine exploded/);
   });
 
+  test("allowed_fails 1 cools on the first failure, as 0 does", async () => {
+    for (const allowed_fails of [0, 1]) {
+      const { router, state, clock } = testRouter(config([entry("g", "a")], { num_retries: 0, allowed_fails }));
+      await assert.rejects(router.execute("g", scripted({ a: serverError }).call), { status: 503 });
+      assert.match((await cooldownOf(state, "a", clock.now())) ?? "", /1 failures within a minute/, `allowed_fails ${allowed_fails}`);
+    }
+  });
+
   test("failures older than a minute do not count", async () => {
-    const { router, state, clock } = testRouter(config([entry("g", "a")], { num_retries: 0, allowed_fails: 1 }));
+    const { router, state, clock } = testRouter(config([entry("g", "a")], { num_retries: 0, allowed_fails: 2 }));
     const { call } = scripted({ a: serverError });
     await router.execute("g", call).catch(() => undefined);
     clock.advance(60_000);
     await router.execute("g", call).catch(() => undefined);
     assert.equal(await cooldownOf(state, "a", clock.now()), undefined);
+    await router.execute("g", call).catch(() => undefined);
+    assert.match((await cooldownOf(state, "a", clock.now())) ?? "", /2 failures within a minute/);
   });
 
   const immediate: [string, () => Error][] = [

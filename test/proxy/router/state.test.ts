@@ -163,6 +163,17 @@ for (const backend of [memory, redis]) {
       await second.close();
     });
 
+    test("a call that ends without its start counted (shared state down then) does not leave a count below 0", async (t) => {
+      if (skip(t)) return;
+      const clock = new FakeClock();
+      const { first, second } = backend.create(clock);
+      await first.end("d1", {}, clock.now());
+      await second.begin("d1", clock.now());
+      assert.equal((await first.stats(["d1"], clock.now())).get("d1")?.inFlight, 1);
+      await first.close();
+      await second.close();
+    });
+
     test("latency is the mean of recent samples; usage counts this minute only", async (t) => {
       if (skip(t)) return;
       const clock = new FakeClock(60_000 * 1000);
@@ -186,6 +197,22 @@ for (const backend of [memory, redis]) {
     });
   });
 }
+
+test("an instance's in-flight hash holds only deployments with calls running", async (t) => {
+  if (!haveRedis) return t.skip(`Redis not reachable at ${REDIS_URL}`);
+  const clock = new FakeClock();
+  const ns = namespace();
+  const state = new RedisRouterState(connection(), { namespace: ns, clock });
+  // Wildcard variants come and go: a field left at 0 for each would grow the hash for ever.
+  for (const id of ["w/a", "w/b", "w/c"]) {
+    await state.begin(id, clock.now());
+    await state.end(id, {}, clock.now());
+  }
+  await state.begin("w/d", clock.now());
+  const fields = await connection().hkeys(`${ns}inflight:${state.instanceId}`);
+  assert.deepEqual(fields, ["w/d"]);
+  await state.close();
+});
 
 describe("redis state shared by two routers", () => {
   const skip = (t: { skip: (message: string) => void }): boolean => {
