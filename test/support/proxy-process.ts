@@ -22,6 +22,19 @@ export interface ProxyProcess {
   configPath: string;
 }
 
+/** The proxy's `/health` report, as a test reads it. */
+export interface HealthBody {
+  healthy_count: number;
+  unhealthy_count: number;
+  healthy_endpoints: { deployment_id: string; model_name: string }[];
+  unhealthy_endpoints: { deployment_id: string; error?: string }[];
+}
+
+export async function fetchHealth(proxy: ProxyProcess, key: string): Promise<HealthBody> {
+  const res = await fetch(`${proxy.url}/health`, { headers: { authorization: `Bearer ${key}` } });
+  return (await res.json()) as HealthBody;
+}
+
 export interface RunCliResult {
   code: number | null;
   stdout: string;

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { type Emulator, type RecordedRequest, startEmulator } from "../../support/emulator/index.js";
-import { type ProxyProcess, startProxyProcess } from "../../support/proxy-process.js";
+import { fetchHealth, type HealthBody, type ProxyProcess, startProxyProcess } from "../../support/proxy-process.js";
 
 const MASTER_KEY = "sk-background-health-master";
 const UID = "bge-small-en-v1.5";
@@ -92,15 +92,7 @@ async function servedBy(requests: number): Promise<Map<string, number>> {
   return counts;
 }
 
-interface HealthBody {
-  healthy_count: number;
-  unhealthy_endpoints: { deployment_id: string; error?: string }[];
-}
-
-async function health(): Promise<HealthBody> {
-  const res = await fetch(`${proxy.url}/health`, { headers: { authorization: `Bearer ${MASTER_KEY}` } });
-  return (await res.json()) as HealthBody;
-}
+const health = (): Promise<HealthBody> => fetchHealth(proxy, MASTER_KEY);
 
 describe("background health checks through the proxy", () => {
   test("a terminated uid leaves the rotation before any request fails on it; /health names the uid and server", async () => {

@@ -11,6 +11,7 @@ import { after, before, describe, test } from "node:test";
 import { Redis } from "ioredis";
 import { type Emulator, startEmulator } from "../../support/emulator/index.js";
 import { type ProxyProcess, startProxyProcess } from "../../support/proxy-process.js";
+import { redisReachable } from "../../support/redis.js";
 
 const REDIS_HOST = "127.0.0.1";
 const REDIS_PORT = 6379;
@@ -20,18 +21,6 @@ const RUN = randomUUID().slice(0, 8);
 const FLAKY = `flaky-${RUN}`;
 const STEADY = `steady-${RUN}`;
 
-async function redisAvailable(): Promise<boolean> {
-  const probe = new Redis({ host: REDIS_HOST, port: REDIS_PORT, lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 1000, retryStrategy: () => null });
-  probe.on("error", () => undefined);
-  try {
-    await probe.connect();
-    return (await probe.ping()) === "PONG";
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
 
 let haveRedis = false;
 let flaky: Emulator;
@@ -59,14 +48,8 @@ general_settings:
 }
 
 before(async () => {
-  haveRedis = await redisAvailable();
-  if (!haveRedis && process.env.CI) {
-    throw new Error(`Redis is not reachable at ${REDIS_HOST}:${REDIS_PORT}; CI must start it — this test may not be skipped there.`);
-  }
-  if (!haveRedis) {
-    console.warn(`redis-shared.test.ts: Redis is not reachable at ${REDIS_HOST}:${REDIS_PORT}; skipping (the test runs on CI).`);
-    return;
-  }
+  haveRedis = await redisReachable({ host: REDIS_HOST, port: REDIS_PORT }, "redis-shared.test.ts");
+  if (!haveRedis) return;
   flaky = await startEmulator({ models: [{ model_name: UID, model_type: "embedding" }] });
   steady = await startEmulator({ models: [{ model_name: UID, model_type: "embedding" }] });
   for (let i = 0; i < 2; i++) proxies.push(await startProxyProcess(config()));

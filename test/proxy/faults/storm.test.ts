@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { performance } from "node:perf_hooks";
 import { after, before, describe, test } from "node:test";
 import { type Emulator, type Fault, startEmulator } from "../../support/emulator/index.js";
-import { type ProxyProcess, startProxyProcess } from "../../support/proxy-process.js";
+import { fetchHealth, type HealthBody, type ProxyProcess, startProxyProcess } from "../../support/proxy-process.js";
 
 const MASTER_KEY = "sk-fault-storm-master";
 const UID = "bge-small-en-v1.5";
@@ -134,15 +134,7 @@ function count<T>(items: readonly T[], key: (item: T) => string | null): Map<str
   return counts;
 }
 
-interface HealthBody {
-  healthy_count: number;
-  unhealthy_endpoints: { deployment_id: string; error?: string }[];
-}
-
-async function health(): Promise<HealthBody> {
-  const res = await fetch(`${proxy.url}/health`, { headers: { authorization: `Bearer ${MASTER_KEY}` } });
-  return (await res.json()) as HealthBody;
-}
+const health = (): Promise<HealthBody> => fetchHealth(proxy, MASTER_KEY);
 
 describe("a fault storm through the proxy", () => {
   test("with one healthy deployment, thousands of requests all succeed, each within its deadline", async () => {

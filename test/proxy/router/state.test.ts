@@ -12,22 +12,11 @@ import { MemoryRouterState } from "../../../src/proxy/router/memory-state.js";
 import { INSTANCE_TTL_MS, RedisRouterState } from "../../../src/proxy/router/redis-state.js";
 import type { RouterState } from "../../../src/proxy/router/state.js";
 import { leastBusy } from "../../../src/proxy/router/strategies/least-busy.js";
+import { redisReachable } from "../../support/redis.js";
 import { entry, FakeClock, testRouter } from "./helpers.js";
 
 const REDIS_URL = "redis://127.0.0.1:6379";
 
-async function redisAvailable(): Promise<boolean> {
-  const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 1000, retryStrategy: () => null });
-  probe.on("error", () => undefined);
-  try {
-    await probe.connect();
-    return (await probe.ping()) === "PONG";
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
 
 const connections: Redis[] = [];
 const namespaces: string[] = [];
@@ -83,11 +72,7 @@ const redis: Backend = {
 let haveRedis = false;
 
 before(async () => {
-  haveRedis = await redisAvailable();
-  if (!haveRedis && process.env.CI) {
-    throw new Error(`Redis is not reachable at ${REDIS_URL}; CI must start it (see .ci/run) — these tests may not be skipped there.`);
-  }
-  if (!haveRedis) console.warn(`state.test.ts: Redis is not reachable at ${REDIS_URL}; skipping the Redis tests (they run on CI).`);
+  haveRedis = await redisReachable(REDIS_URL, "state.test.ts");
 });
 
 after(async () => {
