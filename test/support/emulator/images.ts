@@ -60,35 +60,26 @@ export async function createImages(ctx: RouteContext): Promise<Reply> {
 }
 
 export async function createVariations(ctx: RouteContext): Promise<Reply> {
-  const form = new FormReader(ctx.form);
-  const uid = form.str("model", true);
-  const images = form.files("image", true);
-  const prompt = form.str("prompt");
-  const n = form.int("n", 1);
-  const responseFormat = form.str("response_format") ?? "url";
-  const size = form.str("size");
-  const kwargsText = form.str("kwargs");
-  form.done();
-  return runImageToImage(ctx, uid as string, kwargsText, "image2image", images[0] as UploadedFile, {
-    n,
-    size,
-    responseFormat,
-    prompt,
-  });
+  return imageToImageRoute(ctx, "image2image");
 }
 
+/** The older inpainting route: like variations, plus a required `mask_image` file. */
 export async function createInpainting(ctx: RouteContext): Promise<Reply> {
+  return imageToImageRoute(ctx, "inpainting", "mask_image");
+}
+
+async function imageToImageRoute(ctx: RouteContext, ability: "image2image" | "inpainting", maskField?: string): Promise<Reply> {
   const form = new FormReader(ctx.form);
   const uid = form.str("model", true);
   const images = form.files("image", true);
-  form.files("mask_image", true);
+  if (maskField) form.files(maskField, true);
   const prompt = form.str("prompt");
   const n = form.int("n", 1);
   const responseFormat = form.str("response_format") ?? "url";
   const size = form.str("size");
   const kwargsText = form.str("kwargs");
   form.done();
-  return runImageToImage(ctx, uid as string, kwargsText, "inpainting", images[0] as UploadedFile, {
+  return runImageToImage(ctx, uid as string, kwargsText, ability, images[0] as UploadedFile, {
     n,
     size,
     responseFormat,
