@@ -3,17 +3,9 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { ConfigError, loadConfig, parseConfig } from "../../../src/proxy/config/index.js";
+import { loadConfig, parseConfig } from "../../../src/proxy/config/index.js";
+import { failure } from "./helpers.js";
 
-function failure(text: string, env: NodeJS.ProcessEnv): ConfigError {
-  try {
-    parseConfig(text, "config.yaml", env);
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail("the config loaded, but it should not have");
-}
 
 const withParams = (params: string): string =>
   `model_list:\n  - model_name: embed\n    litellm_params:\n      model: xinference/bge-base-en\n${params}`;
