@@ -112,67 +112,76 @@ const KEPT_DIGITS = 15;
  */
 const RELATIVE_ERROR = 1e-13;
 
-/**
- * The float32 of one JSON number in b[start, end) — exactly `Math.fround(Number(text))`, as writeFloatLE of
- * the parsed double gave before. Fast path: an approximation from the first 15 significant digits, kept
- * only when everything within its error bound rounds to the same float32; else the exact, slower parse.
- */
-function float32At(b: Uint8Array, start: number, end: number): number {
-  let i = start;
-  const negative = b[i] === MINUS;
-  if (negative) i++;
-  let mantissa = 0;
-  let digits = 0;
-  let exponent = 0;
-  for (; i < end && isDigit(b[i]); i++) {
-    if (digits < KEPT_DIGITS) {
-      mantissa = mantissa * 10 + ((b[i] as number) - ZERO);
-      if (mantissa !== 0) digits++;
-    } else exponent++;
-  }
-  if (b[i] === DOT) {
-    for (i++; i < end && isDigit(b[i]); i++) {
-      if (digits >= KEPT_DIGITS) continue;
-      mantissa = mantissa * 10 + ((b[i] as number) - ZERO);
-      exponent--;
-      if (mantissa !== 0) digits++;
-    }
-  }
-  if (i < end) {
-    i++;
-    const sign = b[i] === MINUS ? -1 : 1;
-    if (b[i] === MINUS || b[i] === PLUS) i++;
-    let e = 0;
-    for (; i < end; i++) e = e * 10 + ((b[i] as number) - ZERO);
-    exponent += sign * e;
-  }
-  if (mantissa === 0) return negative ? -0 : 0;
-  if (exponent >= -22 && exponent <= 22) {
-    const magnitude = exponent >= 0 ? mantissa * (POW10[exponent] as number) : mantissa / (POW10[-exponent] as number);
-    const approx = negative ? -magnitude : magnitude;
-    const f = Math.fround(approx);
-    if (Math.fround(approx * (1 + RELATIVE_ERROR)) === f && Math.fround(approx * (1 - RELATIVE_ERROR)) === f) return f;
-  }
+/** The exact, slower conversion: for the rare number the fast path cannot decide. */
+function slowFloat32(b: Uint8Array, start: number, end: number): number {
   return Math.fround(Number(Buffer.from(b.buffer, b.byteOffset + start, end - start).toString("latin1")));
 }
 
-/** Writes the numbers of a list checked by scanNumberList (b[start, end)) as little-endian float32s. */
+/**
+ * Writes the numbers of a list checked by scanNumberList (b[start, end)) as little-endian float32s, each
+ * exactly `Math.fround(Number(text))`, as writeFloatLE of the parsed double gave before.
+ *
+ * One pass: each number's first 15 significant digits are read into an integer (exact: 10^15 < 2^53) while
+ * its end is found, and the approximation is kept only when everything within its error bound rounds to the
+ * same float32; else the exact parse. A float32 printed with 17 digits almost never lands near a rounding
+ * boundary, so the slow path is for crafted input. This is ~4× faster than finding each number's end first
+ * and then parsing it, and it is most of the cost of a base64 answer.
+ */
 export function writeFloat32List(b: Uint8Array, start: number, end: number, out: DataView, offset: number): void {
   let i = start;
   let at = offset;
   while (i < end) {
-    const c = b[i];
-    if (c === SPACE || c === LF || c === CR || c === TAB || c === COMMA) {
+    let c = b[i] as number;
+    if (c === COMMA || c === SPACE || c === LF || c === CR || c === TAB) {
       i++;
       continue;
     }
     const numberStart = i;
-    while (i < end) {
-      const d = b[i];
-      if (d === SPACE || d === LF || d === CR || d === TAB || d === COMMA) break;
-      i++;
+    const negative = c === MINUS;
+    if (negative) c = b[++i] as number;
+    let mantissa = 0;
+    let digits = 0;
+    let exponent = 0;
+    while (c >= ZERO && c <= NINE) {
+      if (digits < KEPT_DIGITS) {
+        mantissa = mantissa * 10 + (c - ZERO);
+        if (mantissa !== 0) digits++;
+      } else exponent++;
+      c = b[++i] as number;
     }
-    out.setFloat32(at, float32At(b, numberStart, i), true);
+    if (c === DOT) {
+      c = b[++i] as number;
+      while (c >= ZERO && c <= NINE) {
+        if (digits < KEPT_DIGITS) {
+          mantissa = mantissa * 10 + (c - ZERO);
+          exponent--;
+          if (mantissa !== 0) digits++;
+        }
+        c = b[++i] as number;
+      }
+    }
+    if (c === LOWER_E || c === UPPER_E) {
+      c = b[++i] as number;
+      const sign = c === MINUS ? -1 : 1;
+      if (c === MINUS || c === PLUS) c = b[++i] as number;
+      let e = 0;
+      while (c >= ZERO && c <= NINE) {
+        e = e * 10 + (c - ZERO);
+        c = b[++i] as number;
+      }
+      exponent += sign * e;
+    }
+    let f: number;
+    if (mantissa === 0) f = negative ? -0 : 0;
+    else if (exponent >= -22 && exponent <= 22) {
+      const magnitude = exponent >= 0 ? mantissa * (POW10[exponent] as number) : mantissa / (POW10[-exponent] as number);
+      const approx = negative ? -magnitude : magnitude;
+      f = Math.fround(approx);
+      if (Math.fround(approx * (1 + RELATIVE_ERROR)) !== f || Math.fround(approx * (1 - RELATIVE_ERROR)) !== f) {
+        f = slowFloat32(b, numberStart, i);
+      }
+    } else f = slowFloat32(b, numberStart, i);
+    out.setFloat32(at, f, true);
     at += 4;
   }
 }
