@@ -31,6 +31,8 @@ export interface EmbeddingRequest extends ProviderCall {
   input: EmbeddingInput;
   dimensions?: number;
   user?: string;
+  /** The answer will be written as float32 (base64): a provider reading float text may convert it as it reads. */
+  float32?: boolean;
 }
 
 /** Vectors in input order. */

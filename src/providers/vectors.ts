@@ -3,7 +3,7 @@
  * as JSON array text, and as float32 bytes (base64). The proxy writes the text or the bytes straight into
  * its response, so a vector that arrived as JSON text is never parsed into numbers and printed again.
  */
-import { writeFloat32List } from "./json-floats.js";
+import { Float32Buffer, scanFloat32List } from "./json-floats.js";
 
 export interface VectorList {
   readonly length: number;
@@ -13,8 +13,8 @@ export interface VectorList {
   numbers(i: number): number[];
   /** Vector `i`'s JSON numbers, comma-separated, without the brackets (so a writer copies them once). */
   jsonElements(i: number): Buffer;
-  /** Writes vector `i` as little-endian float32s at `offset`. */
-  writeFloat32(i: number, out: DataView, offset: number): void;
+  /** Vector `i` as little-endian float32s: possibly a view of a shared buffer, not to be written to. */
+  float32(i: number): Buffer;
 }
 
 /** Vectors already held as numbers. */
@@ -24,28 +24,43 @@ export function numberVectors(vectors: readonly number[][]): VectorList {
     size: (i) => (vectors[i] as number[]).length,
     numbers: (i) => vectors[i] as number[],
     jsonElements: (i) => Buffer.from(JSON.stringify(vectors[i]).slice(1, -1)),
-    writeFloat32(i, out, offset) {
+    float32(i) {
       const vector = vectors[i] as number[];
-      for (let k = 0; k < vector.length; k++) out.setFloat32(offset + 4 * k, vector[k] as number, true);
+      const bytes = Buffer.allocUnsafe(vector.length * 4);
+      for (let k = 0; k < vector.length; k++) bytes.writeFloatLE(vector[k] as number, 4 * k);
+      return bytes;
     },
   };
 }
 
-/** A JSON array of numbers in a body: the bytes between its brackets, checked by scanNumberList. */
+/**
+ * A JSON array of numbers in a body: the bytes between its brackets, checked by scanNumberList, and where
+ * its float32s start in the body's converted floats when it was read with scanFloat32List.
+ */
 export interface NumberListSpan {
   start: number;
   end: number;
   count: number;
+  float32At?: number;
 }
 
-/** Vectors as spans of JSON text in an upstream body. */
-export function textVectors(body: Buffer, spans: readonly NumberListSpan[]): VectorList {
+/**
+ * Vectors as spans of JSON text in an upstream body, and their float32s when the body's lists were converted
+ * as they were checked (a base64 answer was wanted).
+ */
+export function textVectors(body: Buffer, spans: readonly NumberListSpan[], converted?: Float32Buffer): VectorList {
   const span = (i: number): NumberListSpan => spans[i] as NumberListSpan;
   return {
     length: spans.length,
     size: (i) => span(i).count,
     numbers: (i) => JSON.parse(`[${body.toString("latin1", span(i).start, span(i).end)}]`) as number[],
     jsonElements: (i) => body.subarray(span(i).start, span(i).end),
-    writeFloat32: (i, out, offset) => writeFloat32List(body, span(i).start, span(i).end, out, offset),
+    float32(i) {
+      const { start, count, float32At } = span(i);
+      if (converted !== undefined && float32At !== undefined) return converted.bytes.subarray(float32At, float32At + 4 * count);
+      const out = new Float32Buffer(4 * count);
+      scanFloat32List(body, start, out);
+      return out.bytes.subarray(0, out.length);
+    },
   };
 }

@@ -42,11 +42,7 @@ function embeddingsOf(results: readonly EmbeddingResult[], format: "float" | "ba
     usage.prompt_tokens += result.usage.prompt_tokens;
     usage.total_tokens += result.usage.total_tokens;
   }
-  const base64 = (vectors: VectorList, i: number): string => {
-    const bytes = Buffer.allocUnsafe(vectors.size(i) * 4);
-    vectors.writeFloat32(i, new DataView(bytes.buffer, bytes.byteOffset, bytes.length), 0);
-    return bytes.toString("base64");
-  };
+  const base64 = (vectors: VectorList, i: number): string => vectors.float32(i).toString("base64");
   return {
     response(model) {
       const data: Embedding[] = [];
@@ -98,7 +94,7 @@ export async function createEmbeddings(params: EmbeddingParams): Promise<Embeddi
     const extras = extrasOf(params, OWN);
     const embedChunk = async (chunk: { input: EmbeddingInput; count: number }): Promise<EmbeddingResult> => {
       const result = await call.provider.embedding(
-        { uid: call.uid, dropParams: call.dropParams, extras, input: chunk.input, dimensions, user },
+        { uid: call.uid, dropParams: call.dropParams, extras, input: chunk.input, dimensions, user, float32: format === "base64" },
         call.client,
       );
       if (result.vectors.length !== chunk.count) {

@@ -60,7 +60,9 @@ export async function embedding(request: EmbeddingRequest, client: UpstreamClien
   const body: Record<string, unknown> = { ...request.extras, model: request.uid, input: request.input };
   if (request.dimensions !== undefined) body.dimensions = request.dimensions;
   if (request.user !== undefined) body.user = request.user;
-  const answer = await client.sendDecoded({ method: "POST", path: "/embeddings", json: body }, decodeBody);
+  const answer = await client.sendDecoded({ method: "POST", path: "/embeddings", json: body }, (bytes) =>
+    decodeBody(bytes, request.float32 === true),
+  );
   const parsed = parse(answer.scanned?.skeleton ?? answer.json);
   const vectors =
     answer.scanned === undefined
@@ -71,7 +73,7 @@ export async function embedding(request: EmbeddingRequest, client: UpstreamClien
 }
 
 /** The body scanned without parsing its floats when it has the usual shape, else parsed (see embedding-body.ts). */
-function decodeBody(body: Buffer): { scanned?: ScannedEmbeddingBody; json?: unknown } {
-  const scanned = scanEmbeddingBody(body);
+function decodeBody(body: Buffer, float32: boolean): { scanned?: ScannedEmbeddingBody; json?: unknown } {
+  const scanned = scanEmbeddingBody(body, { float32 });
   return scanned === undefined ? { json: parseJsonBody(body) } : { scanned };
 }
