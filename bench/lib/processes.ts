@@ -46,11 +46,14 @@ export interface SpawnOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Starts a process whose stdout and stderr go to `<logDir>/<name>.log` (a file: no pipe for us to drain). */
+/**
+ * Starts a process whose stdout and stderr go to `<logDir>/<name>.log` (a file: no pipe for us to drain).
+ * Appended to: a server restarted within a run keeps its earlier log.
+ */
 export function spawnChild(name: string, command: string, args: string[], options: SpawnOptions): Child {
   installHandlers();
   const logPath = join(options.logDir, `${name}.log`);
-  const fd = openSync(logPath, "w");
+  const fd = openSync(logPath, "a");
   const child = spawn(command, args, {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
