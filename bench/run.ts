@@ -15,7 +15,7 @@ import { runS4, runS5 } from "./lib/scenarios/images.js";
 import { EMBEDDING_PATH, oneInputBody, runS1 } from "./lib/scenarios/s1-latency.js";
 import { runS2 } from "./lib/scenarios/s2-throughput.js";
 import { runS3 } from "./lib/scenarios/s3-batch.js";
-import { directTarget, startEmulator, startPortkey, startXgate, xgateCommand } from "./lib/servers.js";
+import { directTarget, startEmulator, startFloor, startPortkey, startXgate, xgateCommand } from "./lib/servers.js";
 import type { XgateBuild } from "./lib/servers.js";
 import { SCENARIO_IDS, TARGET_IDS } from "./lib/types.js";
 import type { BenchContext, Durations, ScenarioId, ScenarioResult, Target, TargetId } from "./lib/types.js";
@@ -27,7 +27,8 @@ const USAGE = `Usage: npm run bench -- [options]
 
   --out DIR            where <date>.json/.md/.svg go (default bench/results)
   --scenarios LIST     e.g. S1,S3 (default: all of S1..S5)
-  --targets LIST       e.g. direct,portkey (default: direct,xgate,portkey; xgate is skipped if it cannot start)
+  --targets LIST       e.g. direct,portkey (default: direct,floor,xgate,portkey; xgate is skipped if it cannot
+                       start; floor, a bare Node pass-through, runs in S1 and S2 only)
   --xgate auto|dist|src|PATH  run dist/proxy/cli.js, src/proxy/cli.ts via tsx (auto: dist unless older
                        than src/), or another build's CLI at PATH (e.g. a worktree of an older commit)
   --s2-tool auto|wrk|autocannon  load generator for S2 (auto: wrk when installed)
@@ -98,7 +99,7 @@ async function main(): Promise<void> {
   }
 
   const servers: Child[] = [];
-  const targetNotes: Record<TargetId, string> = { direct: "not run", xgate: "not run", portkey: "not run" };
+  const targetNotes: Record<TargetId, string> = { direct: "not run", floor: "not run", xgate: "not run", portkey: "not run" };
   try {
     console.log(`bench: logs and scratch files in ${scratchDir}`);
     const emulator = await startEmulator(where);
@@ -140,12 +141,21 @@ async function main(): Promise<void> {
       targets.push(portkey);
       targetNotes.portkey = `@portkey-ai/gateway ${packageVersion(ROOT, "@portkey-ai/gateway")} (--headless, provider openai, custom host)`;
     }
-    for (const t of targets) console.log(`bench: ${t.id} at ${t.baseUrl} (pid ${t.child.pid}, ${toMB(rssBytes(t.child.pid))} MB RSS idle)`);
+    // The floor passes bytes through: it serves S1 and S2, where the question is what one hop costs.
+    const floor = opts.targets.includes("floor") ? await startFloor(where, emulator.baseUrl) : undefined;
+    if (floor !== undefined) {
+      servers.push(floor.child);
+      targetNotes.floor = "a bare node:http + undici pass-through (bench/lib/floor-server.ts), S1 and S2 only";
+    }
+    for (const t of floor === undefined ? targets : [...targets, floor]) {
+      console.log(`bench: ${t.id} at ${t.baseUrl} (pid ${t.child.pid}, ${toMB(rssBytes(t.child.pid))} MB RSS idle)`);
+    }
 
     // The one-input embedding of S1/S2 must work on a target before it is loaded.
     const embeddingTargets: Target[] = [];
     const embeddingNotes: string[] = [];
-    for (const t of targets) {
+    const inOrder = (list: Target[]): Target[] => [...list].sort((a, b) => TARGET_IDS.indexOf(a.id) - TARGET_IDS.indexOf(b.id));
+    for (const t of inOrder(floor === undefined ? targets : [...targets, floor])) {
       const verdict = await preflight(jsonRequest(t, EMBEDDING_PATH, oneInputBody(t), "preflight"), (json) => {
         const first = (dataOf(json)?.[0] as { embedding?: unknown } | undefined)?.embedding;
         return Array.isArray(first) && first.length === 768 ? { ok: true } : { ok: false, reason: "expected 768 floats" };
@@ -210,7 +220,7 @@ async function main(): Promise<void> {
         console.error(`bench: ${id} failed: ${message}`);
         scenarios.push({ id, title: "failed", method: "", rows: [], checks: [], notes: [`failed: ${message}`], details: {} });
       }
-      for (const t of targets) {
+      for (const t of floor === undefined ? targets : [...targets, floor]) {
         if (t.child.process.exitCode !== null || t.child.process.signalCode !== null) {
           throw new Error(`${t.id} died during ${id}; see ${t.child.logPath}`);
         }

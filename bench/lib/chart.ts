@@ -1,10 +1,10 @@
 // The results chart as hand-written SVG: one row of bars per measured figure, each bar the gateway's ratio to a
 // direct call on a log scale (1× = direct), the issue's targets marked; then the gateways' peak RSS in MB.
+import { GATEWAY_IDS, TARGET_LABELS } from "./types.js";
 import type { MetricRow, TargetId } from "./types.js";
 
-const COLORS: Record<Exclude<TargetId, "direct">, string> = { xgate: "#2563eb", portkey: "#ea580c" };
-const NAMES: Record<Exclude<TargetId, "direct">, string> = { xgate: "xgate", portkey: "Portkey" };
-const GATEWAYS = ["xgate", "portkey"] as const;
+const COLORS: Record<Exclude<TargetId, "direct">, string> = { floor: "#9ca3af", xgate: "#2563eb", portkey: "#ea580c" };
+const GATEWAYS = GATEWAY_IDS;
 
 const WIDTH = 980;
 const LABEL_W = 330;
@@ -56,8 +56,8 @@ export function renderChart(input: ChartInput): string {
   let lx = 20;
   for (const g of GATEWAYS) {
     out.push(`<rect x="${lx}" y="${y - 10}" width="12" height="12" fill="${COLORS[g]}"/>`);
-    out.push(text(lx + 17, y, NAMES[g], 'font-size="12"'));
-    lx += 90;
+    out.push(text(lx + 17, y, TARGET_LABELS[g], 'font-size="12"'));
+    lx += 40 + 7 * TARGET_LABELS[g].length; // ~7 px per character at 12 px
   }
   out.push(`<line x1="${lx}" y1="${y - 12}" x2="${lx}" y2="${y + 2}" stroke="#111" stroke-width="1.5"/>`);
   out.push(text(lx + 6, y, "1× = direct call", 'font-size="12"'));

@@ -5,7 +5,7 @@ import { cpus, loadavg, release, totalmem } from "node:os";
 import { join } from "node:path";
 import { formatValue, renderChart } from "./chart.js";
 import type { Check, MetricRow, ScenarioResult, TargetId } from "./types.js";
-import { TARGET_IDS, TARGET_LABELS } from "./types.js";
+import { GATEWAY_IDS, TARGET_IDS, TARGET_LABELS } from "./types.js";
 
 export interface Machine {
   cpu: string;
@@ -100,14 +100,15 @@ export function markdown(report: Report, chartFile: string): string {
     "",
     `![ratio to direct per scenario](${chartFile})`,
     "",
-    "| Scenario | Figure | direct | xgate | Portkey | xgate ÷ direct | Portkey ÷ direct |",
-    "|---|---|---:|---:|---:|---:|---:|",
+    `| Scenario | Figure | direct | ${GATEWAY_IDS.map((id) => TARGET_LABELS[id]).join(" | ")} | ` +
+      `${GATEWAY_IDS.map((id) => `${TARGET_LABELS[id]} ÷ direct`).join(" | ")} |`,
+    `|---|---|---:|${GATEWAY_IDS.map(() => "---:|---:|").join("")}`,
   ];
   for (const s of report.scenarios) {
     for (const row of s.rows) {
       lines.push(
-        `| ${s.id} | ${row.label} | ${cell(row, "direct")} | ${cell(row, "xgate")} | ${cell(row, "portkey")} | ` +
-          `${ratio(row, "xgate")} | ${ratio(row, "portkey")} |`,
+        `| ${s.id} | ${row.label} | ${cell(row, "direct")} | ${GATEWAY_IDS.map((id) => cell(row, id)).join(" | ")} | ` +
+          `${GATEWAY_IDS.map((id) => ratio(row, id)).join(" | ")} |`,
       );
     }
   }
@@ -131,7 +132,7 @@ export function writeReport(outDir: string, report: Report): { json: string; md:
   writeFileSync(
     svg,
     renderChart({
-      title: `xgate and Portkey against a direct call, ${report.date}`,
+      title: `xgate, Portkey and a bare Node pass-through against a direct call, ${report.date}`,
       subtitle: `${m.cores} × ${m.cpu}, Node ${m.node}; emulated Xinference with zero compute delay; revision ${report.revision}`,
       rows: report.scenarios.flatMap((s) => s.rows),
     }),

@@ -1,4 +1,4 @@
-// Starts the three servers, each in its own process on a free port on 127.0.0.1, and describes them as targets.
+// Starts the servers, each in its own process on a free port on 127.0.0.1, and describes them as targets.
 import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type Child, freePort, spawnChild, waitUntilReady } from "./processes.js";
@@ -53,6 +53,21 @@ export async function startPortkey(where: Where, emulatorBaseUrl: string): Promi
     models: { ...UIDS },
     child,
   };
+}
+
+/** The bare pass-through (see floor-server.ts): the emulator's model uids, like direct. */
+export async function startFloor(where: Where, emulatorBaseUrl: string): Promise<Target> {
+  const port = await freePort();
+  const script = join(where.root, "bench", "lib", "floor-server.ts");
+  const child = spawnChild(
+    "floor",
+    process.execPath,
+    ["--import", "tsx", script, "--port", String(port), "--upstream", emulatorBaseUrl],
+    { cwd: where.root, logDir: where.logDir },
+  );
+  const baseUrl = `http://127.0.0.1:${port}/v1`;
+  await waitUntilReady(child, `${baseUrl}/models`, (status) => status === 200);
+  return { id: "floor", baseUrl, headers: { ...AUTH }, models: { ...UIDS }, child };
 }
 
 /** "auto", "dist", "src", or the path of another build's CLI (a .js file, or a .ts file run through tsx). */

@@ -1,9 +1,12 @@
 // Shared shapes of a benchmark run: targets, scenario results and the issue's targets (checks).
 import type { Child } from "./processes.js";
 
-export type TargetId = "direct" | "xgate" | "portkey";
-export const TARGET_IDS: readonly TargetId[] = ["direct", "xgate", "portkey"];
-export const TARGET_LABELS: Record<TargetId, string> = { direct: "direct", xgate: "xgate", portkey: "Portkey" };
+/** `floor` is a bare Node pass-through (bench/lib/floor-server.ts), run in S1 and S2 only. */
+export type TargetId = "direct" | "floor" | "xgate" | "portkey";
+export const TARGET_IDS: readonly TargetId[] = ["direct", "floor", "xgate", "portkey"];
+export const TARGET_LABELS: Record<TargetId, string> = { direct: "direct", floor: "Node floor", xgate: "xgate", portkey: "Portkey" };
+/** The targets that are not the direct call, in the order tables and the chart show them. */
+export const GATEWAY_IDS = ["floor", "xgate", "portkey"] as const;
 
 /** The models the scenarios use, named as each target wants them (xgate: config aliases; others: uids). */
 export interface TargetModels {

@@ -3,6 +3,7 @@
 import { jsonRequest, rotate, runPlan } from "../load.js";
 import type { AutocannonJob } from "../loadgen-protocol.js";
 import { median, quantile, round } from "../stats.js";
+import { GATEWAY_IDS } from "../types.js";
 import type { BenchContext, Check, MetricRow, ScenarioResult, Target, TargetId } from "../types.js";
 
 export const EMBEDDING_PATH = "/embeddings";
@@ -49,7 +50,7 @@ export async function runS1(ctx: BenchContext, targets: Target[]): Promise<Scena
   }
   const added = (values: Partial<Record<TargetId, number>>): Partial<Record<TargetId, number>> => {
     const out: Partial<Record<TargetId, number>> = {};
-    for (const id of ["xgate", "portkey"] as const) {
+    for (const id of GATEWAY_IDS) {
       const v = values[id];
       if (v !== undefined && values.direct !== undefined) out[id] = v - values.direct;
     }
@@ -61,7 +62,7 @@ export async function runS1(ctx: BenchContext, targets: Target[]): Promise<Scena
   // Added p50 per round (the target's round p50 minus direct's in the same round): how steady the figure is.
   const directRounds = roundP50.get("direct") ?? [];
   const addedP50PerRound: Record<string, (number | null)[]> = {};
-  for (const id of ["xgate", "portkey"] as const) {
+  for (const id of GATEWAY_IDS) {
     const rounds = roundP50.get(id);
     if (rounds !== undefined && directRounds.length === rounds.length) {
       addedP50PerRound[id] = rounds.map((v, i) => round(v - (directRounds[i] as number), 4));
@@ -95,6 +96,12 @@ export async function runS1(ctx: BenchContext, targets: Target[]): Promise<Scena
 
   const notes: string[] = [];
   if (Object.keys(failures).length > 0) notes.push(`non-2xx or failed responses: ${JSON.stringify(failures)}`);
+  if (addedP50.floor !== undefined && addedP99.floor !== undefined) {
+    notes.push(
+      `A bare Node pass-through (the floor) adds ${addedP50.floor.toFixed(3)} ms at p50 and ${addedP99.floor.toFixed(3)} ms ` +
+        "at p99: what one node:http + undici hop costs on this machine before a gateway does anything.",
+    );
+  }
   const spread = addedP50PerRound.xgate?.filter((v): v is number => v !== null);
   if (spread !== undefined && spread.length > 0) {
     notes.push(

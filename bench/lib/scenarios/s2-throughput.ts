@@ -85,6 +85,12 @@ export async function runS2(ctx: BenchContext, targets: Target[]): Promise<Scena
   });
 
   const notes: string[] = [];
+  if (rps.floor !== undefined && rps.direct !== undefined) {
+    notes.push(
+      `A bare Node pass-through (the floor) reaches ${((rps.floor / rps.direct) * 100).toFixed(1)}% of direct: ` +
+        "what a minimal node:http + undici gateway reaches here.",
+    );
+  }
   if (ctx.s2Tool === "autocannon") {
     notes.push(
       "wrk is not installed, so autocannon drove S2: it saturates its own core near 15–21k requests/s on this " +
