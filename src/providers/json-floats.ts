@@ -45,13 +45,34 @@ export function skipWhitespace(b: Uint8Array, i: number): number {
  */
 function skipDigits(b: Uint8Array, words: DataView, i: number): number {
   const last = b.length - 4;
-  while (i <= last) {
-    const word = words.getUint32(i, true);
-    if (((word - 0x30303030) | (word + 0x46464646)) & 0x80808080) break;
-    i += 4;
-  }
+  while (i <= last && fourDigitWord(words.getUint32(i, true))) i += 4;
   while (isDigit(b[i])) i++;
   return i;
+}
+
+/** Whether a word read from the bytes is four ASCII digits (see skipDigits). */
+function fourDigitWord(word: number): boolean {
+  return (((word - 0x30303030) | (word + 0x46464646)) & 0x80808080) === 0;
+}
+
+/**
+ * The index of the `,` or `]` after a list element that ends at `i`, whitespace allowed between; -1 when
+ * anything else follows. Compact JSON (the usual answer) has the comma right after the number: no call for
+ * whitespace then.
+ */
+function separatorAfter(b: Uint8Array, i: number): number {
+  let c = b[i];
+  if (c !== COMMA && c !== CLOSE_BRACKET) {
+    i = skipWhitespace(b, i);
+    c = b[i];
+  }
+  return c === COMMA || c === CLOSE_BRACKET ? i : -1;
+}
+
+/** The index of the element after the comma at `i`. */
+function elementAfterComma(b: Uint8Array, i: number): number {
+  const c = b[i + 1];
+  return c === SPACE || c === LF || c === CR || c === TAB ? skipWhitespace(b, i + 1) : i + 1;
 }
 
 /**
@@ -88,17 +109,10 @@ export function scanNumberList(b: Uint8Array, start: number): { end: number; cou
       }
     }
     count++;
-    // Compact JSON (the usual answer) has the comma right after the number: no call for whitespace then.
-    let c = b[i];
-    if (c !== COMMA && c !== CLOSE_BRACKET) {
-      i = skipWhitespace(b, i);
-      c = b[i];
-    }
-    if (c === CLOSE_BRACKET) return { end: i, count };
-    if (c !== COMMA) return undefined;
-    i++;
-    c = b[i];
-    if (c === SPACE || c === LF || c === CR || c === TAB) i = skipWhitespace(b, i);
+    i = separatorAfter(b, i);
+    if (i < 0) return undefined;
+    if (b[i] === CLOSE_BRACKET) return { end: i, count };
+    i = elementAfterComma(b, i);
   }
 }
 
@@ -185,7 +199,7 @@ export function scanFloat32List(b: Uint8Array, start: number, out: Float32Buffer
       const digitsStart = i;
       while (mantissa < ROOM_FOR_FOUR && i <= lastWord) {
         const word = words.getUint32(i, true);
-        if (((word - 0x30303030) | (word + 0x46464646)) & 0x80808080) break;
+        if (!fourDigitWord(word)) break;
         mantissa = mantissa * 10000 + fourDigits(word);
         i += 4;
       }
@@ -201,7 +215,7 @@ export function scanFloat32List(b: Uint8Array, start: number, out: Float32Buffer
       const digitsStart = ++i;
       while (mantissa < ROOM_FOR_FOUR && i <= lastWord) {
         const word = words.getUint32(i, true);
-        if (((word - 0x30303030) | (word + 0x46464646)) & 0x80808080) break;
+        if (!fourDigitWord(word)) break;
         mantissa = mantissa * 10000 + fourDigits(word);
         exponent -= 4;
         i += 4;
@@ -245,15 +259,9 @@ export function scanFloat32List(b: Uint8Array, start: number, out: Float32Buffer
     out.view.setFloat32(out.length, f, true);
     out.length += 4;
     count++;
-    // Compact JSON (the usual answer) has the comma right after the number: no call for whitespace then.
-    if (c !== COMMA && c !== CLOSE_BRACKET) {
-      i = skipWhitespace(b, i);
-      c = b[i];
-    }
-    if (c === CLOSE_BRACKET) return { end: i, count };
-    if (c !== COMMA) return undefined;
-    i++;
-    c = b[i];
-    if (c === SPACE || c === LF || c === CR || c === TAB) i = skipWhitespace(b, i);
+    i = separatorAfter(b, i);
+    if (i < 0) return undefined;
+    if (b[i] === CLOSE_BRACKET) return { end: i, count };
+    i = elementAfterComma(b, i);
   }
 }
