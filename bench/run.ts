@@ -147,20 +147,22 @@ async function main(): Promise<void> {
       servers.push(floor.child);
       targetNotes.floor = "a bare node:http + undici pass-through (bench/lib/floor-server.ts), S1 and S2 only";
     }
-    for (const t of floor === undefined ? targets : [...targets, floor]) {
+    // Every target with a server, in the order reports show them. A function: restarts replace gateways in `targets`.
+    const served = (): Target[] =>
+      (floor === undefined ? [...targets] : [...targets, floor]).sort((a, b) => TARGET_IDS.indexOf(a.id) - TARGET_IDS.indexOf(b.id));
+    for (const t of served()) {
       console.log(`bench: ${t.id} at ${t.baseUrl} (pid ${t.child.pid}, ${toMB(rssBytes(t.child.pid))} MB RSS idle)`);
     }
 
     // The one-input embedding of S1/S2 must work on a target before it is loaded.
-    const embeddingTargets: Target[] = [];
+    const embeddingIds = new Set<TargetId>();
     const embeddingNotes: string[] = [];
-    const inOrder = (list: Target[]): Target[] => [...list].sort((a, b) => TARGET_IDS.indexOf(a.id) - TARGET_IDS.indexOf(b.id));
-    for (const t of inOrder(floor === undefined ? targets : [...targets, floor])) {
+    for (const t of served()) {
       const verdict = await preflight(jsonRequest(t, EMBEDDING_PATH, oneInputBody(t), "preflight"), (json) => {
         const first = (dataOf(json)?.[0] as { embedding?: unknown } | undefined)?.embedding;
         return Array.isArray(first) && first.length === 768 ? { ok: true } : { ok: false, reason: "expected 768 floats" };
       });
-      if (verdict.ok) embeddingTargets.push(t);
+      if (verdict.ok) embeddingIds.add(t.id);
       else embeddingNotes.push(`${t.id} left out: ${verdict.reason}`);
     }
 
@@ -175,14 +177,14 @@ async function main(): Promise<void> {
     };
     const scenarios: ScenarioResult[] = [];
     const runners: Record<ScenarioId, () => Promise<ScenarioResult>> = {
-      S1: () => runS1(ctx, embeddingTargets),
-      S2: () => runS2(ctx, embeddingTargets),
+      S1: () => runS1(ctx, served().filter((t) => embeddingIds.has(t.id))),
+      S2: () => runS2(ctx, served().filter((t) => embeddingIds.has(t.id))),
       S3: () => runS3(ctx, targets),
       S4: () => runS4(ctx, targets),
       S5: () => runS5(ctx, targets),
     };
     /**
-     * Each gateway in a new process, in place in the target lists. Before a scenario that reports peak RSS
+     * Each gateway in a new process, in its place in `targets`. Before a scenario that reports peak RSS
      * (S3–S5), so that the peak is that scenario's own: after S3's 43 MB answers, a gateway keeps ~100 MB of
      * garbage buffers (V8 collects them only when something allocates again) and glibc keeps freed memory,
      * which would otherwise be charged to S4 or S5.
@@ -197,10 +199,6 @@ async function main(): Promise<void> {
         servers.push(fresh.child);
         targets[i] = fresh;
         console.log(`bench: ${fresh.id} restarted (pid ${fresh.child.pid}, ${toMB(rssBytes(fresh.child.pid))} MB RSS idle)`);
-      }
-      for (let i = 0; i < embeddingTargets.length; i++) {
-        const id = (embeddingTargets[i] as Target).id;
-        embeddingTargets[i] = targets.find((t) => t.id === id) ?? (embeddingTargets[i] as Target);
       }
     };
     let failed = false;
@@ -220,7 +218,7 @@ async function main(): Promise<void> {
         console.error(`bench: ${id} failed: ${message}`);
         scenarios.push({ id, title: "failed", method: "", rows: [], checks: [], notes: [`failed: ${message}`], details: {} });
       }
-      for (const t of floor === undefined ? targets : [...targets, floor]) {
+      for (const t of served()) {
         if (t.child.process.exitCode !== null || t.child.process.signalCode !== null) {
           throw new Error(`${t.id} died during ${id}; see ${t.child.logPath}`);
         }
