@@ -6,6 +6,13 @@
  * `provider`. The proxy serialises them as `{"error": {"message", "type", "param", "code"}}`.
  */
 
+/**
+ * Who raised an error: `upstream` for what a provider answered or how its connection failed, `gateway` for
+ * xgate's own (a client's bad input, a limit, a bug). Only upstream errors say anything about a deployment's
+ * health: the router retries and cools deployments down on them alone.
+ */
+export type ErrorOrigin = "upstream" | "gateway";
+
 export interface APIErrorOptions {
   /** Stable machine-readable code; defaults to the class's own. */
   code?: string;
@@ -14,6 +21,8 @@ export interface APIErrorOptions {
   param?: string | null;
   /** How long the upstream asked us to wait before retrying, in milliseconds. */
   retryAfterMs?: number;
+  /** Default `gateway`. */
+  origin?: ErrorOrigin;
   cause?: unknown;
 }
 
@@ -46,6 +55,7 @@ export class APIError extends Error {
   readonly provider: string | undefined;
   readonly param: string | null;
   readonly retryAfterMs: number | undefined;
+  readonly origin: ErrorOrigin;
 
   constructor(status: number | undefined, message: string, options: APIErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -55,6 +65,7 @@ export class APIError extends Error {
     this.provider = options.provider;
     this.param = options.param ?? null;
     this.retryAfterMs = options.retryAfterMs;
+    this.origin = options.origin ?? "gateway";
   }
 
   /** The OpenAI error `type` that goes with this error's status. */
@@ -186,4 +197,10 @@ export function errorFromStatus(status: number, message: string, options: APIErr
     default:
       return new APIError(status, message, options);
   }
+}
+
+/** Marks an error as the upstream's: the transport does this for whatever a provider's error mapper returns. */
+export function fromUpstream<E extends APIError>(error: E): E {
+  (error as { origin: ErrorOrigin }).origin = "upstream";
+  return error;
 }

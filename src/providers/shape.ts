@@ -6,5 +6,5 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 export function unexpectedResponse(provider: string, label: string, what: string): BadGatewayError {
-  return new BadGatewayError(`${label} answered with an unexpected body: ${what}.`, { provider, code: "bad_response" });
+  return new BadGatewayError(`${label} answered with an unexpected body: ${what}.`, { provider, code: "bad_response", origin: "upstream" });
 }

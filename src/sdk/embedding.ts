@@ -100,7 +100,7 @@ export async function createEmbeddings(params: EmbeddingParams): Promise<Embeddi
       if (result.vectors.length !== chunk.count) {
         throw new BadGatewayError(
           `${call.client.target.label} returned ${result.vectors.length} embeddings for ${chunk.count} inputs.`,
-          { provider: call.provider.name, code: "bad_response" },
+          { provider: call.provider.name, code: "bad_response", origin: "upstream" },
         );
       }
       return result;

@@ -1,7 +1,8 @@
-/** A resolved target plus its provider's error mapping: sends requests with retries. */
+/** A resolved target plus its provider's error mapping: sends requests, each attempt within its deadline, with retries. */
+import { startDeadline } from "../core/deadline.js";
 import type { FileSource } from "./files.js";
-import { sendOnce } from "./http.js";
-import type { BodyDecoder, ErrorMapper, UpstreamRequest } from "./http.js";
+import { openStream, sendOnce } from "./http.js";
+import type { BodyDecoder, ErrorMapper, UpstreamRequest, UpstreamStream } from "./http.js";
 import { withRetries } from "./retry.js";
 import type { UpstreamTarget } from "./target.js";
 
@@ -14,24 +15,55 @@ export interface UpstreamClient {
   send(req: UpstreamRequest, files?: readonly FileSource[]): Promise<unknown>;
   /** As `send`, with the 2xx body turned into the result by `decode` instead of JSON.parse. */
   sendDecoded<T>(req: UpstreamRequest, decode: BodyDecoder<T>): Promise<T>;
+  /**
+   * Resolves at the headers of a 2xx answer, with its body as a stream; retried only before then. The
+   * target's timeout bounds the whole exchange, body included.
+   */
+  stream(req: UpstreamRequest): Promise<UpstreamStream>;
+}
+
+/** Runs one attempt under the target's deadline: none when the timeout is unbounded (the router's attempt carries it). */
+async function withinDeadline<T>(target: UpstreamTarget, attempt: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+  if (!Number.isFinite(target.timeoutMs)) return attempt(target.signal);
+  const deadline = startDeadline({ timeoutMs: target.timeoutMs, parent: target.signal });
+  try {
+    return await attempt(deadline.signal);
+  } finally {
+    deadline.dispose();
+  }
 }
 
 export function createUpstreamClient(target: UpstreamTarget, toError: ErrorMapper): UpstreamClient {
+  const retried = <T>(attempt: (signal: AbortSignal | undefined) => Promise<T>, canResend: () => boolean): Promise<T> =>
+    withRetries(() => withinDeadline(target, attempt), { numRetries: target.numRetries, signal: target.signal, canResend });
   return {
     target,
     send(req, files = []) {
-      return withRetries(() => sendOnce(target, req, toError), {
-        numRetries: target.numRetries,
-        signal: target.signal,
-        canResend: () => files.every((file) => file.replayable),
-      });
+      return retried(
+        (signal) => sendOnce(target, req, toError, signal),
+        () => files.every((file) => file.replayable),
+      );
     },
     sendDecoded(req, decode) {
-      return withRetries(() => sendOnce(target, req, toError, decode), {
-        numRetries: target.numRetries,
-        signal: target.signal,
-        canResend: () => true,
-      });
+      return retried((signal) => sendOnce(target, req, toError, signal, decode), () => true);
+    },
+    stream(req) {
+      return withRetries(
+        async () => {
+          if (!Number.isFinite(target.timeoutMs)) return openStream(target, req, toError, target.signal);
+          // The deadline lives as long as the body: it is released when the body ends, errors or is destroyed.
+          const deadline = startDeadline({ timeoutMs: target.timeoutMs, parent: target.signal });
+          try {
+            const answer = await openStream(target, req, toError, deadline.signal);
+            answer.body.once("close", () => deadline.dispose());
+            return answer;
+          } catch (err) {
+            deadline.dispose();
+            throw err;
+          }
+        },
+        { numRetries: target.numRetries, signal: target.signal, canResend: () => true },
+      );
     },
   };
 }

@@ -1,9 +1,13 @@
 /**
- * One attempt of one upstream request: sends it through the shared agent, enforces the per-attempt timeout,
- * follows the caller's AbortSignal, reads the whole response, and turns every failure into an error class.
+ * One attempt of one upstream request through the shared agent. Two forms: `sendOnce` reads the whole answer
+ * and decodes it; `openStream` resolves as soon as a 2xx answer's headers arrive, with its body as a stream.
+ * Neither has a timer: the attempt's signal carries its deadline (core/deadline.ts). Every failure of the
+ * upstream becomes an error class with `origin: "upstream"`; a request that cannot even be built (a body that
+ * does not serialise, an invalid header) is the gateway's own error and says nothing about the upstream.
  */
 import { Readable } from "node:stream";
-import { APIConnectionError, APIError, APITimeoutError, BadGatewayError, BadRequestError } from "../errors.js";
+import { DeadlineExceeded } from "../core/deadline.js";
+import { APIConnectionError, APIError, APITimeoutError, BadGatewayError, BadRequestError, fromUpstream } from "../errors.js";
 import { upstreamAgent } from "./agent.js";
 import { FileReadError } from "./files.js";
 import type { MultipartBody } from "./multipart.js";
@@ -19,10 +23,12 @@ export interface UpstreamRequest {
   multipart?: MultipartBody;
 }
 
+export type ResponseHeaders = Record<string, string | string[] | undefined>;
+
 /** A non-2xx answer, for the provider to turn into an error class. */
 export interface UpstreamFailure {
   status: number;
-  headers: Record<string, string | string[] | undefined>;
+  headers: ResponseHeaders;
   /** The body as text, cut at MAX_ERROR_BODY bytes. */
   body: string;
   method: string;
@@ -43,6 +49,17 @@ export class NotJsonError extends Error {}
  */
 export type BodyDecoder<T> = (body: Buffer) => T;
 
+/** A 2xx answer whose body is still arriving. */
+export interface UpstreamStream {
+  status: number;
+  headers: ResponseHeaders;
+  /**
+   * The body as it arrives, with backpressure. It errors with an upstream APIConnectionError when the
+   * connection breaks; destroying it cancels the upstream request.
+   */
+  body: Readable;
+}
+
 /** The body without a UTF-8 byte order mark, which undici's `text()` skipped too. */
 export function withoutBom(body: Buffer): Buffer {
   return body.length > 2 && body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? body.subarray(3) : body;
@@ -58,8 +75,6 @@ export const parseJsonBody: BodyDecoder<unknown> = (body) => {
 
 /** Enough for any real error message; an HTML error page of megabytes is not read further. */
 const MAX_ERROR_BODY = 64 * 1024;
-/** setTimeout cannot wait longer (it would fire at once); longer timeouts mean none. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function headersFor(target: UpstreamTarget, req: UpstreamRequest): Record<string, string> {
   const headers: Record<string, string> = { accept: "application/json", "user-agent": "xgate" };
@@ -93,11 +108,29 @@ function connectionFailure(err: unknown, target: UpstreamTarget, url: string, go
   const message = gotHeaders
     ? `The connection to ${target.label} at ${displayUrl(url)} broke before the whole response arrived (${detail}).`
     : `Could not get a response from ${target.label} at ${displayUrl(url)} (${detail}).`;
-  return new APIConnectionError(message, { provider: target.provider, cause: err });
+  return new APIConnectionError(message, { provider: target.provider, origin: "upstream", cause: err });
 }
 
+/** Why an attempt's signal aborted, as the attempt's error: a deadline is the upstream's slowness, anything else the caller's. */
+function abortError(reason: unknown, target: UpstreamTarget, req: UpstreamRequest, url: string): Error {
+  if (reason instanceof DeadlineExceeded) {
+    return new APITimeoutError(
+      `${target.label} did not answer within the timeout of ${reason.timeoutMs / 1000} s (${req.method} ${displayUrl(url)}).`,
+      { provider: target.provider, origin: "upstream" },
+    );
+  }
+  return reason instanceof Error ? reason : new Error(String(reason));
+}
+
+/** Throws the gateway's own error when the body cannot be serialised (too deep, a cycle): no upstream saw it. */
 function requestBody(req: UpstreamRequest): string | Readable | undefined {
-  if (req.json !== undefined) return JSON.stringify(req.json);
+  if (req.json !== undefined) {
+    try {
+      return JSON.stringify(req.json);
+    } catch (err) {
+      throw new BadRequestError(`The request body could not be serialised: ${(err as Error).message}.`, { cause: err });
+    }
+  }
   // A stream that pulls from the encoder as undici writes: chunked, never the whole body in memory.
   return req.multipart === undefined ? undefined : Readable.from(req.multipart.chunks, { objectMode: false });
 }
@@ -127,6 +160,50 @@ function parseBase(apiBase: string): ParsedBase {
 /** undici's handler controller: what a handler may do to its request. */
 interface DispatchController {
   abort(reason: Error): void;
+  pause(): void;
+  resume(): void;
+}
+
+interface Exchange {
+  url: string;
+  /** undici's dispatch options for the request. */
+  options: { origin: string; path: string; method: string; headers: Record<string, string>; body: string | Readable | undefined };
+}
+
+/** The request as undici takes it; throws the gateway's own errors for a request that cannot be built. */
+function exchangeFor(target: UpstreamTarget, req: UpstreamRequest): Exchange {
+  const url = target.apiBase + req.path;
+  const base = parseBase(target.apiBase);
+  return {
+    url,
+    options: { origin: base.origin, path: base.basePath + req.path, method: req.method, headers: headersFor(target, req), body: requestBody(req) },
+  };
+}
+
+/** A non-2xx answer as the provider's error, its text clipped and without the request's key. */
+function failureError(
+  target: UpstreamTarget,
+  req: UpstreamRequest,
+  toError: ErrorMapper,
+  url: string,
+  status: number,
+  headers: ResponseHeaders,
+  body: Buffer,
+): APIError {
+  const text = redact(body.subarray(0, MAX_ERROR_BODY).toString("utf8"), target.apiKey);
+  return fromUpstream(toError({ status, headers, body: text, method: req.method, url, retryAfterMs: parseRetryAfter(headers), target }));
+}
+
+function notJsonError(target: UpstreamTarget, url: string, status: number, body: Buffer): BadGatewayError {
+  return new BadGatewayError(
+    `${target.label} at ${displayUrl(url)} answered HTTP ${status} with a body that is not JSON ` +
+      `(${withoutBom(body).subarray(0, 320).toString("utf8").slice(0, 80).replace(/\s+/g, " ")}…); check api_base.`,
+    { provider: target.provider, origin: "upstream" },
+  );
+}
+
+function isSuccess(status: number): boolean {
+  return status >= 200 && status < 300;
 }
 
 /**
@@ -140,118 +217,190 @@ export function sendOnce<T = unknown>(
   target: UpstreamTarget,
   req: UpstreamRequest,
   toError: ErrorMapper,
+  signal: AbortSignal | undefined,
   decode: BodyDecoder<T> = parseJsonBody as BodyDecoder<T>,
 ): Promise<T> {
-  const url = target.apiBase + req.path;
-  const callerSignal = target.signal;
-  if (callerSignal?.aborted === true) return Promise.reject(callerSignal.reason as Error);
-  let base: ParsedBase;
+  let exchange: Exchange;
   try {
-    base = parseBase(target.apiBase);
+    exchange = exchangeFor(target, req);
   } catch (err) {
-    return Promise.reject(connectionFailure(err, target, url, false));
+    return Promise.reject(err instanceof APIError ? err : connectionFailure(err, target, target.apiBase + req.path, false));
   }
+  const { url } = exchange;
+  if (signal?.aborted === true) return Promise.reject(abortError(signal.reason, target, req, url));
 
   return new Promise<T>((resolve, reject) => {
     let settled = false;
     let controller: DispatchController | undefined;
     let status = 0;
-    let headers: Record<string, string | string[] | undefined> = {};
+    let headers: ResponseHeaders = {};
     const chunks: Buffer[] = [];
     let size = 0;
 
     const finish = (err: unknown, value?: T): void => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
-      callerSignal?.removeEventListener("abort", onCallerAbort);
+      signal?.removeEventListener("abort", onAbort);
       if (err === undefined) resolve(value as T);
       else reject(err as Error);
     };
     // Cancelling settles at once, even while the request still waits for a connection; undici is told as soon
     // as it has handed over the request's controller.
-    const cancel = (reason: Error): void => {
+    const onAbort = (): void => {
+      const reason = abortError(signal?.reason, target, req, url);
       finish(reason);
       controller?.abort(reason);
     };
-    const onCallerAbort = (): void => cancel(callerSignal?.reason as Error);
-    const timer =
-      target.timeoutMs <= MAX_TIMER_MS
-        ? setTimeout(
-            () =>
-              cancel(
-                new APITimeoutError(
-                  `${target.label} did not answer within the timeout of ${target.timeoutMs / 1000} s (${req.method} ${displayUrl(url)}).`,
-                  { provider: target.provider },
-                ),
-              ),
-            target.timeoutMs,
-          )
-        : undefined;
-    callerSignal?.addEventListener("abort", onCallerAbort, { once: true });
+    signal?.addEventListener("abort", onAbort, { once: true });
 
     const completed = (): void => {
       const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
-      if (status < 200 || status >= 300) {
-        const text = redact(body.subarray(0, MAX_ERROR_BODY).toString("utf8"), target.apiKey);
-        finish(toError({ status, headers, body: text, method: req.method, url, retryAfterMs: parseRetryAfter(headers), target }));
+      if (!isSuccess(status)) {
+        finish(failureError(target, req, toError, url, status, headers, body));
         return;
       }
       try {
         finish(undefined, decode(body));
       } catch (err) {
-        if (!(err instanceof NotJsonError)) {
-          finish(err);
-          return;
-        }
-        finish(
-          new BadGatewayError(
-            `${target.label} at ${displayUrl(url)} answered HTTP ${status} with a body that is not JSON ` +
-              `(${withoutBom(body).subarray(0, 320).toString("utf8").slice(0, 80).replace(/\s+/g, " ")}…); check api_base.`,
-            { provider: target.provider },
-          ),
-        );
+        finish(err instanceof NotJsonError ? notJsonError(target, url, status, body) : err);
       }
     };
 
     try {
-      upstreamAgent().dispatch(
-        {
-          origin: base.origin,
-          path: base.basePath + req.path,
-          method: req.method,
-          headers: headersFor(target, req),
-          body: requestBody(req),
+      upstreamAgent().dispatch(exchange.options, {
+        onRequestStart(requestController: DispatchController) {
+          controller = requestController;
+          if (settled) requestController.abort(new Error("cancelled"));
         },
-        {
-          onRequestStart(requestController: DispatchController) {
-            controller = requestController;
-            if (settled) requestController.abort(new Error("cancelled"));
-          },
-          onResponseStart(_controller: DispatchController, statusCode: number, responseHeaders: Record<string, string | string[] | undefined>) {
-            status = statusCode;
-            headers = responseHeaders;
-          },
-          onResponseData(responseController: DispatchController, chunk: Buffer) {
-            if (settled) return;
-            chunks.push(chunk);
-            size += chunk.length;
-            // An HTML error page of megabytes is not read further than a message needs.
-            if ((status < 200 || status >= 300) && size >= MAX_ERROR_BODY) {
-              completed();
-              responseController.abort(new Error("error body read far enough"));
-            }
-          },
-          onResponseEnd() {
-            if (!settled) completed();
-          },
-          onResponseError(_controller: DispatchController, err: Error) {
-            finish(connectionFailure(err, target, url, status !== 0));
-          },
+        onResponseStart(_controller: DispatchController, statusCode: number, responseHeaders: ResponseHeaders) {
+          status = statusCode;
+          headers = responseHeaders;
         },
-      );
+        onResponseData(responseController: DispatchController, chunk: Buffer) {
+          if (settled) return;
+          chunks.push(chunk);
+          size += chunk.length;
+          // An HTML error page of megabytes is not read further than a message needs.
+          if (!isSuccess(status) && size >= MAX_ERROR_BODY) {
+            completed();
+            responseController.abort(new Error("error body read far enough"));
+          }
+        },
+        onResponseEnd() {
+          if (!settled) completed();
+        },
+        onResponseError(_controller: DispatchController, err: Error) {
+          finish(connectionFailure(err, target, url, status !== 0));
+        },
+      });
     } catch (err) {
       finish(connectionFailure(err, target, url, false));
+    }
+  });
+}
+
+/**
+ * Sends the request once and resolves when a 2xx answer's headers arrive, with its body as a stream that
+ * the caller reads at its own pace (undici pauses the socket while the stream is full). A non-2xx answer
+ * rejects with the provider's error, as `sendOnce` does. After the headers, an abort of `signal` or a broken
+ * connection errors the body stream.
+ */
+export function openStream(
+  target: UpstreamTarget,
+  req: UpstreamRequest,
+  toError: ErrorMapper,
+  signal: AbortSignal | undefined,
+): Promise<UpstreamStream> {
+  let exchange: Exchange;
+  try {
+    exchange = exchangeFor(target, req);
+  } catch (err) {
+    return Promise.reject(err instanceof APIError ? err : connectionFailure(err, target, target.apiBase + req.path, false));
+  }
+  const { url } = exchange;
+  if (signal?.aborted === true) return Promise.reject(abortError(signal.reason, target, req, url));
+
+  return new Promise<UpstreamStream>((resolve, reject) => {
+    let controller: DispatchController | undefined;
+    let status = 0;
+    let headers: ResponseHeaders = {};
+    /** Set once a 2xx answer's headers are in: from then on, failures go to the stream. */
+    let body: Readable | undefined;
+    let settled = false;
+    let ended = false;
+    const errorChunks: Buffer[] = [];
+    let errorSize = 0;
+
+    const detach = (): void => signal?.removeEventListener("abort", onAbort);
+    const fail = (err: Error): void => {
+      detach();
+      if (body !== undefined) body.destroy(err);
+      else if (!settled) {
+        settled = true;
+        reject(err);
+      }
+    };
+    const onAbort = (): void => {
+      const reason = abortError(signal?.reason, target, req, url);
+      fail(reason);
+      controller?.abort(reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+
+    const failWithAnswer = (): void => {
+      detach();
+      settled = true;
+      reject(failureError(target, req, toError, url, status, headers, Buffer.concat(errorChunks, errorSize)));
+    };
+
+    try {
+      upstreamAgent().dispatch(exchange.options, {
+        onRequestStart(requestController: DispatchController) {
+          controller = requestController;
+          if (settled && body === undefined) requestController.abort(new Error("cancelled"));
+        },
+        onResponseStart(responseController: DispatchController, statusCode: number, responseHeaders: ResponseHeaders) {
+          status = statusCode;
+          headers = responseHeaders;
+          if (!isSuccess(status) || settled) return;
+          body = new Readable({
+            read: () => responseController.resume(),
+            destroy: (err, callback) => {
+              detach();
+              // The reader gave up early: the upstream should stop sending (and stop generating).
+              if (!ended) responseController.abort(err ?? new Error("response body no longer read"));
+              callback(err);
+            },
+          });
+          settled = true;
+          resolve({ status, headers, body });
+        },
+        onResponseData(responseController: DispatchController, chunk: Buffer) {
+          if (body !== undefined) {
+            if (!body.push(chunk)) responseController.pause();
+            return;
+          }
+          if (settled) return;
+          errorChunks.push(chunk);
+          errorSize += chunk.length;
+          if (errorSize >= MAX_ERROR_BODY) {
+            failWithAnswer();
+            responseController.abort(new Error("error body read far enough"));
+          }
+        },
+        onResponseEnd() {
+          ended = true;
+          detach();
+          if (body !== undefined) body.push(null);
+          else if (!settled) failWithAnswer();
+        },
+        onResponseError(_controller: DispatchController, err: Error) {
+          if (ended) return;
+          fail(connectionFailure(err, target, url, status !== 0));
+        },
+      });
+    } catch (err) {
+      fail(connectionFailure(err, target, url, false));
     }
   });
 }

@@ -4,6 +4,7 @@ import { Readable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import {
   APIConnectionError,
+  APIError,
   APITimeoutError,
   BadGatewayError,
   BadRequestError,
@@ -13,7 +14,7 @@ import {
 import { AGENT_OPTIONS } from "../../src/upstream/agent.js";
 import { createUpstreamClient } from "../../src/upstream/client.js";
 import { fileSource } from "../../src/upstream/files.js";
-import type { ErrorMapper } from "../../src/upstream/http.js";
+import { type ErrorMapper, openStream } from "../../src/upstream/http.js";
 import { encodeMultipart } from "../../src/upstream/multipart.js";
 import { resolveTarget } from "../../src/upstream/target.js";
 import type { UpstreamTarget } from "../../src/upstream/target.js";
@@ -235,5 +236,97 @@ describe("upstream requests", () => {
     // Waiting 300 s in a test is not an option, so this checks the settings the shared agent is built with.
     assert.equal(AGENT_OPTIONS.headersTimeout, 0);
     assert.equal(AGENT_OPTIONS.bodyTimeout, 0);
+  });
+});
+
+describe("streamed upstream answers", () => {
+  let streaming: TinyServer;
+  let closedEarly = 0;
+  before(async () => {
+    streaming = await tinyServer((req, res) => {
+      if (req.url === "/v1/chunks") {
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        res.write("data: 1\n\n");
+        setImmediate(() => res.end("data: 2\n\n"));
+        return;
+      }
+      if (req.url === "/v1/endless") {
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        const timer = setInterval(() => res.write("data: more\n\n"), 5);
+        res.on("close", () => {
+          clearInterval(timer);
+          closedEarly++;
+        });
+        return;
+      }
+      if (req.url === "/v1/break") {
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        res.write("data: 1\n\n", () => req.socket.resetAndDestroy());
+        return;
+      }
+      res.writeHead(429, { "content-type": "application/json", "retry-after": "2" });
+      res.end(JSON.stringify({ detail: "Rate limit reached for the model" }));
+    });
+  });
+  after(async () => streaming.close());
+
+  const streamTarget = (): ReturnType<typeof target> => target(streaming);
+
+  it("resolves at the headers and hands over the body as it arrives", async () => {
+    const answer = await openStream(streamTarget(), { method: "POST", path: "/chunks", json: {} }, toError, undefined);
+    assert.equal(answer.status, 200);
+    assert.equal(answer.headers["content-type"], "text/event-stream");
+    const chunks: string[] = [];
+    for await (const chunk of answer.body) chunks.push(String(chunk));
+    assert.equal(chunks.join(""), "data: 1\n\ndata: 2\n\n");
+  });
+
+  it("rejects a non-2xx answer with the provider's error, marked as the upstream's", async () => {
+    await assert.rejects(openStream(streamTarget(), { method: "POST", path: "/limited", json: {} }, toError, undefined), (err: unknown) => {
+      assert.ok(err instanceof APIError);
+      assert.equal(err.status, 429);
+      assert.equal(err.origin, "upstream");
+      assert.equal(err.retryAfterMs, 2000);
+      return true;
+    });
+  });
+
+  it("cancels the upstream request when the reader destroys the body", async () => {
+    const before = closedEarly;
+    const answer = await openStream(streamTarget(), { method: "POST", path: "/endless", json: {} }, toError, undefined);
+    for await (const _chunk of answer.body) break; // leaving the loop destroys the stream
+    await new Promise<void>((resolve) => {
+      const check = (): void => (closedEarly > before ? resolve() : void setImmediate(check));
+      check();
+    });
+    assert.equal(closedEarly, before + 1);
+  });
+
+  it("errors the body with an upstream connection error when the connection breaks mid-body", async () => {
+    const answer = await openStream(streamTarget(), { method: "POST", path: "/break", json: {} }, toError, undefined);
+    await assert.rejects(
+      (async () => {
+        for await (const _chunk of answer.body) void _chunk;
+      })(),
+      (err: unknown) => err instanceof APIConnectionError && err.origin === "upstream" && /broke before the whole response/.test(err.message),
+    );
+  });
+
+  it("a deadline covers the whole body, and a body that cannot be serialised is the gateway's error", async () => {
+    const client = createUpstreamClient(target(streaming, { timeout: 0.05 }), toError);
+    const answer = await client.stream({ method: "POST", path: "/endless", json: {} });
+    await assert.rejects(
+      (async () => {
+        for await (const _chunk of answer.body) void _chunk;
+      })(),
+      (err: unknown) => err instanceof APITimeoutError && /within the timeout of 0\.05 s/.test(err.message),
+    );
+    let deep: Record<string, unknown> = {};
+    for (let i = 0; i < 20_000; i++) deep = { nested: deep };
+    await assert.rejects(createUpstreamClient(target(streaming), toError).send({ method: "POST", path: "/chunks", json: deep }), (err: unknown) => {
+      assert.ok(err instanceof BadRequestError, String(err));
+      assert.equal(err.origin, "gateway");
+      return true;
+    });
   });
 });

@@ -73,12 +73,14 @@ function kindForStatus(status: number): FailureKind {
 }
 
 /**
- * The failure a call's error describes, or undefined when the error is not about the upstream at all (a bug,
- * say), which the router passes on untouched. `wildcard`: the call went to a model a client named through a
+ * The failure a call's error describes, or undefined when the error is not about the upstream at all (the
+ * gateway's own error, or a bug), which the router passes on untouched and counts against no deployment. `wildcard`: the call went to a model a client named through a
  * wildcard deployment, so a 404 for the model is about the client's choice, not about the deployment.
  */
 export function classify(error: unknown, wildcard = false): Failure | undefined {
   if (!(error instanceof Error)) return undefined;
+  // The gateway's own errors (a client's bad input, a limit, a bug) say nothing about the deployment.
+  if (error instanceof APIError && error.origin === "gateway") return undefined;
   const base = { error, retryAfterMs: error instanceof APIError ? error.retryAfterMs : undefined };
   if (error instanceof APIError && error.status !== undefined) {
     // A 404 with another code (a wrong api_base, say) is the deployment's fault, wildcard or not.

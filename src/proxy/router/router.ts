@@ -4,6 +4,7 @@
  * for a deployment that is out: when nothing can answer it says so at once, with when to come back.
  */
 import { APITimeoutError, NotFoundError, ServiceUnavailableError } from "../../errors.js";
+import { startDeadline } from "../../core/deadline.js";
 import { abortReason, type Clock, sleep, systemClock, untilAborted } from "./clock.js";
 import { classify, describeFailure, type Failure, isRetryable } from "./classify.js";
 import { DEFAULT_NUM_RETRIES, type RouterSettings } from "./config.js";
@@ -32,6 +33,12 @@ export interface ExecuteOptions<T> {
   timeoutMs?: number;
   /** Tokens a result used, counted against `tpm` by usage-based routing. */
   tokensOf?: (result: T) => number | undefined;
+  /**
+   * For a result whose body is still streaming when the call resolves: a promise of its end, resolving with
+   * the tokens it used (or rejecting with what broke it). The attempt lasts until then; undefined for a
+   * result that is complete.
+   */
+  done?: (result: T) => Promise<number | undefined> | undefined;
   /**
    * What the client's model put in place of a wildcard group's `*` (`xinference/*` asked as
    * `xinference/bge-m3`: `bge-m3`). The calls go to the wildcard deployments made concrete for that model,
@@ -338,45 +345,68 @@ export class Router {
     await this.guard(this.state.begin(deployment.id, this.clock.now()), undefined);
     const started = this.clock.now();
     const timeoutMs = Math.min(deployment.timeoutMs, run.deadline - started);
-    const controller = new AbortController();
-    const onCallerAbort = (): void => controller.abort(callerSignal?.reason);
-    callerSignal?.addEventListener("abort", onCallerAbort, { once: true });
-    if (callerSignal?.aborted) onCallerAbort();
-    let timedOut = false;
-    const cancelTimer = this.clock.setTimer(timeoutMs, () => {
-      timedOut = true;
-      controller.abort(
-        new APITimeoutError(`Deployment ${deployment.id} of '${deployment.group}' did not answer within ${timeoutMs / 1000} s`),
-      );
+    const deadline = startDeadline({
+      timeoutMs,
+      parent: callerSignal,
+      setTimer: (ms, onTimeout) => this.clock.setTimer(ms, onTimeout),
+      reason: () =>
+        new APITimeoutError(`Deployment ${deployment.id} of '${deployment.group}' did not answer within ${timeoutMs / 1000} s`, {
+          origin: "upstream",
+        }),
     });
     run.attempts++;
+    let result: T;
     try {
-      const result = await untilAborted(
-        run.call(deployment, { signal: controller.signal, timeoutMs, attempt: run.attempts }),
-        controller.signal,
+      result = await untilAborted(
+        run.call(deployment, { signal: deadline.signal, timeoutMs, attempt: run.attempts }),
+        deadline.signal,
       );
-      const upstreamMs = this.clock.now() - started;
-      this.background(this.state.end(deployment.id, { latencyMs: upstreamMs, tokens: run.options.tokensOf?.(result) }, this.clock.now()));
-      return { ok: true, result, upstreamMs };
     } catch (error) {
-      const elapsedMs = this.clock.now() - started;
-      if (callerSignal?.aborted && !timedOut) {
-        this.background(this.state.end(deployment.id, {}, this.clock.now()));
-        throw abortReason(callerSignal);
-      }
-      const failure: Failure | undefined = timedOut
-        ? { kind: "timeout", error: abortReason(controller.signal), status: undefined, retryAfterMs: undefined }
-        : classify(error, deployment.variantOf !== undefined);
-      // A slow deployment is remembered as slow, so latency-based routing avoids it.
-      const latencyMs = failure?.kind === "timeout" ? elapsedMs : undefined;
-      await this.guard(this.state.end(deployment.id, { latencyMs }, this.clock.now()), undefined);
-      if (failure === undefined) throw error;
-      await this.recordFailure(deployment, failure);
-      return { ok: false, failure };
-    } finally {
-      cancelTimer();
-      callerSignal?.removeEventListener("abort", onCallerAbort);
+      deadline.dispose();
+      return { ok: false, failure: await this.failed(deployment, run, error, deadline.expired, started) };
     }
+    const upstreamMs = this.clock.now() - started;
+    const streaming = run.options.done?.(result);
+    if (streaming === undefined) {
+      deadline.dispose();
+      this.background(this.state.end(deployment.id, { latencyMs: upstreamMs, tokens: run.options.tokensOf?.(result) }, this.clock.now()));
+    } else {
+      // Committed to the client: no retry is possible now, but the attempt (its in-flight count, its deadline,
+      // its cancellation) lasts until the body is done, and a failure mid-body still counts against the deployment.
+      streaming.then(
+        (tokens) => {
+          deadline.dispose();
+          this.background(this.state.end(deployment.id, { latencyMs: upstreamMs, tokens }, this.clock.now()));
+        },
+        (error: unknown) => {
+          deadline.dispose();
+          this.background(this.failed(deployment, run, error, deadline.expired, started).then(() => undefined, () => undefined));
+        },
+      );
+    }
+    return { ok: true, result, upstreamMs };
+  }
+
+  /**
+   * Ends a failed attempt's bookkeeping and says what the failure was. A client that went away is nobody's
+   * failure; an error that is not the upstream's (the gateway's own) is thrown on, counted against nothing.
+   */
+  private async failed<T>(deployment: Deployment, run: Run<T>, error: unknown, timedOut: boolean, started: number): Promise<Failure> {
+    const callerSignal = run.options.signal;
+    const elapsedMs = this.clock.now() - started;
+    if (callerSignal?.aborted && !timedOut) {
+      this.background(this.state.end(deployment.id, {}, this.clock.now()));
+      throw abortReason(callerSignal);
+    }
+    const failure: Failure | undefined = timedOut
+      ? { kind: "timeout", error: error instanceof Error ? error : new Error(String(error)), status: undefined, retryAfterMs: undefined }
+      : classify(error, deployment.variantOf !== undefined);
+    // A slow deployment is remembered as slow, so latency-based routing avoids it.
+    const latencyMs = failure?.kind === "timeout" ? elapsedMs : undefined;
+    await this.guard(this.state.end(deployment.id, { latencyMs }, this.clock.now()), undefined);
+    if (failure === undefined) throw error;
+    await this.recordFailure(deployment, failure);
+    return failure;
   }
 
   /**

@@ -10,6 +10,7 @@ import {
   PermissionDeniedError,
   RateLimitError,
   ServiceUnavailableError,
+  fromUpstream,
 } from "../../../src/errors.js";
 import type { RouterConfigInput } from "../../../src/proxy/router/config.js";
 import type { Deployment } from "../../../src/proxy/router/deployment.js";
@@ -42,13 +43,13 @@ const ok: Behaviour = async (d) => `answer from ${d.id}`;
 const fail = (error: Error): Behaviour => async () => {
   throw error;
 };
-const serverError = fail(new InternalServerError("engine exploded"));
+const serverError = fail(fromUpstream(new InternalServerError("engine exploded")));
 /** Never answers by itself: ends only when its signal aborts. */
 const stall: Behaviour = (_d, { signal }) => new Promise((_resolve, reject) => signal.addEventListener("abort", () => reject(signal.reason)));
 
 function refused(): APIConnectionError {
   const cause = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:9"), { code: "ECONNREFUSED" });
-  return new APIConnectionError("Connection error.", { cause });
+  return fromUpstream(new APIConnectionError("Connection error.", { cause }));
 }
 
 function config(entries: RouterConfigInput["model_list"], router_settings: RouterConfigInput["router_settings"] = {}, extra: Partial<RouterConfigInput> = {}): RouterConfigInput {
@@ -138,7 +139,7 @@ describe("retries", () => {
     const { router, state, clock } = testRouter(
       config([entry("g", "a"), entry("g", "b"), entry("other", "o")], { fallbacks: [{ g: ["other"] }] }),
     );
-    const { call, called } = scripted({ a: fail(new BadRequestError("bad size")), b: fail(new BadRequestError("bad size")) });
+    const { call, called } = scripted({ a: fail(fromUpstream(new BadRequestError("bad size"))), b: fail(fromUpstream(new BadRequestError("bad size"))) });
     await assert.rejects(router.execute("g", call), { status: 400, message: "bad size" });
     assert.equal(called.length, 1);
     assert.equal(await cooldownOf(state, called[0] ?? "", clock.now()), undefined);
@@ -147,7 +148,7 @@ describe("retries", () => {
   test("408, 409 and 5xx are retried", async () => {
     for (const status of [408, 409, 500, 502, 503, 504]) {
       const { router } = testRouter(config([entry("g", "a")], { num_retries: 1, allowed_fails: 10 }));
-      const error = Object.assign(new InternalServerError("x"), { status });
+      const error = Object.assign(fromUpstream(new InternalServerError("x")), { status });
       const { call, called } = scripted({ a: [fail(error), ok] });
       assert.equal((await router.execute("g", call)).result, "answer from a", `status ${status}`);
       assert.equal(called.length, 2, `status ${status}`);
@@ -170,7 +171,7 @@ describe("retries", () => {
 
   test("Retry-After is honoured when the retry goes back to the same deployment", async () => {
     const { router, slept } = testRouter(config([entry("g", "a")], { allowed_fails: 10 }));
-    const { call } = scripted({ a: [fail(new InternalServerError("busy", { retryAfterMs: 1500 })), ok] });
+    const { call } = scripted({ a: [fail(fromUpstream(new InternalServerError("busy", { retryAfterMs: 1500 }))), ok] });
     const answer = await router.execute("g", call);
     assert.equal(answer.attempts, 2);
     assert.deepEqual(slept, [1500]);
@@ -186,6 +187,39 @@ describe("retries", () => {
     const [first, second] = backingOff.slept;
     assert.ok(first !== undefined && first >= 50 && first <= 100, `first backoff ${first}`);
     assert.ok(second !== undefined && second >= 100 && second <= 200, `second backoff ${second}`);
+  });
+
+  test("the gateway's own errors are not retried and count against no deployment", async () => {
+    const { router, state } = testRouter(config([entry("g", "a"), entry("g", "b")], { allowed_fails: 1 }));
+    // As the transport raises for a body that cannot be serialised: the client's doing, not the upstream's.
+    const tooDeep = new BadRequestError("The request body could not be serialised: Maximum call stack size exceeded.");
+    const { call, called } = scripted({ a: fail(tooDeep), b: fail(tooDeep) });
+    for (let i = 0; i < 3; i++) await assert.rejects(router.execute("g", call), (error) => error === tooDeep);
+    assert.equal(called.length, 3, "one attempt per request, no retry on the other deployment");
+    assert.equal(await cooldownOf(state, called[0] as string, 0), undefined);
+    const answer = await router.execute("g", scripted({}).call);
+    assert.match(answer.result, /^answer from /);
+  });
+
+  test("a streamed result keeps its attempt in flight until its body is done, and counts a break mid-body", async () => {
+    const { router, state, clock } = testRouter(config([entry("g", "a")], { allowed_fails: 1, cooldown_time: 30 }));
+    let finish: (tokens: number) => void = () => undefined;
+    const body = new Promise<number | undefined>((resolve) => (finish = resolve));
+    const answer = await router.execute("g", ok, { done: () => body });
+    assert.equal(answer.result, "answer from a");
+    assert.equal((await state.stats(["a"], clock.now())).get("a")?.inFlight, 1, "still streaming");
+    finish(42);
+    await body;
+    await router.close();
+    const stats = (await state.stats(["a"], clock.now())).get("a");
+    assert.equal(stats?.inFlight, 0);
+    assert.equal(stats?.tokens, 42);
+
+    const broken = testRouter(config([entry("g", "a")], { allowed_fails: 1, cooldown_time: 30 }));
+    const upstreamBroke = fromUpstream(new APIConnectionError("The connection to Xinference broke before the whole response arrived (ECONNRESET)."));
+    await broken.router.execute("g", ok, { done: () => Promise.reject(upstreamBroke) });
+    await broken.router.close();
+    assert.match((await cooldownOf(broken.state, "a", broken.clock.now())) ?? "", /ECONNRESET/);
   });
 
   test("an error that is not about the upstream passes through untouched", async () => {
@@ -230,10 +264,10 @@ describe("cooldowns", () => {
   });
 
   const immediate: [string, () => Error][] = [
-    ["429", () => new RateLimitError("Rate limit reached for the model")],
-    ["401", () => new AuthenticationError("Could not validate credentials")],
-    ["403", () => new PermissionDeniedError("Not enough permissions")],
-    ["404", () => new NotFoundError("Model not found in the model list, uid: x")],
+    ["429", () => fromUpstream(new RateLimitError("Rate limit reached for the model"))],
+    ["401", () => fromUpstream(new AuthenticationError("Could not validate credentials"))],
+    ["403", () => fromUpstream(new PermissionDeniedError("Not enough permissions"))],
+    ["404", () => fromUpstream(new NotFoundError("Model not found in the model list, uid: x"))],
     ["connection refused", refused],
   ];
   for (const [name, error] of immediate) {
@@ -249,12 +283,12 @@ describe("cooldowns", () => {
 
   test("without retries, a failure that cools the last deployment is still a 503 with Retry-After", async () => {
     const { router } = testRouter(config([entry("g", "a")], { num_retries: 0 }));
-    await assert.rejects(router.execute("g", scripted({ a: fail(new RateLimitError("slow down")) }).call), { status: 503, retryAfterMs: 5000 });
+    await assert.rejects(router.execute("g", scripted({ a: fail(fromUpstream(new RateLimitError("slow down"))) }).call), { status: 503, retryAfterMs: 5000 });
   });
 
   test("a cooled deployment comes back after cooldown_time", async () => {
     const { router, clock } = testRouter(config([entry("g", "a")], { cooldown_time: 10 }));
-    await assert.rejects(router.execute("g", scripted({ a: fail(new RateLimitError("slow down")) }).call), ServiceUnavailableError);
+    await assert.rejects(router.execute("g", scripted({ a: fail(fromUpstream(new RateLimitError("slow down"))) }).call), ServiceUnavailableError);
     clock.advance(9_999);
     await assert.rejects(router.execute("g", ok), ServiceUnavailableError);
     clock.advance(1);
@@ -263,7 +297,7 @@ describe("cooldowns", () => {
 
   test("a 503 with Retry-After (a model still loading) keeps the deployment out that long", async () => {
     const { router, clock } = testRouter(config([entry("g", "a", { order: 1 }), entry("g", "b", { order: 2 })]));
-    const loading = fail(new ServiceUnavailableError("Model is loading, please retry later: a", { retryAfterMs: 30_000 }));
+    const loading = fail(fromUpstream(new ServiceUnavailableError("Model is loading, please retry later: a", { retryAfterMs: 30_000 })));
     assert.equal((await router.execute("g", scripted({ a: loading }).call)).deployment.id, "b");
     clock.advance(29_999);
     assert.equal((await router.execute("g", ok)).deployment.id, "b");
@@ -273,7 +307,7 @@ describe("cooldowns", () => {
 
   test("a client's 400 counts against no deployment", async () => {
     const { router, state, clock } = testRouter(config([entry("g", "a")], { allowed_fails: 0 }));
-    await router.execute("g", scripted({ a: fail(new BadRequestError("bad")) }).call).catch(() => undefined);
+    await router.execute("g", scripted({ a: fail(fromUpstream(new BadRequestError("bad"))) }).call).catch(() => undefined);
     assert.equal(await cooldownOf(state, "a", clock.now()), undefined);
   });
 });
@@ -297,7 +331,7 @@ describe("when nothing can answer", () => {
 
   test("after the last deployment fails and cools down, the client gets a 503 naming the last error", async () => {
     const { router } = testRouter(config([entry("g", "a")]));
-    await assert.rejects(router.execute("g", scripted({ a: fail(new RateLimitError("Request limit 1 for the model: a")) }).call), (error: unknown) => {
+    await assert.rejects(router.execute("g", scripted({ a: fail(fromUpstream(new RateLimitError("Request limit 1 for the model: a"))) }).call), (error: unknown) => {
       assert.ok(error instanceof ServiceUnavailableError);
       assert.equal(error.retryAfterMs, 5000);
       assert.match(error.message, /Last error, from deployment a: 429: Request limit 1 for the model: a/);
@@ -462,7 +496,7 @@ describe("abort", () => {
     const { call, called } = scripted({
       a: async () => {
         setImmediate(() => controller.abort(new Error("client gone")));
-        throw new InternalServerError("x");
+        throw fromUpstream(new InternalServerError("x"));
       },
     });
     await assert.rejects(router.execute("g", call, { signal: controller.signal }), /client gone/);

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { Redis } from "ioredis";
-import { RateLimitError, ServiceUnavailableError } from "../../../src/errors.js";
+import { RateLimitError, ServiceUnavailableError, fromUpstream } from "../../../src/errors.js";
 import { createRouter } from "../../../src/proxy/router/index.js";
 import type { RouterLogger } from "../../../src/proxy/router/logger.js";
 import { MemoryRouterState } from "../../../src/proxy/router/memory-state.js";
@@ -213,7 +213,7 @@ describe("redis state shared by two routers", () => {
     const one = testRouter(cfg, { clock, state: new RedisRouterState(connection(), { namespace: ns, clock }) });
     const two = testRouter(cfg, { clock, state: new RedisRouterState(connection(), { namespace: ns, clock }) });
     const rateLimited = async (): Promise<string> => {
-      throw new RateLimitError("Rate limit reached for the model");
+      throw fromUpstream(new RateLimitError("Rate limit reached for the model"));
     };
     assert.equal((await one.router.execute("g", (d) => (d.id === "a" ? rateLimited() : Promise.resolve(d.id)))).result, "b");
     const called: string[] = [];
@@ -310,7 +310,7 @@ describe("state from the config", () => {
     const second = createRouter({ model_list, router_settings: { redis_url: REDIS_URL } }, { namespace: ns });
     await Promise.all([first.ready(), second.ready()]);
     const rateLimited = async (): Promise<string> => {
-      throw new RateLimitError("Rate limit reached");
+      throw fromUpstream(new RateLimitError("Rate limit reached"));
     };
     await assert.rejects(first.router.execute("g", rateLimited), ServiceUnavailableError);
     const stats = await second.router.stats();
@@ -336,7 +336,7 @@ describe("state from the config", () => {
     await bundle.ready();
     await assert.rejects(
       bundle.router.execute("g", async () => {
-        throw new RateLimitError("slow down");
+        throw fromUpstream(new RateLimitError("slow down"));
       }),
       ServiceUnavailableError,
     );

@@ -2,7 +2,7 @@
 // one model's failures — a uid that is not launched above all — do not take the others out.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { NotFoundError, RateLimitError } from "../../../src/errors.js";
+import { NotFoundError, RateLimitError, fromUpstream } from "../../../src/errors.js";
 import type { RouterConfigInput } from "../../../src/proxy/router/config.js";
 import { buildDeployments, type Deployment, variantId, wildcardVariant } from "../../../src/proxy/router/deployment.js";
 import { MemoryRouterState } from "../../../src/proxy/router/memory-state.js";
@@ -25,7 +25,7 @@ function byId(failures: Record<string, () => Error> = {}): { call: Call; called:
 }
 
 function notLaunched(uid: string): NotFoundError {
-  return new NotFoundError(`Model not found in the model list, uid: ${uid}`, { param: "model" });
+  return fromUpstream(new NotFoundError(`Model not found in the model list, uid: ${uid}`, { param: "model" }));
 }
 
 function wildcards(count: number, router_settings: RouterConfigInput["router_settings"] = {}): RouterConfigInput {
@@ -68,7 +68,7 @@ describe("wildcard variants", () => {
 
   test("a model's cooldown is its own: the other models of the wildcard keep answering", async () => {
     const { router, state, clock } = testRouter(wildcards(1));
-    const { call } = byId({ "w1/busy": () => new RateLimitError("Rate limit reached for the model") });
+    const { call } = byId({ "w1/busy": () => fromUpstream(new RateLimitError("Rate limit reached for the model")) });
     await assert.rejects(router.execute("xinference/*", call, { wildcardMatch: "busy" }), { status: 503 });
     const stats = await state.stats(["w1/busy", "w1", "w1/calm"], clock.now());
     assert.match(stats.get("w1/busy")?.cooldown?.reason ?? "", /429/);
@@ -107,7 +107,7 @@ describe("wildcard variants", () => {
 
   test("a 404 that is not about the model (no such route: a wrong api_base) still cools the deployment", async () => {
     const { router, state, clock } = testRouter(wildcards(1));
-    const noRoute = (): Error => new NotFoundError("no route POST /v1/embeddings", { code: "not_found", param: "api_base" });
+    const noRoute = (): Error => fromUpstream(new NotFoundError("no route POST /v1/embeddings", { code: "not_found", param: "api_base" }));
     await assert.rejects(router.execute("xinference/*", byId({ "w1/m": noRoute }).call, { wildcardMatch: "m" }), { status: 503 });
     assert.match((await state.stats(["w1/m"], clock.now())).get("w1/m")?.cooldown?.reason ?? "", /404/);
   });
@@ -127,7 +127,7 @@ describe("wildcard variants", () => {
       await forget(ids);
     };
     const { router, clock } = testRouter(wildcards(1), { state });
-    const { call } = byId({ "w1/m0": () => new RateLimitError("slow down") });
+    const { call } = byId({ "w1/m0": () => fromUpstream(new RateLimitError("slow down")) });
     await router.execute("xinference/*", call, { wildcardMatch: "m0" }).catch(() => undefined);
     for (let i = 1; i <= MAX_WILDCARD_VARIANTS; i++) await router.execute("xinference/*", call, { wildcardMatch: `m${i}` });
     assert.equal(router.tracked().length, 1 + MAX_WILDCARD_VARIANTS);
