@@ -1,114 +1,120 @@
 /**
- * The composition root: from a loaded config to a listening proxy. Builds the router and its health
- * checks, the image store, the routes' context and the server, and stops them all in order.
+ * The composition root: Settings in, a Fastify app out — not yet listening, so tests drive it with
+ * `inject`, and server.ts listens. Wires the router and its health checks, the image store, the pipeline's
+ * stages and the routes. Knows nothing of any provider: routes reach upstreams only through the pipeline.
  */
-import type { FastifyInstance } from "fastify";
-import pino, { type Logger } from "pino";
+import { createServer } from "node:http";
+import multipart from "@fastify/multipart";
+import Fastify, { type FastifyInstance } from "fastify";
+import type { Logger } from "pino";
 import * as providers from "../providers/index.js";
-import { stateDescription } from "./banner.js";
-import type { ProxyConfig } from "./config/index.js";
-import type { ProxyContext } from "./context.js";
 import { ImageStore } from "./files/image-store.js";
 import { cheapProbe, healthReport } from "./health-report.js";
+import { installErrorHandlers } from "./http/errors.js";
+import { requestId } from "./http/request-id.js";
 import { ModelResolver } from "./model-resolver.js";
-import { createRouter, modelServerClient } from "./router/index.js";
-import { RouterDispatcher } from "./router-dispatcher.js";
-import type { ModelInfoEntry } from "./routes/models.js";
-import { createProxyServer } from "./server.js";
+import { authenticator } from "./pipeline/authenticate.js";
+import { type Admission, Dispatcher, logRequest, type Pipeline, registerOperationRoute } from "./pipeline/index.js";
+import { createRouter, modelServerClient, type RouterBundle } from "./router/index.js";
+import { embeddingsRoute } from "./routes/embeddings.js";
+import { healthRoutes } from "./routes/health.js";
+import { hostedImageRoutes } from "./routes/hosted-images.js";
+import { imageEditRoute, imageGenerationRoute } from "./routes/images.js";
+import { modelRoutes } from "./routes/models.js";
+import { rerankRoute } from "./routes/rerank.js";
+import type { Settings } from "./settings.js";
 
-export interface StartOptions {
-  host: string;
-  port: number;
-  logLevel?: string;
-  /** A logger of the caller's; by default JSON lines on stdout. */
-  logger?: Logger;
+export interface AppDeps {
+  logger: Logger;
+  /** The router and its health monitor; by default built from the settings (with Redis when they name one). */
+  router?: RouterBundle;
+  /** Where hosted images are kept; by default a folder in the system's temp dir. */
+  imageDir?: string;
+  /** Checks every operation request passes between parse and dispatch (see pipeline/index.ts). */
+  admit?: readonly Admission[];
+  /** Where router state lives, as `/health/readiness` says it. */
+  stateDescription?: string;
 }
 
-export interface RunningProxy {
-  url: string;
+export interface App {
   app: FastifyInstance;
-  /** Stops accepting, lets in-flight requests finish within the grace period, then releases everything. */
+  router: RouterBundle;
+  /** Requests whose response is not yet done (finished, or its connection gone). */
+  activeRequests(): number;
+  /** Closes the app and releases the router and the image sweeper; in-flight requests should be done first. */
   close(): Promise<void>;
 }
 
-const MB = 1024 * 1024;
-const SECRET_PARAM = /key|secret|password|token|credential/i;
-
-function modelInfoOf(config: ProxyConfig): ModelInfoEntry[] {
-  return config.model_list.map((entry) => ({
-    model_name: entry.model_name,
-    litellm_params: Object.fromEntries(Object.entries(entry.litellm_params).filter(([key]) => !SECRET_PARAM.test(key))),
-    model_info: { ...entry.model_info },
-  }));
-}
-
-/** Resolves once nothing is in flight, or when the time is up. */
-async function untilIdle(active: () => number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (active() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-}
-
-export async function startProxy(config: ProxyConfig, options: StartOptions): Promise<RunningProxy> {
-  // Asynchronous writes keep a slow stdout reader off the request path; close() flushes what is left.
-  const logger =
-    options.logger ?? pino({ level: options.logLevel ?? "info", base: undefined }, pino.destination({ dest: 1, sync: false }));
-  const general = config.general_settings;
-  const masterKey = general.master_key ?? process.env.XGATE_MASTER_KEY;
-
-  const { router, health, ready, close: closeRouter } = createRouter(config, {
-    logger,
-    servers: modelServerClient(providers),
-    probe: cheapProbe,
-  });
-  // Redis first: until it is connected, requests would route without the shared state.
-  await ready();
-  await health.start();
-
-  const images = new ImageStore({ ttlSeconds: general.image_url_ttl_seconds });
-  const maxBytes = Math.floor(general.max_request_size_mb * MB);
-  const resolver = new ModelResolver(config.model_list, config.router_settings.model_group_alias);
-  const ctx: ProxyContext = {
-    dispatcher: new RouterDispatcher(router, health, resolver),
-    resolver,
-    images,
-    dropParams: config.litellm_settings.drop_params,
-    allowClientCredentials: general.allow_client_side_credentials,
-    publicBaseUrl: general.public_base_url,
-    uploadLimits: { maxFileBytes: maxBytes, maxTotalBytes: maxBytes, maxFiles: 16 },
+export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> {
+  const { logger } = deps;
+  const router =
+    deps.router ??
+    createRouter(
+      { settings: settings.router, deployments: settings.deployments, redis: settings.redis },
+      { logger, servers: modelServerClient(providers), probe: cheapProbe },
+    );
+  const images = new ImageStore({ ttlSeconds: settings.imageUrlTtlSeconds, ...(deps.imageDir && { dir: deps.imageDir }) });
+  const resolver = new ModelResolver(settings.deployments.map((d) => ({ model_name: d.group, litellm_params: { model: d.model } })), settings.aliases);
+  const dispatcher = new Dispatcher(router.router, router.health, resolver);
+  const pipeline: Pipeline = {
+    parse: { dropParams: settings.dropParams, allowClientCredentials: settings.allowClientCredentials },
+    admit: deps.admit ?? [],
+    dispatcher,
   };
 
-  const { app, activeRequests } = await createProxyServer({
-    ctx,
-    masterKey,
-    logger,
-    bodyLimitBytes: maxBytes,
-    headersTimeoutMs: general.request_header_timeout_seconds * 1000,
-    requestTimeoutMs: general.request_body_timeout_seconds * 1000,
-    modelInfo: modelInfoOf(config),
-    health: () => healthReport(router, health),
-    describeStore: () => stateDescription(config),
+  const { server } = settings;
+  const app = Fastify({
+    logger: false,
+    bodyLimit: server.bodyLimitBytes,
+    // Node checks these deadlines every connectionsCheckingInterval (30 s by default): check each second, so
+    // a client that trickles its headers or body is cut off near its deadline, not up to 30 s after it.
+    serverFactory: (handler) =>
+      createServer(
+        { headersTimeout: server.headersTimeoutMs, requestTimeout: server.requestTimeoutMs, connectionsCheckingInterval: 1000 },
+        handler,
+      ),
+    // In-flight requests finish on close; idle keep-alive sockets are closed at once.
+    forceCloseConnections: "idle",
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true },
+    genReqId: requestId,
   });
+  app.decorateRequest("trace", null);
+  await app.register(multipart, { throwFileSizeLimit: true });
+
+  // Counted so that a graceful stop knows when every answer is out: a keep-alive connection can outlive its
+  // request, and waiting on connections instead would wait for clients to hang up.
+  let active = 0;
+  const authenticate = authenticator(settings.masterKey);
+  app.addHook("onRequest", async (request, reply) => {
+    active++;
+    reply.raw.once("close", () => active--);
+    reply.header("x-request-id", request.id);
+    authenticate(request);
+  });
+  app.addHook("onResponse", async (request, reply) => logRequest(logger, request, reply.statusCode, reply.elapsedTime));
+  installErrorHandlers(app, logger);
+
+  const imageDeps = { images, publicBaseUrl: settings.publicBaseUrl, uploads: settings.uploads, dispatcher };
+  registerOperationRoute(app, pipeline, embeddingsRoute);
+  registerOperationRoute(app, pipeline, imageGenerationRoute(imageDeps));
+  registerOperationRoute(app, pipeline, imageEditRoute(imageDeps));
+  registerOperationRoute(app, pipeline, rerankRoute);
+  hostedImageRoutes(app, images);
+  modelRoutes(app, resolver, settings.modelInfo);
+  const stateDescription = deps.stateDescription ?? "in-process (one instance)";
+  healthRoutes(app, () => healthReport(router.router, router.health), () => stateDescription);
 
   const sweeper = setInterval(() => void images.sweep(), 60_000);
   sweeper.unref();
-
-  await app.listen({ host: options.host, port: options.port });
-  const address = app.server.address();
-  const port = typeof address === "object" && address ? address.port : options.port;
-  const shownHost = options.host === "0.0.0.0" || options.host === "::" ? "127.0.0.1" : options.host;
-
   return {
-    url: `http://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${port}`,
     app,
+    router,
+    activeRequests: () => active,
     async close() {
       clearInterval(sweeper);
-      const closed = app.close();
-      await untilIdle(activeRequests, general.graceful_shutdown_seconds * 1000);
-      // Every answer is out (or the grace period is over): what is left are idle keep-alive connections.
-      app.server.closeAllConnections();
-      await closed;
-      await closeRouter();
-      await new Promise<void>((resolve) => logger.flush(() => resolve()));
+      await app.close();
+      await router.close();
     },
   };
 }

@@ -7,7 +7,7 @@
 import cluster from "node:cluster";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { startProxy, type RunningProxy } from "./app.js";
+import { startProxy, type RunningProxy } from "./server.js";
 import { banner } from "./banner.js";
 import { ConfigError, loadConfig } from "./config/index.js";
 

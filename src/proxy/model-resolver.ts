@@ -5,6 +5,7 @@
  * the deployment that serves it — and last a wildcard `model_name` such as `xinference/*`.
  */
 import { NotFoundError } from "../errors.js";
+import type { ModelAlias } from "./settings.js";
 
 export interface ModelEntryLike {
   model_name: string;
@@ -17,8 +18,6 @@ export interface Resolution {
   /** For a wildcard group: the part of the requested model that the `*` stood for. */
   wildcardMatch?: string;
 }
-
-type AliasValue = string | { model: string; hidden?: boolean };
 
 interface Wildcard {
   group: string;
@@ -35,9 +34,10 @@ export class ModelResolver {
   private readonly groups = new Set<string>();
   private readonly wildcards: Wildcard[] = [];
   private readonly byUnderlyingModel = new Map<string, string>();
-  private readonly aliases = new Map<string, string>();
+  private readonly aliases: ReadonlyMap<string, ModelAlias>;
 
-  constructor(entries: readonly ModelEntryLike[], aliases: Record<string, AliasValue> = {}) {
+  constructor(entries: readonly ModelEntryLike[], aliases: ReadonlyMap<string, ModelAlias> = new Map()) {
+    this.aliases = aliases;
     for (const entry of entries) {
       const star = entry.model_name.indexOf("*");
       if (star !== -1) {
@@ -55,20 +55,17 @@ export class ModelResolver {
       const bare = withoutProvider(underlying);
       if (!this.byUnderlyingModel.has(bare)) this.byUnderlyingModel.set(bare, entry.model_name);
     }
-    for (const [alias, target] of Object.entries(aliases)) {
-      this.aliases.set(alias, typeof target === "string" ? target : target.model);
-    }
   }
 
-  /** The model names a client can see in `/v1/models`. */
-  publicNames(hiddenAliases: ReadonlySet<string> = new Set()): string[] {
+  /** The model names a client can see in `/v1/models`: the groups and the aliases not marked `hidden`. */
+  publicNames(): string[] {
     const names = [...this.groups];
-    for (const alias of this.aliases.keys()) if (!hiddenAliases.has(alias) && !this.groups.has(alias)) names.push(alias);
+    for (const [name, alias] of this.aliases) if (!alias.hidden && !this.groups.has(name)) names.push(name);
     return names;
   }
 
   resolve(requested: string): Resolution {
-    const aliased = this.aliases.get(requested);
+    const aliased = this.aliases.get(requested)?.group;
     if (aliased !== undefined && this.groups.has(aliased)) return { group: aliased };
     if (this.groups.has(requested)) return { group: requested };
     // A deployment configured for exactly this model beats a wildcard that would also match it.
@@ -87,7 +84,7 @@ export class ModelResolver {
   }
 
   private notFoundMessage(requested: string): string {
-    const available = [...this.groups, ...this.aliases.keys(), ...this.wildcards.map((w) => w.group)];
+    const available = [...this.publicNames(), ...this.wildcards.map((w) => w.group)];
     const shown = available.slice(0, 20).join(", ") + (available.length > 20 ? `, … (${available.length} in all)` : "");
     return `Model '${requested}' is not served by this proxy. Available models: ${shown || "none"}. Add it to model_list in the config, or use one of these.`;
   }

@@ -1,8 +1,6 @@
+import { imageGeneration as operation } from "../operations/index.js";
 import type { ImageGenerationParams, ImageResponse } from "../types.js";
-import { extrasOf, prepareCall } from "./call.js";
-import { imageCount, imageSize, requiredString, responseFormat } from "./validate.js";
-
-const OWN = ["model", "prompt", "n", "size", "response_format", "quality", "style", "user"];
+import { callOperation } from "./call.js";
 
 /**
  * Generates images from a prompt. `response_format` defaults to `b64_json`; `url` answers `data:` URLs
@@ -19,25 +17,6 @@ const OWN = ["model", "prompt", "n", "size", "response_format", "quality", "styl
  * });
  * const png = Buffer.from(res.data[0].b64_json!, "base64");
  */
-export async function imageGeneration(params: ImageGenerationParams): Promise<ImageResponse> {
-  const prompt = requiredString(params.prompt, "prompt", '"a lighthouse at dawn"');
-  const n = imageCount(params.n);
-  const size = imageSize(params.size);
-  const format = responseFormat(params.response_format);
-  const call = prepareCall(params);
-  return call.provider.imageGeneration(
-    {
-      uid: call.uid,
-      dropParams: call.dropParams,
-      extras: extrasOf(params, OWN),
-      prompt,
-      n,
-      size,
-      response_format: format,
-      quality: params.quality,
-      style: params.style,
-      user: params.user,
-    },
-    call.client,
-  );
+export function imageGeneration(params: ImageGenerationParams): Promise<ImageResponse> {
+  return callOperation(operation, params);
 }

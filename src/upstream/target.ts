@@ -1,6 +1,7 @@
 /**
  * Where and how one call reaches its upstream: base URL, key, per-attempt timeout, retries, headers and the
- * caller's signal. Resolved per call, so environment variables are read when a call is made, never at import.
+ * caller's signal. The environment is the caller's to give: the SDK passes process.env at call time, the
+ * proxy resolves its deployments once at start and reads none per request.
  */
 import { BadRequestError } from "../errors.js";
 import type { CallOptions } from "../types.js";
@@ -57,9 +58,11 @@ export function displayUrl(url: string): string {
   }
 }
 
-function resolveApiBase(defaults: ConnectionDefaults, options: CallOptions): string {
-  const apiBase =
-    optionalString(options, "api_base") ?? nonEmpty(process.env[defaults.apiBaseEnv]) ?? defaults.defaultApiBase;
+/** Environment variables, as the caller chooses to pass them. */
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+function resolveApiBase(defaults: ConnectionDefaults, options: CallOptions, env: Environment): string {
+  const apiBase = optionalString(options, "api_base") ?? nonEmpty(env[defaults.apiBaseEnv]) ?? defaults.defaultApiBase;
   let parsed: URL;
   try {
     parsed = new URL(apiBase);
@@ -114,12 +117,13 @@ function resolveExtraHeaders(value: unknown): Record<string, string> {
 }
 
 /**
- * The target of one call: call options first, then the provider's environment variables, then its default.
+ * The target of one call: call options first, then the provider's variables in `env`, then its default.
  * `defaultRetries` lets an operation that must not repeat itself (launching a model) default to none.
  */
 export function resolveTarget(
   defaults: ConnectionDefaults,
   options: CallOptions,
+  env: Environment = {},
   defaultRetries: number = DEFAULT_NUM_RETRIES,
 ): UpstreamTarget {
   const signal: unknown = options.signal;
@@ -129,8 +133,8 @@ export function resolveTarget(
   return {
     provider: defaults.provider,
     label: defaults.label,
-    apiBase: resolveApiBase(defaults, options),
-    apiKey: optionalString(options, "api_key") ?? nonEmpty(process.env[defaults.apiKeyEnv]),
+    apiBase: resolveApiBase(defaults, options, env),
+    apiKey: optionalString(options, "api_key") ?? nonEmpty(env[defaults.apiKeyEnv]),
     timeoutMs: resolveTimeoutMs(options.timeout),
     numRetries: resolveNumRetries(options, defaultRetries),
     extraHeaders: resolveExtraHeaders(options.extra_headers),

@@ -11,7 +11,13 @@ const entries = [
 ];
 
 describe("ModelResolver", () => {
-  const resolver = new ModelResolver(entries, { "text-embedding-3-small": "embed" });
+  const resolver = new ModelResolver(
+    entries,
+    new Map([
+      ["text-embedding-3-small", { group: "embed", hidden: false }],
+      ["legacy-embed", { group: "embed", hidden: true }],
+    ]),
+  );
 
   test("a model_name is its own group", () => {
     assert.deepEqual(resolver.resolve("embed"), { group: "embed" });
@@ -45,6 +51,8 @@ describe("ModelResolver", () => {
   });
 
   test("/v1/models lists model names and aliases once each, not wildcards", () => {
+    // A hidden alias is served but not listed.
     assert.deepEqual(resolver.publicNames(), ["embed", "sd", "text-embedding-3-small"]);
+    assert.equal(resolver.resolve("legacy-embed").group, "embed");
   });
 });

@@ -16,7 +16,7 @@ import {
   rerank,
   ServiceUnavailableError,
 } from "../../src/index.js";
-import { prepareCall } from "../../src/sdk/call.js";
+import { callTarget } from "../../src/sdk/call.js";
 import { pngBytes } from "../upstream/helpers.js";
 import { requestsTo, useEmulator } from "./helpers.js";
 
@@ -101,9 +101,9 @@ describe("where a call goes", () => {
   });
 
   it("resolves to http://127.0.0.1:9997/v1 without api_base or XINFERENCE_API_BASE (the path every operation takes)", () => {
-    const call = prepareCall({ model: "xinference/bge-base-en" });
-    assert.equal(call.client.target.apiBase, "http://127.0.0.1:9997/v1");
-    assert.equal(call.client.target.apiKey, undefined);
+    const call = callTarget({ model: "xinference/bge-base-en" });
+    assert.equal(call.upstream.apiBase, "http://127.0.0.1:9997/v1");
+    assert.equal(call.upstream.apiKey, undefined);
   });
 
   it("splits the model string at the first '/': the uid may contain '/'", async () => {

@@ -18,33 +18,33 @@ afterEach(() => {
 
 describe("resolveTarget", () => {
   it("takes the call's api_base and api_key, then the environment, then the default base and no key", () => {
-    assert.equal(resolveTarget(DEFAULTS, {}).apiBase, "http://127.0.0.1:9997/v1");
-    assert.equal(resolveTarget(DEFAULTS, {}).apiKey, undefined);
+    assert.equal(resolveTarget(DEFAULTS, {}, process.env).apiBase, "http://127.0.0.1:9997/v1");
+    assert.equal(resolveTarget(DEFAULTS, {}, process.env).apiKey, undefined);
     process.env.XGATE_TEST_API_BASE = "http://env-host:9997/v1/";
     process.env.XGATE_TEST_API_KEY = "xf-env";
-    assert.equal(resolveTarget(DEFAULTS, {}).apiBase, "http://env-host:9997/v1");
-    assert.equal(resolveTarget(DEFAULTS, {}).apiKey, "xf-env");
-    const explicit = resolveTarget(DEFAULTS, { api_base: "https://call-host/v1", api_key: "xf-call" });
+    assert.equal(resolveTarget(DEFAULTS, {}, process.env).apiBase, "http://env-host:9997/v1");
+    assert.equal(resolveTarget(DEFAULTS, {}, process.env).apiKey, "xf-env");
+    const explicit = resolveTarget(DEFAULTS, { api_base: "https://call-host/v1", api_key: "xf-call" }, process.env);
     assert.equal(explicit.apiBase, "https://call-host/v1");
     assert.equal(explicit.apiKey, "xf-call");
   });
 
   it("treats undefined and empty values as not given (the proxy passes api_base: undefined)", () => {
     process.env.XGATE_TEST_API_BASE = "http://env-host:9997/v1";
-    const target = resolveTarget(DEFAULTS, { api_base: undefined, api_key: "" });
+    const target = resolveTarget(DEFAULTS, { api_base: undefined, api_key: "" }, process.env);
     assert.equal(target.apiBase, "http://env-host:9997/v1");
     assert.equal(target.apiKey, undefined);
     process.env.XGATE_TEST_API_KEY = "";
-    assert.equal(resolveTarget(DEFAULTS, {}).apiKey, undefined);
+    assert.equal(resolveTarget(DEFAULTS, {}, process.env).apiKey, undefined);
   });
 
   it("defaults to 600 s per attempt and 2 retries; max_retries is an alias", () => {
-    const target = resolveTarget(DEFAULTS, {});
+    const target = resolveTarget(DEFAULTS, {}, process.env);
     assert.equal(target.timeoutMs, 600_000);
     assert.equal(target.numRetries, 2);
-    assert.equal(resolveTarget(DEFAULTS, { timeout: 0.25, num_retries: 0 }).timeoutMs, 250);
-    assert.equal(resolveTarget(DEFAULTS, { max_retries: 5 }).numRetries, 5);
-    assert.equal(resolveTarget(DEFAULTS, {}, 0).numRetries, 0);
+    assert.equal(resolveTarget(DEFAULTS, { timeout: 0.25, num_retries: 0 }, process.env).timeoutMs, 250);
+    assert.equal(resolveTarget(DEFAULTS, { max_retries: 5 }, process.env).numRetries, 5);
+    assert.equal(resolveTarget(DEFAULTS, {}, {}, 0).numRetries, 0);
   });
 
   it("rejects bad options with a 400 naming the option", () => {
@@ -61,7 +61,7 @@ describe("resolveTarget", () => {
       [{ signal: {} }, "signal"],
     ];
     for (const [options, param] of cases) {
-      assert.throws(() => resolveTarget(DEFAULTS, options), (err: unknown) => err instanceof BadRequestError && err.param === param);
+      assert.throws(() => resolveTarget(DEFAULTS, options, process.env), (err: unknown) => err instanceof BadRequestError && err.param === param);
     }
   });
 });

@@ -54,7 +54,7 @@ export async function listModels(target: CallOptions): Promise<ProviderModel[]> 
  */
 export async function launchModel(target: CallOptions, spec: LaunchModelSpec): Promise<string> {
   // No retries unless asked: a launch that timed out may still be running, and a second one would fail on the uid.
-  const client = createUpstreamClient(resolveTarget(CONNECTION, target, 0), xinferenceError);
+  const client = createUpstreamClient(resolveTarget(CONNECTION, target, {}, 0), xinferenceError);
   const json = await client.send({ method: "POST", path: "/models", json: spec });
   if (!isRecord(json) || typeof json.model_uid !== "string") throw unexpectedResponse(PROVIDER, LABEL, "no `model_uid`");
   return json.model_uid;

@@ -5,7 +5,6 @@ export { DEFAULT_KNOWN_PROVIDERS } from "./semantic.js";
 export {
   CACHE_TYPES,
   MODEL_MODES,
-  providerExtras,
   ROUTING_STRATEGIES,
   SERVED_MODES,
   XINFERENCE_MODEL_TYPES,

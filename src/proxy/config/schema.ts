@@ -8,9 +8,16 @@
  * `model_info` keep them, since LiteLLM passes those through to the provider and to `/model/info`.
  */
 import { z } from "zod";
+import {
+  DEFAULT_ALLOWED_FAILS,
+  DEFAULT_COOLDOWN_S,
+  DEFAULT_HEALTH_CHECK_INTERVAL_S,
+  ROUTING_STRATEGIES,
+  type RoutingStrategyName,
+} from "../router/config.js";
 
-export const ROUTING_STRATEGIES = ["simple-shuffle", "least-busy", "latency-based-routing", "usage-based-routing"] as const;
-export type RoutingStrategy = (typeof ROUTING_STRATEGIES)[number];
+export { ROUTING_STRATEGIES };
+export type RoutingStrategy = RoutingStrategyName;
 
 /** `model_info.mode` values LiteLLM knows; other values load with a warning. */
 export const MODEL_MODES = [
@@ -174,7 +181,7 @@ export const generalSettingsSchema = z.object({
   max_request_size_mb: positive.default(50),
   background_health_checks: flag.default(false),
   /** Seconds between background health passes. */
-  health_check_interval: positive.default(300),
+  health_check_interval: positive.default(DEFAULT_HEALTH_CHECK_INTERVAL_S),
   disable_spend_logs: flag.default(false),
   /** Seconds between batched spend-log writes. */
   proxy_batch_write_at: positive.default(10),
@@ -195,9 +202,9 @@ export const routerSettingsSchema = z.object({
   num_retries: count.optional(),
   /** Minimum seconds to wait before a retry. */
   retry_after: nonNegative.default(0),
-  allowed_fails: count.default(3),
+  allowed_fails: count.default(DEFAULT_ALLOWED_FAILS),
   /** Seconds a deployment stays out after too many failures. */
-  cooldown_time: nonNegative.default(5),
+  cooldown_time: nonNegative.default(DEFAULT_COOLDOWN_S),
   /** Seconds for a whole call, retries included. */
   timeout: positive.optional(),
   fallbacks: fallbacks.optional(),
@@ -237,12 +244,3 @@ export type CacheParams = LitellmSettings["cache_params"];
 export type GeneralSettings = ProxyConfig["general_settings"];
 export type RouterSettings = ProxyConfig["router_settings"];
 export type Fallbacks = NonNullable<RouterSettings["fallbacks"]>;
-
-const LITELLM_PARAMS_KEYS: ReadonlySet<string> = new Set(Object.keys(litellmParamsSchema.shape));
-
-/** The provider-specific extras of a deployment: what `litellm_params` holds beyond the keys xgate reads. */
-export function providerExtras(params: LitellmParams): Record<string, unknown> {
-  const extras: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(params)) if (!LITELLM_PARAMS_KEYS.has(key)) extras[key] = value;
-  return extras;
-}

@@ -67,7 +67,7 @@ export interface RouterConfigInput {
   general_settings?: GeneralSettingsInput | null;
 }
 
-const ROUTING_STRATEGIES = ["simple-shuffle", "least-busy", "latency-based-routing", "usage-based-routing"] as const;
+export const ROUTING_STRATEGIES = ["simple-shuffle", "least-busy", "latency-based-routing", "usage-based-routing"] as const;
 export type RoutingStrategyName = (typeof ROUTING_STRATEGIES)[number];
 
 /** Everything the router needs from the config, with LiteLLM's defaults filled in and times in milliseconds. */
@@ -86,12 +86,13 @@ export interface RouterSettings {
   healthCheckIntervalMs: number;
 }
 
+/** LiteLLM's defaults, declared here once; the config schema shows them as its defaults too. */
 export const DEFAULT_NUM_RETRIES = 2;
-const DEFAULT_ALLOWED_FAILS = 3;
-const DEFAULT_COOLDOWN_S = 5;
-const DEFAULT_TIMEOUT_S = 600;
+export const DEFAULT_ALLOWED_FAILS = 3;
+export const DEFAULT_COOLDOWN_S = 5;
+export const DEFAULT_TIMEOUT_S = 600;
 /** LiteLLM's default health check interval. */
-const DEFAULT_HEALTH_CHECK_INTERVAL_S = 300;
+export const DEFAULT_HEALTH_CHECK_INTERVAL_S = 300;
 
 function seconds(value: number | null | undefined): number | undefined {
   return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value * 1000 : undefined;

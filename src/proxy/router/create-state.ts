@@ -1,6 +1,6 @@
 /**
- * Chooses where the router's state lives: Redis when `router_settings` names one (`redis_url`, or
- * `redis_host`/`redis_port`/`redis_password`), so that all instances share cooldowns and load; else this process.
+ * Chooses where the router's state lives: Redis when the settings name one, so that all instances share
+ * cooldowns and load; else this process.
  */
 import { Redis, type RedisOptions } from "ioredis";
 import type { Clock } from "./clock.js";
@@ -23,21 +23,24 @@ const CONNECTION_OPTIONS: RedisOptions = {
   connectTimeout: 2000,
 };
 
-/** The ioredis connection the settings describe, or undefined when they name no Redis. */
-export function redisFromSettings(settings: RouterSettingsInput | null | undefined): Redis | undefined {
+/** Where a Redis is, as `router_settings` names it: `redis_url`, or `redis_host`/`redis_port`/`redis_password`. */
+export type RedisConnection = { url: string } | { host: string; port: number; password: string | undefined };
+
+/** The Redis the settings name, or undefined when they name none. */
+export function redisConnectionFrom(settings: RouterSettingsInput | null | undefined): RedisConnection | undefined {
   if (!settings) return undefined;
-  if (settings.redis_url) return new Redis(settings.redis_url, CONNECTION_OPTIONS);
+  if (settings.redis_url) return { url: settings.redis_url };
   if (!settings.redis_host) return undefined;
   const port = settings.redis_port === undefined || settings.redis_port === null ? 6379 : Number(settings.redis_port);
   if (!Number.isInteger(port) || port <= 0 || port > 65535) {
     throw new Error(`router_settings.redis_port must be a port number, not '${String(settings.redis_port)}'.`);
   }
-  return new Redis({
-    ...CONNECTION_OPTIONS,
-    host: settings.redis_host,
-    port,
-    ...(settings.redis_password ? { password: settings.redis_password } : {}),
-  });
+  return { host: settings.redis_host, port, password: settings.redis_password || undefined };
+}
+
+function connect(redis: RedisConnection): Redis {
+  if ("url" in redis) return new Redis(redis.url, CONNECTION_OPTIONS);
+  return new Redis({ ...CONNECTION_OPTIONS, host: redis.host, port: redis.port, ...(redis.password ? { password: redis.password } : {}) });
 }
 
 export interface CreateStateOptions {
@@ -45,9 +48,9 @@ export interface CreateStateOptions {
   clock?: Clock;
 }
 
-export function createRouterState(settings: RouterSettingsInput | null | undefined, options: CreateStateOptions = {}): RouterState {
-  const redis = redisFromSettings(settings);
-  if (redis === undefined) return new MemoryRouterState();
+export function createRouterState(connection: RedisConnection | undefined, options: CreateStateOptions = {}): RouterState {
+  if (connection === undefined) return new MemoryRouterState();
+  const redis = connect(connection);
   // Connection errors surface as failed commands, which the router tolerates; without a listener ioredis
   // would also print each one as an unhandled 'error' event.
   redis.on("error", () => undefined);

@@ -26,7 +26,7 @@ export interface Deployment {
   /** One attempt's timeout: `litellm_params.timeout`, else `request_timeout`, else `router_settings.timeout`, else 600 s. */
   readonly timeoutMs: number;
   readonly maxRetries: number | undefined;
-  /** The other `litellm_params` (provider extras), without `api_key`. */
+  /** The provider parameters of `litellm_params` (see `isGatewayParam`), sent with every call. */
   readonly extras: Readonly<Record<string, unknown>>;
   /** The entry's `model_info`, as configured (e.g. `mode`, `auto_launch`). */
   readonly modelInfo: Readonly<Record<string, unknown>>;
@@ -37,11 +37,48 @@ export interface Deployment {
   readonly variantOf: string | undefined;
 }
 
-/** The `litellm_params` the router itself reads; everything else is passed on to the provider. */
-const ROUTER_PARAMS = new Set(["model", "api_base", "api_key", "rpm", "tpm", "timeout", "max_retries", "weight", "order"]);
+/**
+ * The `litellm_params` that are the gateway's: where and how to call, routing, limits, pricing. This is the
+ * one rule that decides: everything else in `litellm_params` is a provider parameter, sent with each call.
+ */
+const GATEWAY_PARAMS: ReadonlySet<string> = new Set([
+  "model",
+  "api_base",
+  "api_key",
+  "rpm",
+  "tpm",
+  "timeout",
+  "stream_timeout",
+  "max_retries",
+  "num_retries",
+  "weight",
+  "order",
+  "drop_params",
+  "mock_response",
+  "tags",
+  "max_parallel_requests",
+  "max_budget",
+  "budget_duration",
+]);
+/** Pricing: `input_cost_per_token`, `output_cost_per_image`, `input_cost_per_pixel`, `input_cost_per_second`… */
+const PRICING_PARAM = /^(input|output)_cost_per_/;
 
 /** Parameters that hold credentials: kept out of ids, extras and anything shown. */
 const SECRET_PARAM = /key|secret|password|token|credential/i;
+
+export function isGatewayParam(key: string): boolean {
+  return GATEWAY_PARAMS.has(key) || PRICING_PARAM.test(key) || SECRET_PARAM.test(key);
+}
+
+/** The provider parameters of an entry's `litellm_params`: what is not the gateway's, without empty values. */
+export function providerParams(params: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(params).filter(([key, value]) => !isGatewayParam(key) && value !== undefined && value !== null));
+}
+
+/** Where an entry's calls go: by default its own api_base and api_key, else the provider's defaults. */
+export type ConnectionOf = (params: LitellmParamsInput) => { apiBase: string | undefined; apiKey: string | undefined };
+
+const ownConnection: ConnectionOf = (params) => ({ apiBase: params.api_base ?? undefined, apiKey: params.api_key ?? undefined });
 
 function positive(value: unknown): number | undefined {
   return typeof value === "number" && Number.isFinite(value) && value > 0 ? value : undefined;
@@ -73,17 +110,20 @@ function hashedId(entry: ModelEntryInput): string {
   return createHash("sha256").update(text).digest("hex").slice(0, 16);
 }
 
-function buildDeployment(entry: ModelEntryInput, id: string, settings: Pick<RouterSettings, "requestTimeoutMs">): Deployment {
+function buildDeployment(
+  entry: ModelEntryInput,
+  id: string,
+  settings: Pick<RouterSettings, "requestTimeoutMs">,
+  connectionOf: ConnectionOf,
+): Deployment {
   const params = entry.litellm_params;
-  const extras = Object.fromEntries(
-    Object.entries(params).filter(([key, value]) => !ROUTER_PARAMS.has(key) && !SECRET_PARAM.test(key) && value !== undefined),
-  );
+  const connection = connectionOf(params);
   const timeoutS = positive(params.timeout);
   const deployment: Deployment = {
     id,
     group: entry.model_name,
     model: params.model,
-    apiBase: params.api_base ?? undefined,
+    apiBase: connection.apiBase,
     apiKey: undefined,
     weight: typeof params.weight === "number" && params.weight >= 0 ? params.weight : undefined,
     rpm: positive(params.rpm),
@@ -91,11 +131,11 @@ function buildDeployment(entry: ModelEntryInput, id: string, settings: Pick<Rout
     order: typeof params.order === "number" ? params.order : Number.POSITIVE_INFINITY,
     timeoutMs: timeoutS === undefined ? settings.requestTimeoutMs : timeoutS * 1000,
     maxRetries: nonNegativeInt(params.max_retries),
-    extras,
+    extras: providerParams(params),
     modelInfo: { ...(entry.model_info ?? {}) },
     variantOf: undefined,
   };
-  return withApiKey(deployment, params.api_key ?? undefined);
+  return withApiKey(deployment, connection.apiKey);
 }
 
 function withApiKey(deployment: Deployment, apiKey: string | undefined): Deployment {
@@ -148,6 +188,7 @@ export function wildcardVariant(deployment: Deployment, match: string): Deployme
 export function buildDeployments(
   modelList: readonly ModelEntryInput[],
   settings: Pick<RouterSettings, "requestTimeoutMs">,
+  connectionOf: ConnectionOf = ownConnection,
 ): Deployment[] {
   const seen = new Set<string>();
   return modelList.map((entry, index) => {
@@ -164,6 +205,6 @@ export function buildDeployments(
       for (let n = 2; seen.has(id); n++) id = `${base}-${n}`;
     }
     seen.add(id);
-    return buildDeployment(entry, id, settings);
+    return buildDeployment(entry, id, settings, connectionOf);
   });
 }

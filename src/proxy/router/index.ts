@@ -3,9 +3,9 @@
  * deployments' state for `/health`.
  */
 import type { Clock } from "./clock.js";
-import { type RouterConfigInput, routerSettingsFrom } from "./config.js";
-import { createRouterState } from "./create-state.js";
-import { buildDeployments } from "./deployment.js";
+import type { RouterSettings } from "./config.js";
+import { createRouterState, type RedisConnection } from "./create-state.js";
+import type { Deployment } from "./deployment.js";
 import { type HealthProbe, HealthMonitor, type HealthStatus } from "./health.js";
 import type { RouterLogger } from "./logger.js";
 import type { ModelServerClient } from "./model-servers.js";
@@ -18,6 +18,7 @@ export type { RouterConfigInput, RouterSettings } from "./config.js";
 export { routerSettingsFrom } from "./config.js";
 export type { Deployment } from "./deployment.js";
 export { buildDeployments, isWildcard } from "./deployment.js";
+export type { RedisConnection } from "./create-state.js";
 export type { DeploymentHealth, HealthProbe } from "./health.js";
 export { HealthMonitor } from "./health.js";
 export type { RouterLogger } from "./logger.js";
@@ -27,8 +28,16 @@ export type { CallContext, DeploymentCall, ExecuteOptions, ExecuteResult } from 
 export { Router } from "./router.js";
 export type { Cooldown, DeploymentStats, RouterState } from "./state.js";
 
+/** What the router is built from: resolved once from the config (see proxy/settings.ts). */
+export interface RouterInput {
+  settings: RouterSettings;
+  deployments: readonly Deployment[];
+  /** Where cooldowns and load are shared; undefined: in this process. */
+  redis: RedisConnection | undefined;
+}
+
 export interface CreateRouterOptions {
-  /** Where cooldowns and load live; by default Redis when `router_settings` names one, else this process. */
+  /** Where cooldowns and load live; by default Redis when the input names one, else this process. */
   state?: RouterState;
   /** Key prefix in Redis (default `xgate:router:`). */
   namespace?: string;
@@ -54,18 +63,17 @@ export interface RouterBundle {
 }
 
 /**
- * The router and its health monitor for a config. Before serving, await `ready()` (Redis connected, when
+ * The router and its health monitor. Before serving, await `ready()` (Redis connected, when
  * configured) and `health.start()` (reads the model servers' lists and auto-launches once, then keeps checking
  * when `background_health_checks` is on).
  *
  * @example
- * const { router, health, ready, close } = createRouter(config, { logger, servers: modelServerClient(providers) });
+ * const { router, health, ready, close } = createRouter(settings, { logger, servers: modelServerClient(providers) });
  * await Promise.all([ready(), health.start()]);
  * const answer = await router.execute("embed", (d, { signal, timeoutMs }) => callUpstream(d, signal, timeoutMs), { signal });
  */
-export function createRouter(config: RouterConfigInput, options: CreateRouterOptions = {}): RouterBundle {
-  const settings = routerSettingsFrom(config);
-  const deployments = buildDeployments(config.model_list, settings);
+export function createRouter(input: RouterInput, options: CreateRouterOptions = {}): RouterBundle {
+  const { settings, deployments } = input;
   const health = new HealthMonitor(deployments, {
     background: settings.backgroundHealthChecks,
     intervalMs: settings.healthCheckIntervalMs,
@@ -76,7 +84,7 @@ export function createRouter(config: RouterConfigInput, options: CreateRouterOpt
   });
   const state =
     options.state ??
-    createRouterState(config.router_settings, {
+    createRouterState(input.redis, {
       ...(options.namespace && { namespace: options.namespace }),
       ...(options.clock && { clock: options.clock }),
     });

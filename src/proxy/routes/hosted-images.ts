@@ -1,19 +1,19 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { createReadStream } from "node:fs";
 import { NotFoundError } from "../../errors.js";
-import type { ProxyContext } from "../context.js";
+import type { ImageStore } from "../files/image-store.js";
 
 const HOSTED_PATH = "/v1/files/images/";
 
-export function hostedImageUrl(ctx: ProxyContext, request: FastifyRequest, name: string): string {
-  const base = ctx.publicBaseUrl ?? `${request.protocol}://${request.host}`;
+export function hostedImageUrl(publicBaseUrl: string | undefined, request: FastifyRequest, name: string): string {
+  const base = publicBaseUrl ?? `${request.protocol}://${request.host}`;
   return `${base.replace(/\/+$/, "")}${HOSTED_PATH}${name}`;
 }
 
 /** Hosted images need no key: the unguessable name is the capability, so browsers and <img> tags can fetch them. */
-export function hostedImageRoutes(app: FastifyInstance, ctx: ProxyContext): void {
+export function hostedImageRoutes(app: FastifyInstance, images: ImageStore): void {
   app.get<{ Params: { name: string } }>(`${HOSTED_PATH}:name`, { config: { public: true } }, async (request, reply) => {
-    const image = await ctx.images.get(request.params.name);
+    const image = await images.get(request.params.name);
     if (!image) {
       throw new NotFoundError("No such image, or it has expired (general_settings.image_url_ttl_seconds).", {
         code: "image_not_found",

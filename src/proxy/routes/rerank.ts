@@ -1,17 +1,11 @@
-import type { FastifyInstance } from "fastify";
-import { rerank } from "../../index.js";
-import type { RerankParams } from "../../types.js";
-import type { ProxyContext } from "../context.js";
-import { dispatchRequest } from "./dispatch-request.js";
-import { asObject, clientRequest, sdkParams } from "./params.js";
+import type { RerankCall } from "../../operations/index.js";
+import { rerank } from "../../operations/index.js";
+import type { RerankResponse } from "../../types.js";
+import { asObject, type OperationRoute } from "../pipeline/index.js";
 
-export function rerankRoutes(app: FastifyInstance, ctx: ProxyContext): void {
-  for (const url of ["/v1/rerank", "/rerank", "/v2/rerank"]) {
-    app.post(url, async (request, reply) => {
-      const req = clientRequest(asObject(request.body, "POST /v1/rerank"), ctx);
-      return dispatchRequest(ctx, request, reply, req.model, (target, signal) =>
-        rerank(sdkParams(req, target, signal, ctx) as RerankParams),
-      );
-    });
-  }
-}
+export const rerankRoute: OperationRoute<RerankCall, RerankResponse> = {
+  urls: ["/v1/rerank", "/rerank", "/v2/rerank"],
+  operation: rerank,
+  read: (request) => ({ fields: asObject(request.body, "POST /v1/rerank") }),
+  respond: (result) => result,
+};

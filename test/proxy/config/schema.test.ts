@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { ConfigError, loadConfig, parseConfig, providerExtras } from "../../../src/proxy/config/index.js";
+import { ConfigError, loadConfig, parseConfig } from "../../../src/proxy/config/index.js";
+import { providerParams } from "../../../src/proxy/router/deployment.js";
 import { failure } from "./helpers.js";
 
 const fixture = (name: string): string => fileURLToPath(new URL(`fixtures/${name}`, import.meta.url));
@@ -70,7 +71,7 @@ describe("a valid config", () => {
       replica: 2,
       model_type: "embedding",
     });
-    assert.deepEqual(providerExtras(sd!.litellm_params), { num_inference_steps: 30 });
+    assert.deepEqual(providerParams(sd!.litellm_params), { num_inference_steps: 30 });
     assert.equal(sd!.model_info.output_cost_per_image, 0.02);
     assert.equal(rerank!.model_info.mode, "rerank");
     assert.equal(wildcard!.model_name, "xinference/*");

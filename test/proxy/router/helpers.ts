@@ -1,7 +1,9 @@
 // Shared helpers for the router's tests: a clock that moves only when told, a seeded PRNG, and configs.
 import type { Clock } from "../../../src/proxy/router/clock.js";
 import { type ModelEntryInput, type RouterConfigInput, routerSettingsFrom } from "../../../src/proxy/router/config.js";
+import { redisConnectionFrom } from "../../../src/proxy/router/create-state.js";
 import { buildDeployments } from "../../../src/proxy/router/deployment.js";
+import type { RouterInput } from "../../../src/proxy/router/index.js";
 import { MemoryRouterState } from "../../../src/proxy/router/memory-state.js";
 import { type Rotation, Router, type RouterOptions } from "../../../src/proxy/router/router.js";
 import type { RouterState } from "../../../src/proxy/router/state.js";
@@ -92,4 +94,10 @@ export function testRouter(
     ...(options.logger && { logger: options.logger }),
   });
   return { router, clock, state, slept };
+}
+
+/** What createRouter takes, from a config as a test writes it. */
+export function routerInput(config: RouterConfigInput): RouterInput {
+  const settings = routerSettingsFrom(config);
+  return { settings, deployments: buildDeployments(config.model_list, settings), redis: redisConnectionFrom(config.router_settings) };
 }

@@ -13,7 +13,7 @@ import { INSTANCE_TTL_MS, RedisRouterState } from "../../../src/proxy/router/red
 import type { RouterState } from "../../../src/proxy/router/state.js";
 import { leastBusy } from "../../../src/proxy/router/strategies/least-busy.js";
 import { redisReachable } from "../../support/redis.js";
-import { entry, FakeClock, testRouter } from "./helpers.js";
+import { entry, FakeClock, routerInput, testRouter } from "./helpers.js";
 
 const REDIS_URL = "redis://127.0.0.1:6379";
 
@@ -306,8 +306,8 @@ describe("state from the config", () => {
   test("redis_host/redis_port, or redis_url: instances built from the same config share cooldowns", async (t) => {
     if (!haveRedis) return t.skip(`Redis not reachable at ${REDIS_URL}`);
     const ns = namespace();
-    const first = createRouter({ model_list, router_settings: { redis_host: "127.0.0.1", redis_port: 6379 } }, { namespace: ns });
-    const second = createRouter({ model_list, router_settings: { redis_url: REDIS_URL } }, { namespace: ns });
+    const first = createRouter(routerInput({ model_list, router_settings: { redis_host: "127.0.0.1", redis_port: 6379 } }), { namespace: ns });
+    const second = createRouter(routerInput({ model_list, router_settings: { redis_url: REDIS_URL } }), { namespace: ns });
     await Promise.all([first.ready(), second.ready()]);
     const rateLimited = async (): Promise<string> => {
       throw fromUpstream(new RateLimitError("Rate limit reached"));
@@ -324,7 +324,7 @@ describe("state from the config", () => {
     const warnings: string[] = [];
     const logger: RouterLogger = { info: () => undefined, warn: (_f, message) => warnings.push(message ?? "") };
     // Port 1 on loopback: nothing listens there, so the connection is refused at once.
-    const bundle = createRouter({ model_list, router_settings: { redis_host: "127.0.0.1", redis_port: 1 } }, { logger, namespace: namespace() });
+    const bundle = createRouter(routerInput({ model_list, router_settings: { redis_host: "127.0.0.1", redis_port: 1 } }), { logger, namespace: namespace() });
     await bundle.ready();
     assert.match(warnings.join("\n"), /router state \(Redis\) not reachable/);
     for (let i = 0; i < 3; i++) assert.match((await bundle.router.execute("g", async (d) => d.id)).result, /^[ab]$/);
@@ -332,7 +332,7 @@ describe("state from the config", () => {
   });
 
   test("without Redis settings, the state is this process's own", async () => {
-    const bundle = createRouter({ model_list });
+    const bundle = createRouter(routerInput({ model_list }));
     await bundle.ready();
     await assert.rejects(
       bundle.router.execute("g", async () => {
@@ -341,7 +341,7 @@ describe("state from the config", () => {
       ServiceUnavailableError,
     );
     assert.ok((await bundle.router.stats()).get("a")?.cooldown);
-    const other = createRouter({ model_list });
+    const other = createRouter(routerInput({ model_list }));
     assert.equal((await other.router.stats()).get("a")?.cooldown, undefined);
     await bundle.close();
     await other.close();

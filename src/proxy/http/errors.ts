@@ -1,8 +1,12 @@
 /**
  * Turns anything thrown while serving a request into the OpenAI error body
- * `{"error": {"message", "type", "param", "code"}}` with the right status.
+ * `{"error": {"message", "type", "param", "code"}}` with the right status, and installs the handlers that
+ * do so for every route and for requests that match none.
  */
-import { APIError, errorTypeForStatus } from "../errors.js";
+import type { FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import { APIError, errorTypeForStatus } from "../../errors.js";
+import { logRequest } from "../pipeline/record.js";
 
 export interface ErrorBody {
   error: { message: string; type: string; param: string | null; code: string };
@@ -64,4 +68,36 @@ export function toHttpError(err: unknown): HttpError {
 
 export function errorBody(status: number, message: string, code: string, param: string | null): ErrorBody {
   return { error: { message, type: errorTypeForStatus(status), param, code } };
+}
+
+/** The error handler every route shares, and the 404 for requests that match no route. */
+export function installErrorHandlers(app: FastifyInstance, logger: Logger): void {
+  app.setErrorHandler(async (err, request, reply) => {
+    // A client that went away mid-request is not an error of ours: its upstream call was cancelled, and
+    // nobody is left to read an answer. 499 (nginx's "client closed request") marks it in the log line.
+    // onResponse never runs for it, so its line is written here.
+    if (request.raw.socket?.destroyed || reply.raw.destroyed) {
+      logRequest(logger, request, 499, reply.elapsedTime);
+      return reply.code(499).send();
+    }
+    const http = toHttpError(err);
+    if (http.body.error.code === "internal_error") {
+      logger.error({ request_id: request.id, err: { message: (err as Error).message, stack: (err as Error).stack } }, "unhandled error");
+    }
+    return reply.code(http.status).headers(http.headers).send(http.body);
+  });
+
+  app.setNotFoundHandler(async (request, reply) =>
+    reply
+      .code(404)
+      .send(
+        errorBody(
+          404,
+          `No route ${request.method} ${request.url.split("?")[0]}. xgate serves POST /v1/embeddings, /v1/images/generations, ` +
+            "/v1/images/edits, /v1/rerank and GET /v1/models, /model/info, /health.",
+          "route_not_found",
+          null,
+        ),
+      ),
+  );
 }

@@ -19,6 +19,12 @@ export function requiredString(value: unknown, param: string, example: string): 
   return value;
 }
 
+export function optionalString(value: unknown, param: string): string | undefined {
+  if (!given(value)) return undefined;
+  if (typeof value !== "string") throw new BadRequestError(`${param} must be a string.`, { param });
+  return value;
+}
+
 export function optionalInteger(value: unknown, param: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (!given(value)) return undefined;
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {

@@ -1,0 +1,53 @@
+/** The operations, each as parse + run (see types.ts), for the SDK facades and the proxy's pipeline. */
+import type { ImageResponse, RerankResponse } from "../types.js";
+import { type Embeddings, type EmbeddingsRequest, parseEmbeddings, runEmbeddings } from "./embeddings.js";
+import { disposeImageEdit, type ImageEditCall, parseImageEdit, runImageEdit } from "./image-edit.js";
+import { type ImageGenerationCall, parseImageGeneration, runImageGeneration } from "./image-generation.js";
+import { parseRerank, type RerankCall, runRerank } from "./rerank.js";
+import type { OperationTarget, RawParams } from "./types.js";
+
+export type { Embeddings, EmbeddingsRequest, EncodingFormat } from "./embeddings.js";
+export { DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_CONCURRENCY } from "./embeddings.js";
+export type { ImageEditCall } from "./image-edit.js";
+export type { ImageGenerationCall } from "./image-generation.js";
+export type { RerankCall } from "./rerank.js";
+export { CALL_OPTIONS, type OperationTarget, type RawParams } from "./types.js";
+
+export interface Operation<Request, Result> {
+  /** As messages name it, e.g. `embeddings`. */
+  readonly name: string;
+  /** Checks a caller's parameters (without the call options) and gives the typed request; throws a 400 naming the fix. */
+  parse(raw: RawParams): Request;
+  run(request: Request, target: OperationTarget): Promise<Result>;
+  /** Tokens a result used, for usage-based routing. */
+  tokensOf?(result: Result): number | undefined;
+  /** Releases what `parse` took hold of (files), whatever happened. */
+  dispose?(request: Request): void;
+}
+
+export const embeddings: Operation<EmbeddingsRequest, Embeddings> = {
+  name: "embeddings",
+  parse: parseEmbeddings,
+  run: runEmbeddings,
+  tokensOf: (result) => result.totalTokens,
+};
+
+export const imageGeneration: Operation<ImageGenerationCall, ImageResponse> = {
+  name: "image generation",
+  parse: parseImageGeneration,
+  run: runImageGeneration,
+};
+
+export const imageEdit: Operation<ImageEditCall, ImageResponse> = {
+  name: "image edit",
+  parse: parseImageEdit,
+  run: runImageEdit,
+  dispose: disposeImageEdit,
+};
+
+export const rerank: Operation<RerankCall, RerankResponse> = {
+  name: "rerank",
+  parse: parseRerank,
+  run: runRerank,
+  tokensOf: (result) => result.meta.tokens?.input_tokens,
+};

@@ -1,0 +1,22 @@
+/**
+ * What one request carries through the stages: the typed request once parsed, and what the later stages
+ * learn (which group and deployment answered, how long the upstream took, the tokens used) for the response
+ * headers and the log line.
+ */
+
+/** What a request did, for its log line and response headers. */
+export interface RequestTrace {
+  /** The model the client asked for. */
+  model?: string;
+  group?: string;
+  deployment?: string;
+  attempts?: number;
+  upstreamMs?: number;
+  tokens?: number;
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    trace: RequestTrace | null;
+  }
+}

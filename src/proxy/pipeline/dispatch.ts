@@ -1,0 +1,78 @@
+/**
+ * The dispatch stage: a parsed request to the deployment that answers it. Resolves the client's model to a
+ * group, lets the router pick deployments, retry and fall back, and runs the operation on each attempt with
+ * a target made from the deployment — its connection as the settings resolved it, its provider parameters,
+ * the attempt's signal as the one deadline. The router imports no provider; this stage is where the two meet.
+ */
+import { type Operation, type OperationTarget } from "../../operations/index.js";
+import { resolveModel } from "../../providers/index.js";
+import type { UpstreamTarget } from "../../upstream/target.js";
+import type { ModelResolver } from "../model-resolver.js";
+import type { CallContext, Deployment, HealthMonitor, Router } from "../router/index.js";
+import type { ParsedRequest } from "./parse.js";
+
+export interface Dispatched<Result> {
+  result: Result;
+  group: string;
+  deploymentId: string;
+  /** Calls made, the answering one included. */
+  attempts: number;
+  fallbackUsed: boolean;
+  /** Time spent waiting on the deployment that answered. */
+  upstreamMs: number;
+}
+
+/** The target of one attempt on one deployment: the router owns retries and the deadline, so the transport has neither. */
+export function attemptTarget(deployment: Deployment, context: CallContext, parsed: ParsedRequest<unknown>): OperationTarget {
+  const { provider, uid } = resolveModel(deployment.model);
+  const client = parsed.client;
+  const upstream: UpstreamTarget = {
+    provider: provider.name,
+    label: provider.connection.label,
+    apiBase: client?.apiBase ?? deployment.apiBase ?? provider.connection.defaultApiBase,
+    apiKey: client?.apiKey ?? deployment.apiKey,
+    timeoutMs: Number.POSITIVE_INFINITY,
+    numRetries: 0,
+    extraHeaders: {},
+    signal: context.signal,
+  };
+  return { provider, uid, upstream, params: deployment.extras, dropParams: parsed.dropParams };
+}
+
+export class Dispatcher {
+  constructor(
+    private readonly router: Router,
+    private readonly health: HealthMonitor,
+    private readonly resolver: ModelResolver,
+  ) {}
+
+  /** Throws a 400 when the model's servers report it cannot do this image edit, before any GPU work. */
+  assertCanEdit(requestedModel: string, withMask: boolean): void {
+    this.health.checkEdit(this.resolver.resolve(requestedModel).group, withMask);
+  }
+
+  async dispatch<Request, Result>(
+    operation: Operation<Request, Result>,
+    parsed: ParsedRequest<Request>,
+    signal: AbortSignal,
+  ): Promise<Dispatched<Result>> {
+    const { group, wildcardMatch } = this.resolver.resolve(parsed.model);
+    const outcome = await this.router.execute(
+      group,
+      (deployment, context) => operation.run(parsed.request, attemptTarget(deployment, context, parsed)),
+      {
+        signal,
+        ...(wildcardMatch !== undefined && { wildcardMatch }),
+        ...(operation.tokensOf !== undefined && { tokensOf: operation.tokensOf }),
+      },
+    );
+    return {
+      result: outcome.result,
+      group: outcome.group,
+      deploymentId: outcome.deployment.id,
+      attempts: outcome.attempts,
+      fallbackUsed: outcome.fallbacks > 0,
+      upstreamMs: outcome.upstreamMs,
+    };
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The request pipeline every operation route runs, stage by stage:
+ *
+ *   authenticate (headers, before the body is read: see authenticate.ts) → read → parse → admit → dispatch
+ *   → respond → record
+ *
+ * A route declares its operation and how it reads and answers; the stages are the same for all. `admit` is
+ * the point where a request is valid but nothing has been sent: checks that may refuse it go there (an edit
+ * the model cannot do; limits and budgets), and a refusal there never counts against a deployment.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { Operation } from "../../operations/index.js";
+import { clientGoneSignal } from "../http/client-gone.js";
+import type { Dispatcher } from "./dispatch.js";
+import { type ParsedRequest, parseRequest, type ParseOptions } from "./parse.js";
+import { recordDispatch } from "./record.js";
+
+export { asObject, MAX_JSON_DEPTH, type ParsedRequest } from "./parse.js";
+export { attemptTarget, type Dispatched, Dispatcher } from "./dispatch.js";
+export type { RequestTrace } from "./context.js";
+export { logRequest } from "./record.js";
+
+/** What a route read from the request: text fields to check, files to add after the checks, and what to release. */
+export interface RouteInput {
+  fields: Record<string, unknown>;
+  /** Added to the fields after the checks on client input (which walk text, not file handles). */
+  files?: Record<string, unknown>;
+  /** Releases what reading took (spooled uploads); called when the request is done, whatever happened. */
+  release?: () => Promise<void>;
+}
+
+/** A check between parse and dispatch; throws to refuse the request. */
+export type Admission = (parsed: ParsedRequest<unknown>, request: FastifyRequest) => void | Promise<void>;
+
+export interface OperationRoute<Request, Result> {
+  urls: readonly string[];
+  operation: Operation<Request, Result>;
+  read(request: FastifyRequest): RouteInput | Promise<RouteInput>;
+  /** This route's own admission checks, run before the pipeline's. */
+  admit?: Admission;
+  /** The request as it goes upstream, when it differs from the client's (images: always base64, hosted here). */
+  upstreamRequest?(request: Request): Request;
+  respond(result: Result, parsed: ParsedRequest<Request>, request: FastifyRequest, reply: FastifyReply): unknown;
+}
+
+export interface Pipeline {
+  parse: ParseOptions;
+  /** Checks every operation request passes after its route's own; in order. */
+  admit: readonly Admission[];
+  dispatcher: Dispatcher;
+}
+
+async function handle<Request, Result>(
+  pipeline: Pipeline,
+  route: OperationRoute<Request, Result>,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<unknown> {
+  const input = await route.read(request);
+  try {
+    const parsed = parseRequest(route.operation, input.fields, input.files, pipeline.parse);
+    try {
+      if (route.admit !== undefined) await route.admit(parsed, request);
+      for (const admit of pipeline.admit) await admit(parsed, request);
+      const trace = (request.trace ??= {});
+      trace.model = parsed.model;
+      const sent = route.upstreamRequest === undefined ? parsed : { ...parsed, request: route.upstreamRequest(parsed.request) };
+      const outcome = await pipeline.dispatcher.dispatch(route.operation, sent, clientGoneSignal(request.raw.socket));
+      recordDispatch(trace, outcome, reply);
+      return await route.respond(outcome.result, parsed, request, reply);
+    } finally {
+      route.operation.dispose?.(parsed.request);
+    }
+  } finally {
+    await input.release?.();
+  }
+}
+
+export function registerOperationRoute<Request, Result>(
+  app: FastifyInstance,
+  pipeline: Pipeline,
+  route: OperationRoute<Request, Result>,
+): void {
+  for (const url of route.urls) app.post(url, (request, reply) => handle(pipeline, route, request, reply));
+}
