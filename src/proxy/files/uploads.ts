@@ -2,8 +2,8 @@
  * Reads an image-edit form. Each uploaded file is streamed to a temporary file as it arrives, never held
  * whole in memory, and the upstream request later streams it from disk. Spooling (rather than piping the
  * client's stream straight upstream) is what lets a failed attempt be retried on another deployment, and
- * lets `model` arrive after the files in the form. Whatever is wrong with a form — its syntax, its size —
- * is the client's 4xx before anything goes upstream, and leaves no file behind.
+ * lets `model` arrive after the files in the form. Whatever is wrong with a form — its syntax, its size, a
+ * file that is no image — is the client's 4xx before anything goes upstream, and leaves no file behind.
  */
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -18,10 +18,12 @@ import { BadRequestError } from "../../errors.js";
 import type { FileLike } from "../../types.js";
 import { fieldTooLarge, fileTooLarge, formError, formTooLarge, unnamedPart } from "./form-errors.js";
 import type { FilePartLabel, FormLimits } from "./form-errors.js";
+import { imageCheck } from "./image-check.js";
 
 export interface SpooledFile {
   path: string;
   filename: string;
+  /** The image type its bytes show (image/png, image/jpeg or image/webp), whatever the client labelled it. */
   contentType: string;
   size: number;
 }
@@ -88,12 +90,18 @@ function addField(form: EditForm, part: MultipartValue, budget: FormBudget): voi
   form.fields[part.fieldname.replace(/\[\]$/, "")] = value;
 }
 
-/** Streams a file part to `path`, counting it against the limits. */
+/** Streams a file part to `path`, checking that it is an image and counting it against the limits. */
 async function spool(part: MultipartFile, label: FilePartLabel, path: string, budget: FormBudget): Promise<SpooledFile> {
   let size = 0;
-  await pipeline(part.file, budget.counter(label, (n) => (size += n)), createWriteStream(path));
+  let contentType = part.mimetype;
+  await pipeline(
+    part.file,
+    imageCheck(label, (type) => (contentType = type)),
+    budget.counter(label, (n) => (size += n)),
+    createWriteStream(path),
+  );
   if (part.file.truncated) throw fileTooLarge(label, budget.limits);
-  return { path, size, filename: label.filename, contentType: part.mimetype };
+  return { path, size, filename: label.filename, contentType };
 }
 
 /**
