@@ -214,6 +214,17 @@ general_settings:
     }
   });
 
+  test("an image Xinference cannot open after all is the client's 400, tried once, not the deployment's failure", async () => {
+    const damaged = Buffer.concat([PNG.subarray(0, 16), Buffer.alloc(64, 0xee)]);
+    const answer = await edit(editForm([{ field: "image", data: damaged, type: "image/png", filename: "damaged.png" }]));
+    assert.equal(answer.status, 400, JSON.stringify(answer.body));
+    assert.equal(answer.body.error.code, "invalid_image");
+    assert.match(answer.body.error.message, /Xinference could not open an uploaded image/);
+    assert.equal(emulator.requests.filter((r) => r.path === "/v1/images/edits").length, 1);
+    const health = await fetchHealth(proxy, MASTER_KEY);
+    assert.equal(health.unhealthy_count, 0, JSON.stringify(health.unhealthy_endpoints));
+  });
+
   test("after those the deployment is healthy and edits work", async () => {
     const answer = await edit(editForm([{ field: "image", data: PNG, type: "image/png", filename: "a.png" }]));
     assert.equal(answer.status, 200, JSON.stringify(answer.body));
