@@ -175,6 +175,21 @@ general_settings:
       assert.equal(answer.body.error.param, "image");
     });
 
+    test("a client that hangs up inside a file leaves no spooled file", async () => {
+      const req = request(`${proxy.url}/v1/images/edits`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${MASTER_KEY}`, "content-type": FORM_TYPE, "content-length": 1024 * 1024 },
+      });
+      req.on("error", () => {});
+      req.write(Buffer.concat([...fields(), image()]).subarray(0, 600));
+      await spoolingStarted();
+      req.destroy();
+      // The proxy learns of the hang-up from its socket: wait until it has cleaned up (afterEach checks it did).
+      for (let i = 0; i < 500 && (await readdir(spoolRoot)).some((name) => name.startsWith("xgate-upload-")); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    });
+
     test("a body that stops inside a text field", async () => {
       const whole = form(part("model", "sd"), part("prompt", "p".repeat(10_000)));
       const answer = await send(whole.subarray(0, 5000));
