@@ -6,7 +6,7 @@ import {
   BadGatewayError,
   BadRequestError,
   embedding,
-  imageGeneration,
+  imageEdit,
   InternalServerError,
   NotFoundError,
   PermissionDeniedError,
@@ -15,6 +15,10 @@ import {
   ServiceUnavailableError,
   UnprocessableEntityError,
 } from "../../src/index.js";
+import { xinferenceError } from "../../src/providers/xinference/errors.js";
+import { CONNECTION } from "../../src/providers/xinference/models.js";
+import type { UpstreamFailure } from "../../src/upstream/http.js";
+import { resolveTarget } from "../../src/upstream/target.js";
 import type { Fault } from "../support/emulator/index.js";
 import { useEmulator } from "../sdk/helpers.js";
 
@@ -156,17 +160,130 @@ describe("Xinference error bodies", () => {
     assert.match(err.message, /is not for creating embedding/);
     assert.match(err.message, /model_type/);
   });
+});
 
-  it("keeps Xinference's message for a bad response_format it reports itself", async () => {
-    emu().setFault("images/generations", { kind: "status", status: 500, body: { detail: "Unsupported response format: gif" }, times: 1 });
-    const err = await imageGeneration({
-      model: "xinference/sd-turbo",
+/** What the emulator answers `input` on `path`, as the failure the provider maps. */
+async function emulatorFailure(path: string, input: { json?: unknown; form?: FormData }): Promise<UpstreamFailure> {
+  const url = `${emu().baseUrl}${path}`;
+  const headers: Record<string, string> = { authorization: "Bearer xf-all" };
+  if (input.json !== undefined) headers["content-type"] = "application/json";
+  const res = await fetch(url, { method: "POST", headers, body: input.form ?? JSON.stringify(input.json) });
+  return {
+    status: res.status,
+    headers: Object.fromEntries(res.headers),
+    body: await res.text(),
+    method: "POST",
+    url,
+    retryAfterMs: undefined,
+    target: resolveTarget(CONNECTION, { api_base: emu().baseUrl, api_key: "xf-all" }),
+  };
+}
+
+/** A 500 in a form no route of the emulator produces (yet): Xinference's own words. */
+function engine500(detail: string, path = "/images/generations"): UpstreamFailure {
+  return {
+    status: 500,
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ detail }),
+    method: "POST",
+    url: `http://127.0.0.1:9997/v1${path}`,
+    retryAfterMs: undefined,
+    target: resolveTarget(CONNECTION, { api_base: "http://127.0.0.1:9997/v1" }),
+  };
+}
+
+function assertClientError(err: APIError, code: string, param: string, message: RegExp): void {
+  assert.ok(err instanceof BadRequestError, `${err.constructor.name}: ${err.message}`);
+  assert.equal(err.status, 400);
+  assert.equal(err.code, code);
+  assert.equal(err.param, param);
+  assert.equal(err.provider, "xinference");
+  assert.match(err.message, message);
+}
+
+describe("Xinference's 500s that are the client's mistake are 400s", () => {
+  it("an upload its image library cannot open", async () => {
+    const form = new FormData();
+    form.set("prompt", "p");
+    form.set("model", "stabilityai/stable-diffusion-3.5-large");
+    form.set("images", new Blob(["not a picture"], { type: "image/png" }), "a.png");
+    const failure = await emulatorFailure("/images/edits", { form });
+    assert.equal(failure.status, 500);
+    assert.match(failure.body, /cannot identify image file <_io\.BytesIO object at 0x/);
+    const err = xinferenceError(failure);
+    assertClientError(err, "invalid_image", "image", /^Xinference could not open an uploaded image \(PIL: cannot identify image file\)/);
+    assert.match(err.message, /Send a whole PNG, JPEG or WebP file/);
+    assert.doesNotMatch(err.message, /BytesIO/);
+  });
+
+  it("the same through the SDK, and as the text/plain 500 of an uncaught exception", async () => {
+    const err = await imageEdit({
+      model: "xinference/stabilityai/stable-diffusion-3.5-large",
       prompt: "p",
+      image: Buffer.from("not a picture"),
       api_base: emu().baseUrl,
       api_key: "xf-all",
       num_retries: 0,
     }).catch((e: unknown) => e);
-    assert.ok(err instanceof InternalServerError);
-    assert.equal(err.message, "Unsupported response format: gif");
+    assert.ok(err instanceof APIError, String(err));
+    assertClientError(err, "invalid_image", "image", /cannot identify image file/);
+    const plain = { ...engine500(""), headers: { "content-type": "text/plain; charset=utf-8" } };
+    plain.body = "Internal Server Error: cannot identify image file <_io.BytesIO object at 0x7f3a5c1e2b80>";
+    assertClientError(xinferenceError(plain), "invalid_image", "image", /cannot identify image file/);
+  });
+
+  it("a model of another type, for every operation's wording", async () => {
+    const failure = await emulatorFailure("/images/generations", { json: { model: "bge-base-en", prompt: "p" } });
+    assert.match(failure.body, /is not for creating image\./);
+    assertClientError(xinferenceError(failure), "unsupported_by_model", "model", /is not for creating image\. The model is of another type/);
+    const rerank = await emulatorFailure("/rerank", { json: { model: "bge-base-en", query: "q", documents: ["d"] } });
+    assertClientError(xinferenceError(rerank), "unsupported_by_model", "model", /is not for reranking\./);
+    for (const what of ["chat", "generate", "creating transcriptions", "creating translations", "creating speech", "txt2img"]) {
+      const err = xinferenceError(engine500(`Model model_name='bge-base-en' is not for ${what}.`, "/chat/completions"));
+      assertClientError(err, "unsupported_by_model", "model", /GET \/v1\/models lists each model's model_type/);
+    }
+  });
+
+  it("a response_format Xinference does not have", async () => {
+    const failure = await emulatorFailure("/images/generations", { json: { model: "sd-turbo", prompt: "p", response_format: "gif" } });
+    assert.equal(JSON.parse(failure.body).detail, "Unsupported response format: gif");
+    assertClientError(xinferenceError(failure), "invalid_request", "response_format", /^Xinference does not support response_format 'gif' here: use 'b64_json' or 'url'\.$/);
+    const audio = xinferenceError(engine500("Unsupported response format: ogg", "/audio/speech"));
+    assertClientError(audio, "invalid_request", "response_format", /'ogg' here: use one the operation supports/);
+  });
+
+  it("kwargs that are not JSON, or not a JSON object", async () => {
+    const cases: [kwargs: string, python: RegExp][] = [
+      ["not json", /^Expecting value: line 1 column 1 \(char 0\)$/],
+      ['{"seed" 7}', /^Expecting ':' delimiter: line 1 column 9 \(char 8\)$/],
+      ['{"seed": 7} x', /^Extra data: line 1 column 13 \(char 12\)$/],
+    ];
+    for (const [kwargs, python] of cases) {
+      const failure = await emulatorFailure("/images/generations", { json: { model: "sd-turbo", prompt: "p", kwargs } });
+      const detail = (JSON.parse(failure.body) as { detail: string }).detail;
+      assert.match(detail, python);
+      const err = xinferenceError(failure);
+      assertClientError(err, "invalid_kwargs", "kwargs", /^Xinference could not parse the request's kwargs as JSON \(/);
+      assert.ok(err.message.includes(detail), err.message);
+      assert.match(err.message, /send kwargs as a JSON object of engine parameters, e\.g\. \{"seed": 7\}/);
+    }
+    // Python's words where the emulator's are not yet the same.
+    for (const detail of [
+      "Expecting property name enclosed in double quotes: line 1 column 12 (char 11)",
+      "Unterminated string starting at: line 1 column 2 (char 1)",
+      "Invalid \\escape: line 1 column 10 (char 9)",
+    ]) {
+      assertClientError(xinferenceError(engine500(detail)), "invalid_kwargs", "kwargs", /could not parse the request's kwargs as JSON/);
+    }
+    const list = await emulatorFailure("/images/generations", { json: { model: "sd-turbo", prompt: "p", kwargs: "[1, 2]" } });
+    assertClientError(xinferenceError(list), "invalid_kwargs", "kwargs", /^Xinference needs kwargs to be a JSON object of engine parameters, not a list/);
+  });
+
+  it("leaves a 500 that is the engine's own fault a 500", () => {
+    for (const detail of ["CUDA out of memory. Tried to allocate 2.00 GiB", "Expecting value from the scheduler", "Model is not for sale"]) {
+      const err = xinferenceError(engine500(detail));
+      assert.ok(err instanceof InternalServerError, detail);
+      assert.equal(err.message, detail);
+    }
   });
 });

@@ -113,7 +113,7 @@ general_settings:
     assert.match(res.body.error.message, /image/);
     const noPrompt = new FormData();
     noPrompt.set("model", "sd");
-    noPrompt.set("image", new Blob([Buffer.from("89504e47", "hex")], { type: "image/png" }), "a.png");
+    noPrompt.set("image", new Blob([Buffer.from("89504e470d0a1a0a", "hex")], { type: "image/png" }), "a.png");
     assertError(await call("/v1/images/edits", { body: noPrompt }), 400);
   });
 
@@ -143,7 +143,7 @@ general_settings:
     const form = new FormData();
     form.set("model", "sd");
     form.set("prompt", "x");
-    form.set("image", new Blob([Buffer.alloc(1024 * 1024 + 10)], { type: "image/png" }), "big.png");
+    form.set("image", new Blob([Buffer.from("89504e470d0a1a0a", "hex"), Buffer.alloc(1024 * 1024 + 10)], { type: "image/png" }), "big.png");
     assertError(await call("/v1/images/edits", { body: form }), 413, "payload_too_large");
   });
 

@@ -4,7 +4,7 @@
  * whatever a proxy in front of it sends (HTML pages, empty bodies). The upstream's own words are kept.
  */
 import { BadRequestError, errorFromStatus, NotFoundError } from "../../errors.js";
-import type { APIError } from "../../errors.js";
+import type { APIError, APIErrorOptions } from "../../errors.js";
 import type { UpstreamFailure } from "../../upstream/http.js";
 import { displayUrl } from "../../upstream/target.js";
 import { isRecord } from "../shape.js";
@@ -93,8 +93,69 @@ function capabilityHint(message: string): string | undefined {
       ability === "text2image" ? "Image generation needs" : ability === "inpainting" ? "An edit with a mask needs" : "An image edit needs";
     return `${operation} a model with the ${ability} ability, e.g. ${imageModelsWith(ability).slice(0, 4).join(", ")}.`;
   }
-  if (/is not for (creating embedding|creating image|reranking)/.test(message)) {
+  // The model actor's AttributeError for each operation: "Model {spec} is not for creating image." and its kin.
+  if (/is not for (creating (embedding|image|transcriptions|translations|speech)|reranking|chat|generate|txt2img)\b/.test(message)) {
     return "The model is of another type: use its uid with the matching operation (GET /v1/models lists each model's model_type).";
+  }
+  return undefined;
+}
+
+/** What Python's `json.JSONDecodeError` says, as `json.loads(kwargs)` raises it in the image, rerank and audio routes. */
+const JSON_DECODE_PROBLEMS = [
+  "Expecting value",
+  "Expecting property name enclosed in double quotes",
+  "Expecting ',' delimiter",
+  "Expecting ':' delimiter",
+  "Extra data",
+  "Unterminated string starting at",
+  "Invalid control character at",
+  "Invalid \\escape",
+  "Invalid \\uXXXX escape",
+];
+
+function isJsonDecodeError(text: string): boolean {
+  return JSON_DECODE_PROBLEMS.some((problem) => text.startsWith(`${problem}: `)) && /: line \d+ column \d+ \(char \d+\)$/.test(text);
+}
+
+/**
+ * Xinference's 500s that are the request's fault, not the deployment's: the same request gets the same
+ * answer anywhere, so they are the client's 400 (and never cool a deployment down). Undefined for any other.
+ */
+function clientMistake(message: string, failure: UpstreamFailure, options: APIErrorOptions): APIError | undefined {
+  // The same text reaches us as a JSON detail, or after the "Internal Server Error: " of an uncaught exception.
+  const text = message.replace(/^Internal Server Error: /, "");
+  const hint = capabilityHint(text);
+  if (hint !== undefined) return new BadRequestError(`${sentence(text)} ${hint}`, { ...options, code: "unsupported_by_model", param: "model" });
+  // A request Xinference could not validate (its text/plain 500).
+  if (/^\d+ validation errors? for /.test(text)) return new BadRequestError(message, options);
+  if (text.startsWith("cannot identify image file")) {
+    // PIL's UnidentifiedImageError, from Image.open on an upload; its "<_io.BytesIO object at 0x…>" says nothing.
+    return new BadRequestError(
+      "Xinference could not open an uploaded image (PIL: cannot identify image file): the file is not an image, or is " +
+        "cut short or damaged. Send a whole PNG, JPEG or WebP file as the image (and the mask).",
+      { ...options, code: "invalid_image", param: "image" },
+    );
+  }
+  const format = /^Unsupported response format: (.*)$/.exec(text)?.[1];
+  if (format !== undefined) {
+    const accepted = failure.url.includes("/images/") ? ": use 'b64_json' or 'url'" : ": use one the operation supports";
+    return new BadRequestError(`Xinference does not support response_format '${format}' here${accepted}.`, {
+      ...options,
+      param: "response_format",
+    });
+  }
+  if (isJsonDecodeError(text)) {
+    return new BadRequestError(
+      `Xinference could not parse the request's kwargs as JSON (${text}): send kwargs as a JSON object of engine parameters, e.g. {"seed": 7}.`,
+      { ...options, code: "invalid_kwargs", param: "kwargs" },
+    );
+  }
+  const notMapping = /argument after \*\* must be a mapping, not (\w+)/.exec(text)?.[1];
+  if (notMapping !== undefined) {
+    return new BadRequestError(
+      `Xinference needs kwargs to be a JSON object of engine parameters, not a ${notMapping}: send e.g. {"seed": 7}.`,
+      { ...options, code: "invalid_kwargs", param: "kwargs" },
+    );
   }
   return undefined;
 }
@@ -105,12 +166,8 @@ export function xinferenceError(failure: UpstreamFailure): APIError {
   const status = failure.status;
 
   if (status === 500) {
-    const hint = capabilityHint(message);
-    if (hint !== undefined) {
-      return new BadRequestError(`${sentence(message)} ${hint}`, { ...options, code: "unsupported_by_model", param: "model" });
-    }
-    // A request Xinference could not validate (its text/plain 500): sending it again gives the same answer.
-    if (/^Internal Server Error: \d+ validation errors? for /.test(message)) return new BadRequestError(message, options);
+    const mistake = clientMistake(message, failure, options);
+    if (mistake !== undefined) return mistake;
   }
   // Xinference before v2.7 answered an unknown uid with 400: the same error as 404 since.
   if (status === 404 || (status === 400 && message.startsWith("Model not found in the model list"))) {
