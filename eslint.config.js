@@ -1,6 +1,19 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
+/** Packages only the proxy may use: the SDK and everything under it stay free of the server's dependencies. */
+const SERVER_PACKAGES = ["fastify", "@fastify/*", "ioredis", "pino", "kysely", "pg", "better-sqlite3", "prom-client"];
+
+/** What the SDK side (everything outside src/proxy) must not import. */
+const SDK_SIDE = ["**/proxy/**", ...SERVER_PACKAGES];
+const SDK_MESSAGE = "Only the proxy uses the proxy's modules and the server's packages (Fastify, ioredis, pino…).";
+
+/** The layers, as design.md draws them: each folder may import only the folders below it. */
+const layer = (files, forbidden, message) => ({
+  files,
+  rules: { "no-restricted-imports": ["error", { patterns: [{ group: forbidden, message }] }] },
+});
+
 export default tseslint.config(
   { ignores: ["dist/", "node_modules/", "bench/results/", "bench/scratch/", "coverage/"] },
   js.configs.recommended,
@@ -17,4 +30,16 @@ export default tseslint.config(
     files: ["src/proxy/cli.ts", "test/support/emulator/cli.ts", "bench/**"],
     rules: { "no-console": "off" },
   },
+  layer(["src/core/**"], ["../*", "!../core/*", ...SERVER_PACKAGES], "core/ depends on nothing else in xgate."),
+  // Each file gets one list (a later config would replace an earlier one's), so each folder's list is whole.
+  layer(["src/*.ts", "src/sdk/**"], [...SDK_SIDE], SDK_MESSAGE),
+  layer(["src/upstream/**"], [...SDK_SIDE, "**/providers/**", "**/operations/**", "**/sdk/**"], `${SDK_MESSAGE} The transport knows no provider or operation.`),
+  layer(["src/providers/**"], [...SDK_SIDE, "**/operations/**", "**/sdk/**"], `${SDK_MESSAGE} Providers know no operation or SDK facade.`),
+  layer(["src/operations/**"], [...SDK_SIDE, "**/sdk/**"], `${SDK_MESSAGE} Operations are shared by the SDK and the proxy; they import neither.`),
+  layer(["src/proxy/router/**"], ["**/providers/**", "**/operations/**", "**/sdk/**"], "The router imports no provider: the pipeline's dispatch stage joins them."),
+  layer(
+    ["src/proxy/routes/**"],
+    ["**/upstream/**", "**/providers/**", "**/router/**", "**/sdk/**"],
+    "Routes reach upstreams only through the pipeline.",
+  ),
 );
