@@ -4,8 +4,8 @@
  */
 import { BadRequestError } from "../errors.js";
 import type { ImageEditRequest } from "../providers/index.js";
-import type { ImageResponse } from "../types.js";
 import { createUpstreamClient } from "../upstream/client.js";
+import { type Images, imagesOf } from "./images.js";
 import { fileSource, type FileSource } from "../upstream/files.js";
 import { extrasOf, mergedExtras, type OperationTarget, type RawParams } from "./types.js";
 import { imageCount, imageSize, requiredString, responseFormat } from "./validate.js";
@@ -69,9 +69,10 @@ export function parseImageEdit(raw: RawParams): ImageEditCall {
   }
 }
 
-export function runImageEdit(request: ImageEditCall, target: OperationTarget): Promise<ImageResponse> {
-  return target.provider.imageEdit(
+export async function runImageEdit(request: ImageEditCall, target: OperationTarget): Promise<Images> {
+  const result = await target.provider.imageEdit(
     { ...request, uid: target.uid, dropParams: target.dropParams, extras: mergedExtras(target, request.extras) },
     createUpstreamClient(target.upstream, target.provider.toError),
   );
+  return imagesOf(result, request.response_format);
 }

@@ -1,7 +1,7 @@
 /** Image generation: a prompt to images. Extras such as negative_prompt or num_inference_steps go to the model. */
 import type { ImageGenerationRequest } from "../providers/index.js";
-import type { ImageResponse } from "../types.js";
 import { createUpstreamClient } from "../upstream/client.js";
+import { type Images, imagesOf } from "./images.js";
 import { extrasOf, mergedExtras, type OperationTarget, type RawParams } from "./types.js";
 import { imageCount, imageSize, requiredString, responseFormat } from "./validate.js";
 
@@ -23,9 +23,10 @@ export function parseImageGeneration(raw: RawParams): ImageGenerationCall {
   };
 }
 
-export function runImageGeneration(request: ImageGenerationCall, target: OperationTarget): Promise<ImageResponse> {
-  return target.provider.imageGeneration(
+export async function runImageGeneration(request: ImageGenerationCall, target: OperationTarget): Promise<Images> {
+  const result = await target.provider.imageGeneration(
     { ...request, uid: target.uid, dropParams: target.dropParams, extras: mergedExtras(target, request.extras) },
     createUpstreamClient(target.upstream, target.provider.toError),
   );
+  return imagesOf(result, request.response_format);
 }

@@ -1,8 +1,9 @@
 /** The operations, each as parse + run (see types.ts), for the SDK facades and the proxy's pipeline. */
-import type { ImageResponse, RerankResponse } from "../types.js";
+import type { RerankResponse } from "../types.js";
 import { type Embeddings, type EmbeddingsRequest, parseEmbeddings, runEmbeddings } from "./embeddings.js";
 import { disposeImageEdit, type ImageEditCall, parseImageEdit, runImageEdit } from "./image-edit.js";
 import { type ImageGenerationCall, parseImageGeneration, runImageGeneration } from "./image-generation.js";
+import type { Images } from "./images.js";
 import { parseRerank, type RerankCall, runRerank } from "./rerank.js";
 import type { OperationTarget, RawParams } from "./types.js";
 
@@ -10,6 +11,7 @@ export type { Embeddings, EmbeddingsRequest, EncodingFormat } from "./embeddings
 export { DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_CONCURRENCY } from "./embeddings.js";
 export type { ImageEditCall } from "./image-edit.js";
 export type { ImageGenerationCall } from "./image-generation.js";
+export type { Images } from "./images.js";
 export type { RerankCall } from "./rerank.js";
 export { CALL_OPTIONS, type OperationTarget, type RawParams } from "./types.js";
 
@@ -32,13 +34,13 @@ export const embeddings: Operation<EmbeddingsRequest, Embeddings> = {
   tokensOf: (result) => result.totalTokens,
 };
 
-export const imageGeneration: Operation<ImageGenerationCall, ImageResponse> = {
+export const imageGeneration: Operation<ImageGenerationCall, Images> = {
   name: "image generation",
   parse: parseImageGeneration,
   run: runImageGeneration,
 };
 
-export const imageEdit: Operation<ImageEditCall, ImageResponse> = {
+export const imageEdit: Operation<ImageEditCall, Images> = {
   name: "image edit",
   parse: parseImageEdit,
   run: runImageEdit,

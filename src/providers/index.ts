@@ -8,6 +8,7 @@ export type {
   EmbeddingResult,
   ImageEditRequest,
   ImageGenerationRequest,
+  ImageResult,
   ImageSize,
   LaunchModelSpec,
   Provider,

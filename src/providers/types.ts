@@ -12,7 +12,6 @@ import type { VectorList } from "./vectors.js";
 import type {
   CallOptions,
   EmbeddingInput,
-  ImageResponse,
   ImageResponseFormat,
   RerankResponse,
   Usage,
@@ -39,6 +38,14 @@ export interface EmbeddingRequest extends ProviderCall {
 export interface EmbeddingResult {
   vectors: VectorList;
   usage: Usage;
+}
+
+/** Images as the provider answered them: base64 text, checked, kept as bytes (never decoded on the way through). */
+export interface ImageResult {
+  /** Unix seconds. */
+  created: number;
+  /** Each image's base64, as ASCII bytes, in order. */
+  images: Buffer[];
 }
 
 export interface ImageSize {
@@ -104,8 +111,8 @@ export interface Provider {
   readonly connection: ConnectionDefaults;
   readonly toError: ErrorMapper;
   embedding(request: EmbeddingRequest, client: UpstreamClient): Promise<EmbeddingResult>;
-  imageGeneration(request: ImageGenerationRequest, client: UpstreamClient): Promise<ImageResponse>;
-  imageEdit(request: ImageEditRequest, client: UpstreamClient): Promise<ImageResponse>;
+  imageGeneration(request: ImageGenerationRequest, client: UpstreamClient): Promise<ImageResult>;
+  imageEdit(request: ImageEditRequest, client: UpstreamClient): Promise<ImageResult>;
   rerank(request: RerankRequest, client: UpstreamClient): Promise<RerankResponse>;
   /** The models running at the target (for health checks). */
   listModels(target: CallOptions): Promise<ProviderModel[]>;

@@ -18,6 +18,6 @@ import { callOperation } from "./call.js";
  *   prompt: "the cat wearing a red hat",
  * });
  */
-export function imageEdit(params: ImageEditParams): Promise<ImageResponse> {
-  return callOperation(operation, params);
+export async function imageEdit(params: ImageEditParams): Promise<ImageResponse> {
+  return (await callOperation(operation, params)).response();
 }

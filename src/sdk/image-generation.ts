@@ -17,6 +17,6 @@ import { callOperation } from "./call.js";
  * });
  * const png = Buffer.from(res.data[0].b64_json!, "base64");
  */
-export function imageGeneration(params: ImageGenerationParams): Promise<ImageResponse> {
-  return callOperation(operation, params);
+export async function imageGeneration(params: ImageGenerationParams): Promise<ImageResponse> {
+  return (await callOperation(operation, params)).response();
 }

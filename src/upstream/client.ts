@@ -1,7 +1,7 @@
 /** A resolved target plus its provider's error mapping: sends requests, each attempt within its deadline, with retries. */
 import { startDeadline } from "../core/deadline.js";
 import type { FileSource } from "./files.js";
-import { openStream, sendOnce } from "./http.js";
+import { openStream, parseJsonBody, sendOnce } from "./http.js";
 import type { BodyDecoder, ErrorMapper, UpstreamRequest, UpstreamStream } from "./http.js";
 import { withRetries } from "./retry.js";
 import type { UpstreamTarget } from "./target.js";
@@ -14,7 +14,7 @@ export interface UpstreamClient {
    */
   send(req: UpstreamRequest, files?: readonly FileSource[]): Promise<unknown>;
   /** As `send`, with the 2xx body turned into the result by `decode` instead of JSON.parse. */
-  sendDecoded<T>(req: UpstreamRequest, decode: BodyDecoder<T>): Promise<T>;
+  sendDecoded<T>(req: UpstreamRequest, decode: BodyDecoder<T>, files?: readonly FileSource[]): Promise<T>;
   /**
    * Resolves at the headers of a 2xx answer, with its body as a stream; retried only before then. The
    * target's timeout bounds the whole exchange, body included.
@@ -39,13 +39,13 @@ export function createUpstreamClient(target: UpstreamTarget, toError: ErrorMappe
   return {
     target,
     send(req, files = []) {
+      return this.sendDecoded(req, parseJsonBody, files);
+    },
+    sendDecoded(req, decode, files = []) {
       return retried(
-        (signal) => sendOnce(target, req, toError, signal),
+        (signal) => sendOnce(target, req, toError, signal, decode),
         () => files.every((file) => file.replayable),
       );
-    },
-    sendDecoded(req, decode) {
-      return retried((signal) => sendOnce(target, req, toError, signal, decode), () => true);
     },
     stream(req) {
       return withRetries(

@@ -3,16 +3,15 @@
  * declares (`images`, repeated; the first is edited, the rest are references) and an optional `mask`, which
  * makes it inpainting. The route reads no `kwargs`, so extras cannot be passed on.
  */
-import type { ImageResponse } from "../../types.js";
 import type { UpstreamClient } from "../../upstream/client.js";
 import { encodeMultipart } from "../../upstream/multipart.js";
 import type { MultipartPart } from "../../upstream/multipart.js";
-import type { ImageEditRequest } from "../types.js";
+import type { ImageEditRequest, ImageResult } from "../types.js";
 import { rejectUnsupported } from "../unsupported.js";
 import { PROVIDER } from "./constants.js";
-import { toImageResponse, xinferenceSize } from "./images.js";
+import { decodeImageBody, xinferenceSize } from "./images.js";
 
-export async function imageEdit(request: ImageEditRequest, client: UpstreamClient): Promise<ImageResponse> {
+export async function imageEdit(request: ImageEditRequest, client: UpstreamClient): Promise<ImageResult> {
   rejectUnsupported(
     PROVIDER,
     "image edits",
@@ -29,6 +28,5 @@ export async function imageEdit(request: ImageEditRequest, client: UpstreamClien
   ];
   if (request.mask !== undefined) parts.push({ name: "mask", file: request.mask });
   const files = request.mask === undefined ? request.images : [...request.images, request.mask];
-  const json = await client.send({ method: "POST", path: "/images/edits", multipart: encodeMultipart(parts) }, files);
-  return toImageResponse(json, request.response_format);
+  return client.sendDecoded({ method: "POST", path: "/images/edits", multipart: encodeMultipart(parts) }, decodeImageBody, files);
 }

@@ -2,15 +2,14 @@
  * Image generation: OpenAI's request to Xinference's `POST /v1/images/generations`. Extras such as
  * negative_prompt, num_inference_steps, guidance_scale or seed travel in Xinference's `kwargs` JSON string.
  */
-import type { ImageResponse } from "../../types.js";
 import type { UpstreamClient } from "../../upstream/client.js";
-import type { ImageGenerationRequest } from "../types.js";
+import type { ImageGenerationRequest, ImageResult } from "../types.js";
 import { rejectUnsupported } from "../unsupported.js";
 import { PROVIDER } from "./constants.js";
-import { toImageResponse, xinferenceSize } from "./images.js";
+import { decodeImageBody, xinferenceSize } from "./images.js";
 import { kwargsString } from "./kwargs.js";
 
-export async function imageGeneration(request: ImageGenerationRequest, client: UpstreamClient): Promise<ImageResponse> {
+export async function imageGeneration(request: ImageGenerationRequest, client: UpstreamClient): Promise<ImageResult> {
   // As in LiteLLM: Xinference takes none of these (its `user` field is accepted and ignored).
   rejectUnsupported(
     PROVIDER,
@@ -27,6 +26,5 @@ export async function imageGeneration(request: ImageGenerationRequest, client: U
   if (request.size !== undefined) body.size = xinferenceSize(request.size);
   const kwargs = kwargsString(request.extras);
   if (kwargs !== undefined) body.kwargs = kwargs;
-  const json = await client.send({ method: "POST", path: "/images/generations", json: body });
-  return toImageResponse(json, request.response_format);
+  return client.sendDecoded({ method: "POST", path: "/images/generations", json: body }, decodeImageBody);
 }

@@ -1,8 +1,8 @@
 /** What image generation and edits share: Xinference's size syntax and its ImageList answer. */
-import type { ImageData, ImageResponse, ImageResponseFormat } from "../../types.js";
-import { sniffBase64ImageType } from "../../upstream/sniff.js";
+import { parseJsonBody } from "../../upstream/http.js";
+import { isBase64, scanImageBody } from "../image-body.js";
 import { isRecord, unexpectedResponse } from "../shape.js";
-import type { ImageSize } from "../types.js";
+import type { ImageResult, ImageSize } from "../types.js";
 import { LABEL, PROVIDER } from "./constants.js";
 
 /** Xinference writes sizes as `1024*1024`. */
@@ -11,20 +11,22 @@ export function xinferenceSize(size: ImageSize): string {
 }
 
 /**
- * Xinference's ImageList to OpenAI's response. xgate always asks for base64: Xinference's own `url` is a file
- * path on its worker that nothing serves, so `url` is answered with a `data:` URL of the image instead.
+ * Xinference's ImageList, read as base64 bytes. xgate always asks for base64: Xinference's own `url` is a file
+ * path on its worker that nothing serves. The usual body is scanned, not parsed (see image-body.ts); an
+ * unusual one is parsed and checked the same way.
  */
-export function toImageResponse(json: unknown, format: ImageResponseFormat): ImageResponse {
+export function decodeImageBody(body: Buffer): ImageResult {
+  const scanned = scanImageBody(body);
+  const json = scanned?.skeleton ?? parseJsonBody(body);
   if (!isRecord(json) || !Array.isArray(json.data)) throw unexpectedResponse(PROVIDER, LABEL, "no `data` list");
-  const data = json.data.map((item: unknown, i): ImageData => {
-    const b64 = isRecord(item) ? item.b64_json : undefined;
-    if (typeof b64 !== "string" || b64 === "") {
-      throw unexpectedResponse(PROVIDER, LABEL, `data[${i}] holds no b64_json image`);
-    }
-    if (format === "b64_json") return { b64_json: b64 };
-    // Xinference encodes JPEG, or PNG when the image has alpha.
-    return { url: `data:${sniffBase64ImageType(b64) ?? "image/jpeg"};base64,${b64}` };
-  });
+  const images =
+    scanned?.images ??
+    json.data.map((item: unknown, i): Buffer => {
+      const b64 = isRecord(item) ? item.b64_json : undefined;
+      const bytes = typeof b64 === "string" ? Buffer.from(b64, "latin1") : undefined;
+      if (bytes === undefined || !isBase64(bytes)) throw unexpectedResponse(PROVIDER, LABEL, `data[${i}] holds no b64_json image`);
+      return bytes;
+    });
   const created = typeof json.created === "number" ? json.created : Math.floor(Date.now() / 1000);
-  return { created, data };
+  return { created, images };
 }

@@ -11,7 +11,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Operation } from "../../operations/index.js";
 import { clientGoneSignal } from "../http/client-gone.js";
-import type { Dispatcher } from "./dispatch.js";
+import type { Dispatched, Dispatcher } from "./dispatch.js";
 import { type ParsedRequest, parseRequest, type ParseOptions } from "./parse.js";
 import { recordDispatch } from "./record.js";
 
@@ -57,23 +57,24 @@ async function handle<Request, Result>(
   reply: FastifyReply,
 ): Promise<unknown> {
   const input = await route.read(request);
+  let parsed: ParsedRequest<Request> | undefined;
+  let outcome: Dispatched<Result>;
   try {
-    const parsed = parseRequest(route.operation, input.fields, input.files, pipeline.parse);
-    try {
-      if (route.admit !== undefined) await route.admit(parsed, request);
-      for (const admit of pipeline.admit) await admit(parsed, request);
-      const trace = (request.trace ??= {});
-      trace.model = parsed.model;
-      const sent = route.upstreamRequest === undefined ? parsed : { ...parsed, request: route.upstreamRequest(parsed.request) };
-      const outcome = await pipeline.dispatcher.dispatch(route.operation, sent, clientGoneSignal(request.raw.socket));
-      recordDispatch(trace, outcome, reply);
-      return await route.respond(outcome.result, parsed, request, reply);
-    } finally {
-      route.operation.dispose?.(parsed.request);
-    }
+    parsed = parseRequest(route.operation, input.fields, input.files, pipeline.parse);
+    if (route.admit !== undefined) await route.admit(parsed, request);
+    for (const admit of pipeline.admit) await admit(parsed, request);
+    const trace = (request.trace ??= {});
+    trace.model = parsed.model;
+    const sent = route.upstreamRequest === undefined ? parsed : { ...parsed, request: route.upstreamRequest(parsed.request) };
+    outcome = await pipeline.dispatcher.dispatch(route.operation, sent, clientGoneSignal(request.raw.socket));
+    recordDispatch(trace, outcome, reply);
   } finally {
+    // Uploads are done with once the upstream has answered: released before the answer goes out, so that a
+    // client that has its answer finds nothing of its request left behind.
+    if (parsed !== undefined) route.operation.dispose?.(parsed.request);
     await input.release?.();
   }
+  return route.respond(outcome.result, parsed, request, reply);
 }
 
 export function registerOperationRoute<Request, Result>(

@@ -3,9 +3,9 @@
  * reads nothing else and sends no response_format on edits). For `url`, xgate asks the provider for
  * base64, stores the image and answers an http URL that it serves itself.
  */
-import type { FastifyRequest } from "fastify";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import { BadRequestError } from "../../errors.js";
-import { imageEdit, type ImageEditCall, imageGeneration, type ImageGenerationCall } from "../../operations/index.js";
+import { imageEdit, type ImageEditCall, imageGeneration, type ImageGenerationCall, type Images } from "../../operations/index.js";
 import type { ImageResponse } from "../../types.js";
 import type { ImageStore } from "../files/image-store.js";
 import { openSpooled, readEditForm, type UploadLimits } from "../files/uploads.js";
@@ -19,30 +19,31 @@ export interface ImageRouteDeps {
   dispatcher: Dispatcher;
 }
 
-/** Replaces each image's base64 with a hosted URL. */
-async function toHostedUrls(response: ImageResponse, deps: ImageRouteDeps, request: FastifyRequest): Promise<ImageResponse> {
+/** Each image stored and served here, under an http URL. */
+async function hostedUrls(images: Images, deps: ImageRouteDeps, request: FastifyRequest): Promise<ImageResponse> {
   const data = await Promise.all(
-    response.data.map(async (image) => {
-      if (image.b64_json === undefined) return image;
-      const name = await deps.images.put(Buffer.from(image.b64_json, "base64"));
-      const { b64_json: _dropped, ...rest } = image;
-      return { ...rest, url: hostedImageUrl(deps.publicBaseUrl, request, name) };
+    Array.from({ length: images.count }, async (_unused, i) => {
+      const name = await deps.images.put(images.decoded(i));
+      return { url: hostedImageUrl(deps.publicBaseUrl, request, name) };
     }),
   );
-  return { ...response, data };
+  return { created: images.created, data };
 }
 
 /** What the client asked for decides the answer; upstream, base64 is always asked for. */
 function answer(deps: ImageRouteDeps) {
-  return (result: ImageResponse, parsed: { request: { response_format: string } }, request: FastifyRequest): ImageResponse | Promise<ImageResponse> =>
-    parsed.request.response_format === "url" ? toHostedUrls(result, deps, request) : result;
+  return (images: Images, parsed: { request: { response_format: string } }, request: FastifyRequest, reply: FastifyReply): unknown =>
+    parsed.request.response_format === "url"
+      ? hostedUrls(images, deps, request)
+      : // The provider's base64 bytes, copied into the answer: never decoded, re-encoded or re-serialised.
+        reply.type("application/json; charset=utf-8").send(images.json());
 }
 
 function asBase64<R extends { response_format: string }>(request: R): R {
   return { ...request, response_format: "b64_json" };
 }
 
-export function imageGenerationRoute(deps: ImageRouteDeps): OperationRoute<ImageGenerationCall, ImageResponse> {
+export function imageGenerationRoute(deps: ImageRouteDeps): OperationRoute<ImageGenerationCall, Images> {
   return {
     urls: ["/v1/images/generations", "/images/generations"],
     operation: imageGeneration,
@@ -52,7 +53,7 @@ export function imageGenerationRoute(deps: ImageRouteDeps): OperationRoute<Image
   };
 }
 
-export function imageEditRoute(deps: ImageRouteDeps): OperationRoute<ImageEditCall, ImageResponse> {
+export function imageEditRoute(deps: ImageRouteDeps): OperationRoute<ImageEditCall, Images> {
   return {
     urls: ["/v1/images/edits", "/images/edits"],
     operation: imageEdit,
