@@ -67,14 +67,38 @@ export interface Embeddings {
 }
 
 const CLOSE_VECTOR = Buffer.from("]}");
+export const ANSWER_HEAD = Buffer.from('{"object":"list","data":[');
 
-function embeddingsOf(results: readonly EmbeddingResult[], format: EncodingFormat): Embeddings {
+function base64(vectors: VectorList, i: number): string {
+  return vectors.float32(i).toString("base64");
+}
+
+/**
+ * Item `index` of the answer as JSON bytes, from vector `i` of a result: the float text copied as it came, or
+ * its float32 as base64. Byte for byte what JSON.stringify of the item gives, up to how each float is spelled.
+ */
+export function itemParts(vectors: VectorList, i: number, index: number, format: EncodingFormat): Buffer[] {
+  const head = `${index === 0 ? "" : ","}{"object":"embedding","index":${index},"embedding":`;
+  if (format === "base64") return [Buffer.from(`${head}"${base64(vectors, i)}"}`)];
+  return [Buffer.from(`${head}[`), vectors.jsonElements(i), CLOSE_VECTOR];
+}
+
+/** The end of the answer, after its items: the model the client asked for, and the usage summed over chunks. */
+export function answerTail(model: string, usage: { prompt_tokens: number; total_tokens: number }): Buffer {
+  return Buffer.from(`],"model":${JSON.stringify(model)},"usage":${JSON.stringify(usage)}}`);
+}
+
+export function sumUsage(results: readonly EmbeddingResult[]): { prompt_tokens: number; total_tokens: number } {
   const usage = { prompt_tokens: 0, total_tokens: 0 };
   for (const result of results) {
     usage.prompt_tokens += result.usage.prompt_tokens;
     usage.total_tokens += result.usage.total_tokens;
   }
-  const base64 = (vectors: VectorList, i: number): string => vectors.float32(i).toString("base64");
+  return usage;
+}
+
+export function embeddingsOf(results: readonly EmbeddingResult[], format: EncodingFormat): Embeddings {
+  const usage = sumUsage(results);
   return {
     totalTokens: usage.total_tokens,
     response(model) {
@@ -87,47 +111,60 @@ function embeddingsOf(results: readonly EmbeddingResult[], format: EncodingForma
       return { object: "list", data, model, usage: { ...usage } };
     },
     json(model) {
-      // Byte for byte what JSON.stringify(response(model)) gives, up to how each float is spelled.
-      const parts: Buffer[] = [Buffer.from('{"object":"list","data":[')];
+      const parts: Buffer[] = [ANSWER_HEAD];
       let index = 0;
       for (const { vectors } of results) {
-        for (let i = 0; i < vectors.length; i++, index++) {
-          const head = `${index === 0 ? "" : ","}{"object":"embedding","index":${index},"embedding":`;
-          if (format === "base64") parts.push(Buffer.from(`${head}"${base64(vectors, i)}"}`));
-          else parts.push(Buffer.from(`${head}[`), vectors.jsonElements(i), CLOSE_VECTOR);
-        }
+        for (let i = 0; i < vectors.length; i++, index++) parts.push(...itemParts(vectors, i, index, format));
       }
-      parts.push(Buffer.from(`],"model":${JSON.stringify(model)},"usage":${JSON.stringify(usage)}}`));
+      parts.push(answerTail(model, usage));
       return Buffer.concat(parts);
     },
   };
 }
 
+/** One upstream request of a call: its inputs, and how many they are. */
+export type EmbeddingChunk = { input: EmbeddingInput; count: number };
+
+/** The upstream requests of a call: its inputs as they are when they fit in one, else slices of `max_batch_size`. */
+export function chunksOf(request: EmbeddingsRequest): EmbeddingChunk[] {
+  return embeddingChunks(request.input, request.items, request.batchSize);
+}
+
+/** How to make one upstream request of a call on the target, under `signal` (which cancels its siblings too). */
+export function chunkCaller(
+  request: EmbeddingsRequest,
+  target: OperationTarget,
+  signal: AbortSignal | undefined,
+): (chunk: EmbeddingChunk) => Promise<EmbeddingResult> {
+  const upstream = signal === target.upstream.signal ? target.upstream : { ...target.upstream, signal };
+  const client = createUpstreamClient(upstream, target.provider.toError);
+  const extras = mergedExtras(target, request.extras);
+  const float32 = request.format === "base64";
+  const embedChunk = async (chunk: EmbeddingChunk): Promise<EmbeddingResult> => {
+    const result = await target.provider.embedding(
+      { uid: target.uid, dropParams: target.dropParams, extras, input: chunk.input, dimensions: request.dimensions, user: request.user, float32 },
+      client,
+    );
+    if (result.vectors.length !== chunk.count) {
+      throw new BadGatewayError(`${upstream.label} returned ${result.vectors.length} embeddings for ${chunk.count} inputs.`, {
+        provider: target.provider.name,
+        code: "bad_response",
+        origin: "upstream",
+      });
+    }
+    return result;
+  };
+  return embedChunk;
+}
+
 export async function runEmbeddings(request: EmbeddingsRequest, target: OperationTarget): Promise<Embeddings> {
-  const chunks = embeddingChunks(request.input, request.items, request.batchSize);
+  const chunks = chunksOf(request);
   // One failed chunk cancels the others: the call fails anyway, and their upstream work would be wasted. A
   // single chunk has no others, so it takes the caller's signal as it is: each AbortController costs ~5 µs in
   // Node 20 and pushes V8 into frequent full GCs, a large share of the proxy's CPU per small request.
-  const linked = chunks.length > 1 ? linkedController(target.upstream.signal) : undefined;
+  const linked = chunks.length === 1 ? undefined : linkedController(target.upstream.signal);
   try {
-    const upstream = linked === undefined ? target.upstream : { ...target.upstream, signal: linked.controller.signal };
-    const client = createUpstreamClient(upstream, target.provider.toError);
-    const extras = mergedExtras(target, request.extras);
-    const float32 = request.format === "base64";
-    const embedChunk = async (chunk: { input: EmbeddingInput; count: number }): Promise<EmbeddingResult> => {
-      const result = await target.provider.embedding(
-        { uid: target.uid, dropParams: target.dropParams, extras, input: chunk.input, dimensions: request.dimensions, user: request.user, float32 },
-        client,
-      );
-      if (result.vectors.length !== chunk.count) {
-        throw new BadGatewayError(`${upstream.label} returned ${result.vectors.length} embeddings for ${chunk.count} inputs.`, {
-          provider: target.provider.name,
-          code: "bad_response",
-          origin: "upstream",
-        });
-      }
-      return result;
-    };
+    const embedChunk = chunkCaller(request, target, linked?.controller.signal ?? target.upstream.signal);
     const results = await mapConcurrent(chunks, request.concurrency, embedChunk).catch((err: unknown) => {
       linked?.controller.abort(err);
       throw err;

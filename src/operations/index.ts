@@ -1,6 +1,7 @@
 /** The operations, each as parse + run (see types.ts), for the SDK facades and the proxy's pipeline. */
 import type { RerankResponse } from "../types.js";
 import { type Embeddings, type EmbeddingsRequest, parseEmbeddings, runEmbeddings } from "./embeddings.js";
+import { type EmbeddingAnswer, streamEmbeddings } from "./embeddings-stream.js";
 import { disposeImageEdit, type ImageEditCall, parseImageEdit, runImageEdit } from "./image-edit.js";
 import { type ImageGenerationCall, parseImageGeneration, runImageGeneration } from "./image-generation.js";
 import type { Images } from "./images.js";
@@ -8,6 +9,7 @@ import { parseRerank, type RerankCall, runRerank } from "./rerank.js";
 import type { OperationTarget, RawParams } from "./types.js";
 
 export type { Embeddings, EmbeddingsRequest, EncodingFormat } from "./embeddings.js";
+export type { EmbeddingAnswer } from "./embeddings-stream.js";
 export { DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_CONCURRENCY } from "./embeddings.js";
 export type { ImageEditCall } from "./image-edit.js";
 export type { ImageGenerationCall } from "./image-generation.js";
@@ -23,6 +25,11 @@ export interface Operation<Request, Result> {
   run(request: Request, target: OperationTarget): Promise<Result>;
   /** Tokens a result used, for usage-based routing. */
   tokensOf?(result: Result): number | undefined;
+  /**
+   * For a result whose body is still being produced when `run` resolves: a promise of its end, with the
+   * tokens used. The router keeps the attempt open until then.
+   */
+  done?(result: Result): Promise<number | undefined> | undefined;
   /** Releases what `parse` took hold of (files), whatever happened. */
   dispose?(request: Request): void;
 }
@@ -32,6 +39,18 @@ export const embeddings: Operation<EmbeddingsRequest, Embeddings> = {
   parse: parseEmbeddings,
   run: runEmbeddings,
   tokensOf: (result) => result.totalTokens,
+};
+
+/**
+ * Embeddings for the proxy: the same parse, answered as its chunks complete (see embeddings-stream.ts)
+ * rather than collected into objects.
+ */
+export const embeddingsAnswer: Operation<EmbeddingsRequest, EmbeddingAnswer> = {
+  name: "embeddings",
+  parse: parseEmbeddings,
+  run: streamEmbeddings,
+  tokensOf: (result) => result.tokens,
+  done: (result) => result.done,
 };
 
 export const imageGeneration: Operation<ImageGenerationCall, Images> = {

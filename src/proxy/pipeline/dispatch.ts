@@ -64,6 +64,7 @@ export class Dispatcher {
         signal,
         ...(wildcardMatch !== undefined && { wildcardMatch }),
         ...(operation.tokensOf !== undefined && { tokensOf: operation.tokensOf }),
+        ...(operation.done !== undefined && { done: operation.done }),
       },
     );
     return {
