@@ -1,7 +1,7 @@
 // Public types of the Xinference emulator. Other engineers code against these names: change them with care.
 import type { IncomingHttpHeaders } from "node:http";
 
-export type ModelType = "embedding" | "image" | "rerank" | "LLM";
+export type ModelType = "embedding" | "image" | "rerank" | "LLM" | "audio";
 
 /** A model to launch, as `POST /v1/models` takes it, plus emulator-only knobs. */
 export interface LaunchSpec {
@@ -15,6 +15,10 @@ export interface LaunchSpec {
   loading_ms?: number;
   /** Emulator knob: the model's request limit; more concurrent in-flight requests get 429. */
   max_concurrent?: number;
+  /** LLMs: the engine Xinference runs them on ("vllm", "transformers", ...); `POST /v1/models` requires it. */
+  model_engine?: string;
+  /** Reasoning LLMs: split the thinking into `reasoning_content` (Xinference's launch option; off by default). */
+  reasoning_content?: boolean;
 }
 
 /** An API key, optionally restricted to some model uids (403 "API key does not have access to model"). */
