@@ -63,7 +63,7 @@ describe("LLM and audio models", () => {
     assert.deepEqual(byId.get("ChatTTS")?.model_ability, ["text2audio", "text2audio_zero_shot"]);
   });
 
-  test("POST /v1/models: an LLM needs model_engine", async () => {
+  test("POST /v1/models: an LLM needs model_engine; reasoning_content is a launch option", async () => {
     const admin = { authorization: "Bearer admin" };
     const noEngine = await postJson(emulator, "/models", { model_name: "gpt-2", model_type: "LLM" }, admin);
     assert.equal(noEngine.status, 400);
@@ -77,10 +77,26 @@ describe("LLM and audio models", () => {
       admin,
     );
     assert.deepEqual(await launched.json(), { model_uid: "r1" });
+    const answer = (await (
+      await postJson(emulator, "/chat/completions", { model: "r1", messages: [{ role: "user", content: "hi" }] }, admin)
+    ).json()) as { choices: { message: { reasoning_content?: string } }[] };
+    assert.match(answer.choices[0]?.message.reasoning_content ?? "", /Okay, the user wrote hi/);
     const audio = await postJson(emulator, "/models", { model_name: "whisper-large-v3-turbo", model_type: "audio" }, admin);
     assert.deepEqual(await audio.json(), { model_uid: "whisper-large-v3-turbo" });
     const unknown = await postJson(emulator, "/models", { model_name: "nope", model_type: "audio" }, admin);
     assert.equal(unknown.status, 400);
     assert.match(((await unknown.json()) as { detail: string }).detail, /^Audio model nope not found, available models: \['whisper-large-v3', /);
+  });
+
+  test("auth: an API key limited to other models gets 403 on the LLM routes", async () => {
+    const limited = await startEmulator({ apiKeys: [{ key: "k1", models: ["bge-base-en"] }] });
+    try {
+      const headers = { authorization: "Bearer k1" };
+      const chat = await postJson(limited, "/chat/completions", { model: "qwen2.5-instruct", messages: [{ role: "user", content: "x" }] }, headers);
+      assert.equal(chat.status, 403);
+      assert.equal((await postJson(limited, "/completions", { model: "qwen2.5-instruct", prompt: "x" })).status, 401);
+    } finally {
+      await limited.close();
+    }
   });
 });

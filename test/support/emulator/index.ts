@@ -9,6 +9,7 @@ export type {
   EmulatorOptions,
   EmulatorRoute,
   Fault,
+  Flavor,
   LaunchSpec,
   ModelType,
   RecordedFile,

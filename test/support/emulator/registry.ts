@@ -32,6 +32,7 @@ const TYPE_LABEL = { embedding: "Embedding", image: "Image", rerank: "Rerank", L
 export class ModelRegistry {
   private readonly models = new Map<string, RunningModel>();
   private readonly inFlightWaiters = new Set<InFlightWaiter>();
+  private readonly idleWaiters = new Set<{ uid: string; resolve: () => void }>();
   private launched = 0;
 
   constructor(
@@ -144,7 +145,19 @@ export class ModelRegistry {
       if (released) return;
       released = true;
       model.inFlight--;
+      if (model.inFlight > 0) return;
+      for (const waiter of this.idleWaiters) {
+        if (waiter.uid !== model.uid) continue;
+        this.idleWaiters.delete(waiter);
+        waiter.resolve();
+      }
     };
+  }
+
+  waitForIdle(uid: string): Promise<void> {
+    const model = this.models.get(uid);
+    if (model === undefined || model.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.add({ uid, resolve }));
   }
 
   waitForInFlight(uid: string, count: number): Promise<void> {
@@ -228,5 +241,6 @@ export class ModelRegistry {
   close(): void {
     for (const model of this.models.values()) clearTimeout(model.loadingTimer);
     this.inFlightWaiters.clear();
+    this.idleWaiters.clear();
   }
 }
