@@ -88,12 +88,14 @@ describe("LLM and audio models", () => {
     assert.match(((await unknown.json()) as { detail: string }).detail, /^Audio model nope not found, available models: \['whisper-large-v3', /);
   });
 
-  test("auth: an API key limited to other models gets 403 on the LLM routes", async () => {
+  test("auth: an API key limited to other models gets 403 on the LLM and audio routes", async () => {
     const limited = await startEmulator({ apiKeys: [{ key: "k1", models: ["bge-base-en"] }] });
     try {
       const headers = { authorization: "Bearer k1" };
       const chat = await postJson(limited, "/chat/completions", { model: "qwen2.5-instruct", messages: [{ role: "user", content: "x" }] }, headers);
       assert.equal(chat.status, 403);
+      const speech = await postJson(limited, "/audio/speech", { model: "ChatTTS", input: "x", voice: "1" }, headers);
+      assert.equal(speech.status, 403);
       assert.equal((await postJson(limited, "/completions", { model: "qwen2.5-instruct", prompt: "x" })).status, 401);
     } finally {
       await limited.close();

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { startEmulator } from "../support/emulator/index.js";
 import type { Emulator } from "../support/emulator/index.js";
-import { postJson } from "./helpers.js";
+import { postForm, postJson } from "./helpers.js";
 import { dataOf, jsonEvents, sseBlocks, streamRequest } from "./stream-helpers.js";
 import type { ChatChunk } from "./stream-helpers.js";
 
@@ -21,6 +21,8 @@ describe('the "openai" flavor: a plain OpenAI-compatible server', () => {
     { model_name: "deepseek-r1-distill-qwen", model_type: "LLM" as const, model_uid: "r1" },
     { model_name: "gpt-2", model_type: "LLM" as const },
     { model_name: "bge-small-en-v1.5", model_type: "embedding" as const },
+    { model_name: "whisper-large-v3", model_type: "audio" as const },
+    { model_name: "ChatTTS", model_type: "audio" as const },
   ];
   before(async () => {
     emulator = await startEmulator({ flavor: "openai", models });
@@ -86,6 +88,9 @@ describe('the "openai" flavor: a plain OpenAI-compatible server', () => {
     const tooLong = await postJson(emulator, "/completions", { model: "gpt-2", prompt: "x", max_tokens: 5000 });
     assert.equal(tooLong.status, 400);
     assert.match(((await tooLong.json()) as OpenAIError).error.message, /^'max_tokens' is too large: 5000\. This model's maximum context length is 1024 tokens/);
+    const formIssue = await postForm(emulator, "/audio/transcriptions", new FormData());
+    assert.equal(formIssue.status, 400);
+    assert.equal(((await formIssue.json()) as OpenAIError).error.message, "body.model: Field required; body.file: Field required");
   });
 
   test("a mid-stream engine failure: an OpenAI error event, then [DONE]", async () => {
@@ -109,5 +114,28 @@ describe('the "openai" flavor: a plain OpenAI-compatible server', () => {
       data: { embedding: unknown }[];
     };
     assert.ok(Array.isArray(ignored.data[0]?.embedding));
+  });
+
+  test("audio: all five transcription formats, text ones as text/plain; speech with audio content types", async () => {
+    const speech = await postJson(emulator, "/audio/speech", { model: "ChatTTS", input: "hello there, how are you today", voice: "alloy", response_format: "wav" });
+    assert.equal(speech.headers.get("content-type"), "audio/wav");
+    const wav = new Blob([await speech.arrayBuffer()], { type: "audio/wav" });
+    const transcribe = async (format: string): Promise<Response> => {
+      const form = new FormData();
+      form.append("model", "whisper-large-v3");
+      form.append("response_format", format);
+      form.append("file", wav, "a.wav");
+      return postForm(emulator, "/audio/transcriptions", form);
+    };
+    const json = (await (await transcribe("json")).json()) as { text: string };
+    assert.match(json.text, /^[A-Z]/, "no leading space");
+    const text = await transcribe("text");
+    assert.equal(text.headers.get("content-type"), "text/plain; charset=utf-8");
+    assert.equal(await text.text(), `${json.text}\n`);
+    assert.match(await (await transcribe("srt")).text(), /^1\n00:00:00,000 --> 00:00:\d\d,\d{3}\n[A-Z]/);
+    assert.match(await (await transcribe("vtt")).text(), /^WEBVTT\n\n00:00:00\.000 --> /);
+    assert.equal(((await (await transcribe("verbose_json")).json()) as { task: string }).task, "transcribe");
+    const noVoice = await postJson(emulator, "/audio/speech", { model: "ChatTTS", input: "x" });
+    assert.equal(noVoice.status, 400);
   });
 });

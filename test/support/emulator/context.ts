@@ -14,7 +14,7 @@ export interface BodyReply {
   body: string | Buffer;
 }
 
-/** Server-sent events: each chunk is written as it is produced. */
+/** Server-sent events (or a raw byte stream): each chunk is written as it is produced. */
 export interface StreamReply {
   status: number;
   contentType: string;
@@ -51,7 +51,7 @@ export interface RouteContext {
 export interface Pacing {
   /** Engine time before the first token. */
   computeDelayMs: number;
-  /** Time between two tokens of a stream. */
+  /** Time between two tokens of a stream (or two chunks of streamed audio). */
   tokenDelayMs: number;
   /** sse-starlette's ping interval (Xinference streams only). */
   pingIntervalMs: number;

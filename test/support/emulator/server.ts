@@ -3,6 +3,7 @@
 import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { createSpeech, createTranscription, createTranslation } from "./audio.js";
 import { Authenticator } from "./auth.js";
 import { createChatCompletion } from "./chat.js";
 import { createCompletion } from "./completions.js";
@@ -23,7 +24,8 @@ import type { Emulator, EmulatorOptions, EmulatorRoute, Fault, Flavor, LaunchSpe
 import { parseJson } from "./validate.js";
 import type { ParsedJson } from "./validate.js";
 
-type BodyKind = "json" | "form" | "none";
+/** "json-or-form" reads a form when the request is one, JSON otherwise (the speech route takes both). */
+type BodyKind = "json" | "form" | "json-or-form" | "none";
 
 interface Route {
   route: EmulatorRoute;
@@ -40,6 +42,9 @@ const EXACT_ROUTES = new Map<string, Partial<Record<string, Route>>>([
   ["/v1/rerank", { POST: { route: "rerank", handler: rerank, body: "json" } }],
   ["/v1/chat/completions", { POST: { route: "chat/completions", handler: createChatCompletion, body: "json" } }],
   ["/v1/completions", { POST: { route: "completions", handler: createCompletion, body: "json" } }],
+  ["/v1/audio/transcriptions", { POST: { route: "audio/transcriptions", handler: createTranscription, body: "form" } }],
+  ["/v1/audio/translations", { POST: { route: "audio/translations", handler: createTranslation, body: "form" } }],
+  ["/v1/audio/speech", { POST: { route: "audio/speech", handler: createSpeech, body: "json-or-form" } }],
   [
     "/v1/models",
     {
@@ -100,6 +105,8 @@ function errorReply(error: unknown, flavor: Flavor): Reply {
   if (flavor === "openai") return openAIErrorReply(http);
   return { status: http.status, contentType: http.contentType, headers: http.headers, body: http.body };
 }
+
+const FORM_TYPE = /^\s*(multipart\/form-data|application\/x-www-form-urlencoded)\b/i;
 
 /** sse-starlette's default (XINFERENCE_SSE_PING_ATTEMPTS_SECONDS): 600 s. */
 const DEFAULT_PING_MS = 600_000;
@@ -234,7 +241,8 @@ export class EmulatorServer implements Emulator {
     let json = NO_JSON;
     let form: MultipartForm = emptyForm();
     let body: unknown = null;
-    const kind: BodyKind = match.kind === "route" ? match.route.body : "none";
+    let kind: BodyKind = match.kind === "route" ? match.route.body : "none";
+    if (kind === "json-or-form") kind = FORM_TYPE.test(req.headers["content-type"] ?? "") ? "form" : "json";
     try {
       if (kind === "json") {
         const raw = await readBody(req);

@@ -45,9 +45,9 @@ export interface EmulatorOptions {
   legacyNotFound400?: boolean;
   /** Simulated engine work per inference request, while the request counts as in flight. Default 0. */
   computeDelayMs?: number;
-  /** Default "xinference". "openai" answers the LLM and embedding routes as vLLM / OpenAI do. */
+  /** Default "xinference". "openai" answers the LLM, audio and embedding routes as vLLM / OpenAI do. */
   flavor?: Flavor;
-  /** LLM streams: time between two generated tokens. Default 0. */
+  /** LLM and speech streams: time between two generated tokens (or audio chunks). Default 0. */
   tokenDelayMs?: number;
   /** sse-starlette's ping interval on Xinference streams (`: ping - <time>` comments). Default 600000, as Xinference's. */
   ssePingMs?: number;
@@ -68,6 +68,9 @@ export type EmulatorRoute =
   | "rerank"
   | "chat/completions"
   | "completions"
+  | "audio/transcriptions"
+  | "audio/translations"
+  | "audio/speech"
   | "models";
 
 export type Fault = {
@@ -83,7 +86,7 @@ export type Fault = {
   | { kind: "truncate" }
   | { kind: "latency"; ms: number }
   /**
-   * Streaming routes (chat, completions): the engine fails after `afterChunks` events. A stream
+   * Streaming routes (chat, completions, speech): the engine fails after `afterChunks` events. A stream
    * answers it in-band (HTTP 200 and an error event), a reply that is not streamed with a 500.
    */
   | { kind: "stream-error"; afterChunks: number; message?: string }
@@ -115,13 +118,13 @@ export interface RecordedRequest {
   /** Parsed JSON (the raw text when it does not parse), a multipart summary, or null without a body. */
   body: unknown;
   /**
-   * What reached the engine as kwargs: the parsed `kwargs` string on image and rerank routes, extra keys
+   * What reached the engine as kwargs: the parsed `kwargs` string on image, rerank and audio routes, extra keys
    * on embeddings, the body minus the keys the route consumes on chat and completions.
    */
   kwargs?: Record<string, unknown>;
   /** HTTP status sent; 0 while unanswered or when a fault dropped the request. */
   status: number;
-  /** Streamed replies: the events (SSE data lines, `[DONE]` included, pings not) sent so far. */
+  /** Streamed replies: the events (SSE data lines, `[DONE]` included, pings not) or audio chunks sent so far. */
   streamedEvents?: number;
   /** Streamed replies: set when the connection closed before the stream ended (client gone, or `close()`); generation stopped there. */
   disconnected?: boolean;
