@@ -92,7 +92,8 @@ export function replyDraft(input: ReplyInput): string[] {
 
 /** A reasoning model's raw output: its thinking, the closing tag, then the answer (R1 opens `<think>` in the prompt). */
 export function reasoningDraft(input: ReplyInput): string[] {
-  const thinking = asPieces(["Okay,", "the", "user", "wrote", ...(echo(input.userText).length > 0 ? echo(input.userText) : ["nothing"]), "so", "I", "will", "answer."]);
+  const echoed = echo(input.userText);
+  const thinking = asPieces(["Okay,", "the", "user", "wrote", ...(echoed.length > 0 ? echoed : ["nothing"]), "so", "I", "will", "answer."]);
   return [...thinking, "\n", THINK_END, "\n\n", ...replyDraft(input)];
 }
 
