@@ -52,4 +52,23 @@ describe("emulator CLI", () => {
     assert.match(stderr, /--port must be a non-negative integer/);
     assert.match(stderr, /Usage: npm run emulator/);
   });
+
+  test("--flavor openai serves the OpenAI-wire twin; another flavor exits 2", async () => {
+    const child = startCli(["--port", "0", "--flavor", "openai", "--token-delay-ms", "0"]);
+    try {
+      const [, url] = await waitForLine(child, /listening on (http:\/\/\S+)/);
+      const res = await fetch(`${url}/v1/chat/completions`, { method: "POST", body: JSON.stringify({ model: "nope", messages: [] }) });
+      assert.equal(((await res.json()) as { error: { code: number } }).error.code, 400);
+    } finally {
+      child.kill("SIGTERM");
+    }
+    await once(child, "exit");
+    const bad = startCli(["--flavor", "vllm"]);
+    let stderr = "";
+    bad.stderr?.setEncoding("utf8");
+    bad.stderr?.on("data", (chunk: string) => (stderr += chunk));
+    const [code] = (await once(bad, "exit")) as [number | null];
+    assert.equal(code, 2);
+    assert.match(stderr, /--flavor must be xinference or openai/);
+  });
 });

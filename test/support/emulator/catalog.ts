@@ -26,15 +26,35 @@ export interface RerankModelSpec {
   language: string[];
 }
 
+export type LLMAbility = "generate" | "chat" | "tools" | "vision" | "reasoning";
+
+/** An LLM family with the one spec (format, size, quantization) a plain launch picks: the first in the file. */
 export interface LLMModelSpec {
   model_type: "LLM";
   model_name: string;
   context_length: number;
-  model_ability: string[];
+  /** "tools" puts the family in Xinference's tool-call families; "reasoning" makes it think before it answers. */
+  model_ability: LLMAbility[];
   model_lang: string[];
+  model_format: string;
+  /** As the spec file writes it: a number, or a string such as "0_5" for half a billion. */
+  model_size_in_billions: number | string;
+  quantization: string;
+  model_id: string;
 }
 
-export type ModelSpec = EmbeddingModelSpec | ImageModelSpec | RerankModelSpec | LLMModelSpec;
+export type AudioAbility = "audio2text" | "text2audio" | "text2audio_zero_shot";
+
+export interface AudioModelSpec {
+  model_type: "audio";
+  model_name: string;
+  model_family: string;
+  model_ability: AudioAbility[];
+  model_id: string;
+  model_revision: string;
+}
+
+export type ModelSpec = EmbeddingModelSpec | ImageModelSpec | RerankModelSpec | LLMModelSpec | AudioModelSpec;
 
 function embedding(names: string[], dimensions: number, max_tokens: number, lang: string): EmbeddingModelSpec[] {
   return names.map((model_name) => ({ model_type: "embedding", model_name, dimensions, max_tokens, language: [lang] }));
@@ -42,6 +62,37 @@ function embedding(names: string[], dimensions: number, max_tokens: number, lang
 
 function image(names: string[], model_ability: ImageAbility[], model_family = "stable_diffusion"): ImageModelSpec[] {
   return names.map((model_name) => ({ model_type: "image", model_name, model_family, model_ability }));
+}
+
+function llm(
+  model_name: string,
+  model_ability: LLMAbility[],
+  context_length: number,
+  model_lang: string[],
+  model_size_in_billions: number | string,
+  model_id: string,
+): LLMModelSpec {
+  return {
+    model_type: "LLM",
+    model_name,
+    context_length,
+    model_ability,
+    model_lang,
+    model_format: "pytorch",
+    model_size_in_billions,
+    quantization: "none",
+    model_id,
+  };
+}
+
+function audio(
+  model_name: string,
+  model_family: string,
+  model_ability: AudioAbility[],
+  model_id: string,
+  model_revision: string,
+): AudioModelSpec {
+  return { model_type: "audio", model_name, model_family, model_ability, model_id, model_revision };
 }
 
 const T2I_I2I_INPAINT: ImageAbility[] = ["text2image", "image2image", "inpainting"];
@@ -102,14 +153,15 @@ const SPECS: ModelSpec[] = [
   { model_type: "rerank", model_name: "bge-reranker-v2-m3", max_tokens: 8192, language: ["en", "zh", "multilingual"] },
   { model_type: "rerank", model_name: "jina-reranker-v2", max_tokens: 1024, language: ["en", "zh", "multilingual"] },
 
-  // An LLM, so that calling an embedding or image route with an LLM uid can be tested.
-  {
-    model_type: "LLM",
-    model_name: "qwen2.5-instruct",
-    context_length: 32768,
-    model_ability: ["generate", "chat", "tools"],
-    model_lang: ["en", "zh"],
-  },
+  llm("qwen2.5-instruct", ["chat", "tools"], 32768, ["en", "zh"], "0_5", "Qwen/Qwen2.5-0.5B-Instruct"),
+  llm("llama-3.1-instruct", ["chat", "tools"], 131072, ["en", "de", "fr", "it", "pt", "hi", "es", "th"], 8, "meta-llama/Meta-Llama-3.1-8B-Instruct"),
+  llm("deepseek-r1-distill-qwen", ["chat", "reasoning"], 131072, ["en", "zh"], "1_5", "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B"),
+  llm("qwen2-vl-instruct", ["chat", "vision"], 32768, ["en", "zh"], 2, "Qwen/Qwen2-VL-2B-Instruct"),
+  llm("gpt-2", ["generate"], 1024, ["en"], "1_5", "openai-community/gpt2"),
+
+  audio("whisper-large-v3", "whisper", ["audio2text"], "openai/whisper-large-v3", "6cdf07a7e3ec3806e5d55f787915b85d4cd020b1"),
+  audio("whisper-large-v3-turbo", "whisper", ["audio2text"], "openai/whisper-large-v3-turbo", "41f01f3fe87f28c78e2fbf8b568835947dd65ed9"),
+  audio("ChatTTS", "ChatTTS", ["text2audio", "text2audio_zero_shot"], "2Noise/ChatTTS", "1a3c04a8b0651689bd9242fbb55b1f4b5a9aef84"),
 ];
 
 const BY_TYPE_AND_NAME = new Map(SPECS.map((spec) => [`${spec.model_type}\u0000${spec.model_name}`, spec]));
@@ -126,8 +178,24 @@ export function builtinModelNames(modelType: ModelType): string[] {
 export function specStr(spec: ModelSpec): string {
   const repr = (value: unknown): string =>
     Array.isArray(value) ? `[${value.map(repr).join(", ")}]` : typeof value === "string" ? `'${value}'` : String(value);
-  return Object.entries(spec)
+  // An LLM's `model_spec` is the launched spec (format, size, quantization), not the family.
+  const fields: object =
+    spec.model_type === "LLM"
+      ? {
+          model_format: spec.model_format,
+          model_size_in_billions: spec.model_size_in_billions,
+          quantization: spec.quantization,
+          model_id: spec.model_id,
+          model_hub: "huggingface",
+        }
+      : spec;
+  return Object.entries(fields)
     .filter(([key]) => key !== "model_type")
     .map(([key, value]) => `${key}=${repr(value)}`)
     .join(" ");
+}
+
+/** Xinference's tool-call families: the builtin LLMs with the "tools" ability (a Python set in its messages). */
+export function toolCallFamilies(): string[] {
+  return SPECS.filter((spec) => spec.model_type === "LLM" && spec.model_ability.includes("tools")).map((spec) => spec.model_name);
 }

@@ -4,7 +4,8 @@ import { parseArgs } from "node:util";
 import { DEFAULT_MODELS, startEmulator } from "./index.js";
 
 const USAGE = `Usage: npm run emulator -- [--port 9997] [--host 127.0.0.1] [--api-key KEY]... [--admin-token TOKEN]...
-                            [--compute-delay-ms N] [--legacy-not-found-400] [--log]`;
+                            [--compute-delay-ms N] [--token-delay-ms N] [--flavor xinference|openai]
+                            [--legacy-not-found-400] [--log]`;
 
 function numberOption(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -26,6 +27,8 @@ async function main(): Promise<void> {
         "api-key": { type: "string", multiple: true },
         "admin-token": { type: "string", multiple: true },
         "compute-delay-ms": { type: "string" },
+        "token-delay-ms": { type: "string" },
+        flavor: { type: "string" },
         "legacy-not-found-400": { type: "boolean" },
         log: { type: "boolean" },
         help: { type: "boolean", short: "h" },
@@ -40,12 +43,19 @@ async function main(): Promise<void> {
     return;
   }
 
+  const flavor = values.flavor ?? "xinference";
+  if (flavor !== "xinference" && flavor !== "openai") {
+    console.error(`--flavor must be xinference or openai, got "${flavor}"\n${USAGE}`);
+    process.exit(2);
+  }
   const emulator = await startEmulator({
     host: values.host ?? "127.0.0.1",
     port: numberOption("port", values.port, 9997),
     apiKeys: values["api-key"] ?? [],
     adminTokens: values["admin-token"] ?? [],
     computeDelayMs: numberOption("compute-delay-ms", values["compute-delay-ms"], 0),
+    tokenDelayMs: numberOption("token-delay-ms", values["token-delay-ms"], 0),
+    flavor,
     legacyNotFound400: values["legacy-not-found-400"] === true,
     // A long-running process must not keep every request body it has seen.
     recordRequests: false,

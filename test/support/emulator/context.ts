@@ -3,7 +3,7 @@
 import type { Engine } from "./engine.js";
 import type { ModelRegistry } from "./registry.js";
 import type { MultipartForm } from "./multipart.js";
-import type { RecordedRequest } from "./types.js";
+import type { Fault, Flavor, RecordedRequest } from "./types.js";
 import type { ParsedJson } from "./validate.js";
 import type { Principal } from "./auth.js";
 
@@ -14,12 +14,12 @@ export interface BodyReply {
   body: string | Buffer;
 }
 
-/** Server-sent events: each chunk is written as it is produced. */
+/** Server-sent events (or a raw byte stream): each chunk is written as it is produced. */
 export interface StreamReply {
   status: number;
   contentType: string;
   headers?: Record<string, string>;
-  chunks: AsyncIterable<string>;
+  chunks: AsyncIterable<string | Buffer>;
 }
 
 export type Reply = BodyReply | StreamReply;
@@ -34,6 +34,27 @@ export interface RouteContext {
   uid: string | undefined;
   json: ParsedJson;
   form: MultipartForm;
+  /** Which server the emulator plays. */
+  flavor: Flavor;
+  pacing: Pacing;
+  /** Aborted when the connection closes before the reply has been sent in full (client gone, emulator closed). */
+  signal: AbortSignal;
+  /** The fault this request drew; the streaming routes apply the stream-* kinds themselves. */
+  fault: Fault | undefined;
+  /**
+   * Ends the connection once what was written has left: with an RST ("reset", ECONNRESET), or a close in the
+   * middle of the body. Resolves when the socket is gone.
+   */
+  dropConnection: (how: "reset" | "close") => Promise<void>;
+}
+
+export interface Pacing {
+  /** Engine time before the first token. */
+  computeDelayMs: number;
+  /** Time between two tokens of a stream (or two chunks of streamed audio). */
+  tokenDelayMs: number;
+  /** sse-starlette's ping interval (Xinference streams only). */
+  pingIntervalMs: number;
 }
 
 export type RouteHandler = (ctx: RouteContext) => Promise<Reply>;

@@ -9,6 +9,7 @@ export type {
   EmulatorOptions,
   EmulatorRoute,
   Fault,
+  Flavor,
   LaunchSpec,
   ModelType,
   RecordedFile,
@@ -25,6 +26,9 @@ export const DEFAULT_MODELS: LaunchSpec[] = [
   { model_name: "sd-turbo", model_type: "image" },
   { model_name: "stable-diffusion-inpainting", model_type: "image" },
   { model_name: "bge-reranker-base", model_type: "rerank" },
+  { model_name: "qwen2.5-instruct", model_type: "LLM", model_engine: "vllm" },
+  { model_name: "whisper-large-v3", model_type: "audio" },
+  { model_name: "ChatTTS", model_type: "audio" },
 ];
 
 /**

@@ -7,7 +7,7 @@ import { detailError } from "./errors.js";
 import type { LaunchSpec, ModelType } from "./types.js";
 import { jsonBodyOf } from "./validate.js";
 
-const MODEL_TYPES = new Set<string>(["embedding", "image", "rerank", "LLM"]);
+const MODEL_TYPES = new Set<string>(["embedding", "image", "rerank", "LLM", "audio"]);
 
 export async function listModels(ctx: RouteContext): Promise<Reply> {
   const data = ctx.registry.list().map((model) => ({
@@ -40,7 +40,12 @@ export async function launchModel(ctx: RouteContext): Promise<Reply> {
   if (typeof modelType !== "string" || !MODEL_TYPES.has(modelType)) {
     throw detailError(400, `Unsupported model type: ${String(modelType)}`);
   }
+  if (modelType === "LLM" && (typeof payload.model_engine !== "string" || payload.model_engine === "")) {
+    throw detailError(400, "Invalid input. Please specify the `model_engine` field.");
+  }
   const spec: LaunchSpec = { model_name: modelName, model_type: modelType as ModelType };
+  if (typeof payload.model_engine === "string") spec.model_engine = payload.model_engine;
+  if (payload.reasoning_content === true) spec.reasoning_content = true;
   if (typeof payload.model_uid === "string" && payload.model_uid !== "") spec.model_uid = payload.model_uid;
   if (payload.replica !== undefined && payload.replica !== null) spec.replica = Number(payload.replica);
   if (typeof payload.loading_ms === "number") spec.loading_ms = payload.loading_ms;

@@ -132,7 +132,8 @@ export class FormReader {
     if (this.issues.length > 0) throw formValidationError(this.issues);
   }
 
-  private parsed<T>(name: string, check: Checker, fallback: T): T {
+  /** A Form field of any type `check` accepts, e.g. a float. */
+  parsed<T>(name: string, check: Checker, fallback: T): T {
     const raw = this.str(name);
     if (raw === undefined) return fallback;
     const checked = check(raw);

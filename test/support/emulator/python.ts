@@ -3,16 +3,19 @@
 
 /**
  * `json.dumps(value)` with Python's defaults, e.g. for SSE event data: ", " and ": " separators and
- * `ensure_ascii` (non-ASCII characters escaped as \uXXXX).
+ * `ensure_ascii` (non-ASCII characters escaped as \uXXXX; `ensureAscii: false` keeps them, as
+ * `json.dumps(v, ensure_ascii=False)` does).
  */
-export function pythonJsonDumps(value: unknown): string {
+export function pythonJsonDumps(value: unknown, ensureAscii = true): string {
+  const dumps = (v: unknown): string => pythonJsonDumps(v, ensureAscii);
+  const text = (t: string): string => (ensureAscii ? asciiJson(t) : JSON.stringify(t));
   if (value === null || value === undefined) return "null";
-  if (Array.isArray(value)) return `[${value.map(pythonJsonDumps).join(", ")}]`;
+  if (Array.isArray(value)) return `[${value.map(dumps).join(", ")}]`;
   if (typeof value === "object") {
     const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-    return `{${entries.map(([k, v]) => `${asciiJson(k)}: ${pythonJsonDumps(v)}`).join(", ")}}`;
+    return `{${entries.map(([k, v]) => `${text(k)}: ${dumps(v)}`).join(", ")}}`;
   }
-  return typeof value === "string" ? asciiJson(value) : JSON.stringify(value);
+  return typeof value === "string" ? text(value) : JSON.stringify(value);
 }
 
 function asciiJson(text: string): string {

@@ -12,6 +12,8 @@ export interface RunningModel {
   readonly replica: number;
   readonly accelerators: string[];
   readonly maxConcurrent: number | undefined;
+  /** Reasoning LLMs: launched with `reasoning_content`, so their thinking is split out of `content`. */
+  readonly reasoningContent: boolean;
   loading: boolean;
   inFlight: number;
   nextReplica: number;
@@ -25,11 +27,12 @@ interface InFlightWaiter {
   resolve: () => void;
 }
 
-const TYPE_LABEL = { embedding: "Embedding", image: "Image", rerank: "Rerank", LLM: "LLM" } as const;
+const TYPE_LABEL = { embedding: "Embedding", image: "Image", rerank: "Rerank", LLM: "LLM", audio: "Audio" } as const;
 
 export class ModelRegistry {
   private readonly models = new Map<string, RunningModel>();
   private readonly inFlightWaiters = new Set<InFlightWaiter>();
+  private readonly idleWaiters = new Set<{ uid: string; resolve: () => void }>();
   private launched = 0;
 
   constructor(
@@ -58,6 +61,7 @@ export class ModelRegistry {
       replica,
       accelerators,
       maxConcurrent: spec.max_concurrent,
+      reasoningContent: spec.reasoning_content === true,
       loading: false,
       inFlight: 0,
       nextReplica: 0,
@@ -141,7 +145,19 @@ export class ModelRegistry {
       if (released) return;
       released = true;
       model.inFlight--;
+      if (model.inFlight > 0) return;
+      for (const waiter of this.idleWaiters) {
+        if (waiter.uid !== model.uid) continue;
+        this.idleWaiters.delete(waiter);
+        waiter.resolve();
+      }
     };
+  }
+
+  waitForIdle(uid: string): Promise<void> {
+    const model = this.models.get(uid);
+    if (model === undefined || model.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.add({ uid, resolve }));
   }
 
   waitForInFlight(uid: string, count: number): Promise<void> {
@@ -198,12 +214,25 @@ export class ModelRegistry {
           model_lang: spec.model_lang,
           model_ability: spec.model_ability,
           model_description: "",
-          model_format: "pytorch",
-          model_size_in_billions: 7,
-          quantization: "none",
+          model_format: spec.model_format,
+          model_size_in_billions: spec.model_size_in_billions,
+          // A builtin family has no model_family of its own: Xinference reports the name.
+          model_family: spec.model_name,
+          quantization: spec.quantization,
+          multimodal_projector: null,
           model_hub: "huggingface",
           revision: null,
           context_length: spec.context_length,
+          strict_system_first: false,
+          replica: model.replica,
+        };
+      case "audio":
+        return {
+          ...common,
+          model_name: spec.model_name,
+          model_family: spec.model_family,
+          model_revision: spec.model_revision,
+          model_ability: spec.model_ability,
           replica: model.replica,
         };
     }
@@ -212,5 +241,6 @@ export class ModelRegistry {
   close(): void {
     for (const model of this.models.values()) clearTimeout(model.loadingTimer);
     this.inFlightWaiters.clear();
+    this.idleWaiters.clear();
   }
 }

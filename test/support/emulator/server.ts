@@ -3,8 +3,11 @@
 import { createServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { createSpeech, createTranscription, createTranslation } from "./audio.js";
 import { Authenticator } from "./auth.js";
-import type { Reply, RouteContext, RouteHandler } from "./context.js";
+import { createChatCompletion } from "./chat.js";
+import { createCompletion } from "./completions.js";
+import type { Pacing, Reply, RouteContext, RouteHandler } from "./context.js";
 import { createEmbedding } from "./embeddings.js";
 import { Engine } from "./engine.js";
 import { HttpError, JSON_TYPE, TEXT_TYPE, detailError, uncaughtError } from "./errors.js";
@@ -14,13 +17,15 @@ import { createImages, createInpainting, createVariations } from "./images.js";
 import { describeModel, launchModel, listModels, terminateModel } from "./models-routes.js";
 import { emptyForm, parseForm, summarizeForm } from "./multipart.js";
 import type { MultipartForm } from "./multipart.js";
+import { openAIErrorReply, withBase64Embeddings } from "./openai-twin.js";
 import { ModelRegistry } from "./registry.js";
 import { rerank } from "./rerank.js";
-import type { Emulator, EmulatorOptions, EmulatorRoute, Fault, LaunchSpec, RecordedRequest } from "./types.js";
+import type { Emulator, EmulatorOptions, EmulatorRoute, Fault, Flavor, LaunchSpec, RecordedRequest } from "./types.js";
 import { parseJson } from "./validate.js";
 import type { ParsedJson } from "./validate.js";
 
-type BodyKind = "json" | "form" | "none";
+/** "json-or-form" reads a form when the request is one, JSON otherwise (the speech route takes both). */
+type BodyKind = "json" | "form" | "json-or-form" | "none";
 
 interface Route {
   route: EmulatorRoute;
@@ -35,6 +40,11 @@ const EXACT_ROUTES = new Map<string, Partial<Record<string, Route>>>([
   ["/v1/images/variations", { POST: { route: "images/variations", handler: createVariations, body: "form" } }],
   ["/v1/images/inpainting", { POST: { route: "images/inpainting", handler: createInpainting, body: "form" } }],
   ["/v1/rerank", { POST: { route: "rerank", handler: rerank, body: "json" } }],
+  ["/v1/chat/completions", { POST: { route: "chat/completions", handler: createChatCompletion, body: "json" } }],
+  ["/v1/completions", { POST: { route: "completions", handler: createCompletion, body: "json" } }],
+  ["/v1/audio/transcriptions", { POST: { route: "audio/transcriptions", handler: createTranscription, body: "form" } }],
+  ["/v1/audio/translations", { POST: { route: "audio/translations", handler: createTranslation, body: "form" } }],
+  ["/v1/audio/speech", { POST: { route: "audio/speech", handler: createSpeech, body: "json-or-form" } }],
   [
     "/v1/models",
     {
@@ -42,6 +52,11 @@ const EXACT_ROUTES = new Map<string, Partial<Record<string, Route>>>([
       POST: { route: "models", handler: launchModel, body: "json" },
     },
   ],
+]);
+
+/** Where the "openai" flavor answers differently. */
+const OPENAI_ROUTES = new Map<string, Partial<Record<string, Route>>>([
+  ["/v1/embeddings", { POST: { route: "embeddings", handler: withBase64Embeddings(createEmbedding), body: "json" } }],
 ]);
 
 const MODEL_ROUTES: Partial<Record<string, Route>> = {
@@ -57,8 +72,8 @@ const SERVER_HEADER = "uvicorn";
 
 type Match = { kind: "route"; route: Route; uid: string | undefined } | { kind: "error"; error: HttpError };
 
-function matchRoute(method: string, path: string): Match {
-  let methods = EXACT_ROUTES.get(path);
+function matchRoute(method: string, path: string, flavor: Flavor): Match {
+  let methods = (flavor === "openai" ? OPENAI_ROUTES.get(path) : undefined) ?? EXACT_ROUTES.get(path);
   let uid: string | undefined;
   if (methods === undefined && path.startsWith(MODELS_PREFIX) && path.length > MODELS_PREFIX.length) {
     try {
@@ -85,10 +100,16 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-function errorReply(error: unknown): Reply {
+function errorReply(error: unknown, flavor: Flavor): Reply {
   const http = error instanceof HttpError ? error : uncaughtError(error instanceof Error ? error.message : String(error));
+  if (flavor === "openai") return openAIErrorReply(http);
   return { status: http.status, contentType: http.contentType, headers: http.headers, body: http.body };
 }
+
+const FORM_TYPE = /^\s*(multipart\/form-data|application\/x-www-form-urlencoded)\b/i;
+
+/** sse-starlette's default (XINFERENCE_SSE_PING_ATTEMPTS_SECONDS): 600 s. */
+const DEFAULT_PING_MS = 600_000;
 
 function faultReply(fault: Extract<Fault, { kind: "status" }>): Reply {
   const body =
@@ -117,6 +138,8 @@ export class EmulatorServer implements Emulator {
   private readonly faults: FaultTable;
   private readonly auth: Authenticator;
   private readonly record: boolean;
+  private readonly flavor: Flavor;
+  private readonly pacing: Pacing;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly options: EmulatorOptions) {
@@ -125,8 +148,14 @@ export class EmulatorServer implements Emulator {
     this.faults = new FaultTable(options.seed ?? 1);
     this.auth = new Authenticator(options.apiKeys ?? [], options.adminTokens ?? []);
     this.record = options.recordRequests ?? true;
+    this.flavor = options.flavor ?? "xinference";
+    this.pacing = {
+      computeDelayMs: options.computeDelayMs ?? 0,
+      tokenDelayMs: options.tokenDelayMs ?? 0,
+      pingIntervalMs: options.ssePingMs ?? DEFAULT_PING_MS,
+    };
     this.server = createServer((req, res) => {
-      this.handle(req, res).catch((error: unknown) => void this.writeReply(res, errorReply(error), undefined));
+      this.handle(req, res).catch((error: unknown) => void this.writeReply(res, errorReply(error, this.flavor), undefined));
     });
     this.server.on("connection", (socket) => {
       this.sockets.add(socket);
@@ -181,6 +210,10 @@ export class EmulatorServer implements Emulator {
     return this.registry.waitForInFlight(uid, count);
   }
 
+  waitForIdle(uid: string): Promise<void> {
+    return this.registry.waitForIdle(uid);
+  }
+
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {
       this.server.close(() => resolve());
@@ -198,12 +231,18 @@ export class EmulatorServer implements Emulator {
     const at = Date.now();
     const url = new URL(req.url ?? "/", "http://emulator");
     const method = req.method ?? "GET";
-    const match = matchRoute(method, url.pathname);
+    const match = matchRoute(method, url.pathname, this.flavor);
+    // Aborts the route's work (a stream's generation above all) once the connection is gone.
+    const disconnected = new AbortController();
+    res.on("close", () => {
+      if (!res.writableFinished) disconnected.abort();
+    });
 
     let json = NO_JSON;
     let form: MultipartForm = emptyForm();
     let body: unknown = null;
-    const kind: BodyKind = match.kind === "route" ? match.route.body : "none";
+    let kind: BodyKind = match.kind === "route" ? match.route.body : "none";
+    if (kind === "json-or-form") kind = FORM_TYPE.test(req.headers["content-type"] ?? "") ? "form" : "json";
     try {
       if (kind === "json") {
         const raw = await readBody(req);
@@ -234,7 +273,7 @@ export class EmulatorServer implements Emulator {
     };
     if (this.record) this.requests.push(record);
     if (match.kind === "error") {
-      await this.writeReply(res, errorReply(match.error), record);
+      await this.writeReply(res, errorReply(match.error, this.flavor), record);
       return;
     }
 
@@ -267,10 +306,15 @@ export class EmulatorServer implements Emulator {
         uid: match.uid,
         json,
         form,
+        flavor: this.flavor,
+        pacing: this.pacing,
+        signal: disconnected.signal,
+        fault,
+        dropConnection: (how) => dropConnection(req.socket, how),
       };
       reply = await match.route.handler(ctx);
     } catch (error) {
-      reply = errorReply(error);
+      reply = errorReply(error, this.flavor);
     }
     const bodyFault = fault?.kind === "truncate" || fault?.kind === "stall-body" ? fault.kind : undefined;
     await this.writeReply(res, reply, record, bodyFault);
@@ -291,7 +335,8 @@ export class EmulatorServer implements Emulator {
     };
     if (record !== undefined && this.options.onRequest !== undefined) {
       const notify = this.options.onRequest;
-      res.on("finish", () => notify(record));
+      // "close", not "finish": a stream the client walked away from is reported too.
+      res.on("close", () => notify(record));
     }
 
     if ("body" in reply) {
@@ -332,6 +377,22 @@ export class EmulatorServer implements Emulator {
       this.timers.add(timer);
     });
   }
+}
+
+/**
+ * Cuts a connection after the bytes already written: http corks a response's writes until the next tick, and an
+ * RST would discard whatever has not reached the kernel yet.
+ */
+function dropConnection(socket: Socket, how: "reset" | "close"): Promise<void> {
+  return new Promise((resolve) => {
+    if (socket.destroyed) return resolve();
+    socket.once("close", () => resolve());
+    setImmediate(() => {
+      if (socket.destroyed) return;
+      if (how === "close") socket.end();
+      else socket.write(Buffer.alloc(0), () => socket.resetAndDestroy());
+    });
+  });
 }
 
 /** The programmatic API throws plain Errors carrying the detail the REST API would have answered with. */

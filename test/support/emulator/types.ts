@@ -1,7 +1,7 @@
 // Public types of the Xinference emulator. Other engineers code against these names: change them with care.
 import type { IncomingHttpHeaders } from "node:http";
 
-export type ModelType = "embedding" | "image" | "rerank" | "LLM";
+export type ModelType = "embedding" | "image" | "rerank" | "LLM" | "audio";
 
 /** A model to launch, as `POST /v1/models` takes it, plus emulator-only knobs. */
 export interface LaunchSpec {
@@ -15,7 +15,14 @@ export interface LaunchSpec {
   loading_ms?: number;
   /** Emulator knob: the model's request limit; more concurrent in-flight requests get 429. */
   max_concurrent?: number;
+  /** LLMs: the engine Xinference runs them on ("vllm", "transformers", ...); `POST /v1/models` requires it. */
+  model_engine?: string;
+  /** Reasoning LLMs: split the thinking into `reasoning_content` (Xinference's launch option; off by default). */
+  reasoning_content?: boolean;
 }
+
+/** Which server the emulator plays: Xinference, or a plain OpenAI-compatible server (vLLM, OpenAI). */
+export type Flavor = "xinference" | "openai";
 
 /** An API key, optionally restricted to some model uids (403 "API key does not have access to model"). */
 export interface ApiKeySpec {
@@ -38,6 +45,12 @@ export interface EmulatorOptions {
   legacyNotFound400?: boolean;
   /** Simulated engine work per inference request, while the request counts as in flight. Default 0. */
   computeDelayMs?: number;
+  /** Default "xinference". "openai" answers the LLM, audio and embedding routes as vLLM / OpenAI do. */
+  flavor?: Flavor;
+  /** LLM and speech streams: time between two generated tokens (or audio chunks). Default 0. */
+  tokenDelayMs?: number;
+  /** sse-starlette's ping interval on Xinference streams (`: ping - <time>` comments). Default 600000, as Xinference's. */
+  ssePingMs?: number;
   /** Seed of the PRNG that decides which requests a fault with `rate` < 1 hits. Default 1. */
   seed?: number;
   /** Keep every request in `requests`. Default true; benchmarks turn it off to keep memory flat. */
@@ -53,6 +66,11 @@ export type EmulatorRoute =
   | "images/variations"
   | "images/inpainting"
   | "rerank"
+  | "chat/completions"
+  | "completions"
+  | "audio/transcriptions"
+  | "audio/translations"
+  | "audio/speech"
   | "models";
 
 export type Fault = {
@@ -67,6 +85,15 @@ export type Fault = {
   | { kind: "stall-body" }
   | { kind: "truncate" }
   | { kind: "latency"; ms: number }
+  /**
+   * Streaming routes (chat, completions, speech): the engine fails after `afterChunks` events. A stream
+   * answers it in-band (HTTP 200 and an error event), a reply that is not streamed with a 500.
+   */
+  | { kind: "stream-error"; afterChunks: number; message?: string }
+  /** Streaming routes: the connection is reset after `afterChunks` events (at once when not streamed). */
+  | { kind: "stream-reset"; afterChunks: number }
+  /** Streaming routes: nothing more is sent after `afterChunks` events; the connection stays open. */
+  | { kind: "stream-stall"; afterChunks: number }
 );
 
 export interface RecordedFile {
@@ -90,10 +117,17 @@ export interface RecordedRequest {
   headers: IncomingHttpHeaders;
   /** Parsed JSON (the raw text when it does not parse), a multipart summary, or null without a body. */
   body: unknown;
-  /** What reached the engine as kwargs: the parsed `kwargs` string on image and rerank routes, extra keys on embeddings. */
+  /**
+   * What reached the engine as kwargs: the parsed `kwargs` string on image, rerank and audio routes, extra keys
+   * on embeddings, the body minus the keys the route consumes on chat and completions.
+   */
   kwargs?: Record<string, unknown>;
   /** HTTP status sent; 0 while unanswered or when a fault dropped the request. */
   status: number;
+  /** Streamed replies: the events (SSE data lines, `[DONE]` included, pings not) or audio chunks sent so far. */
+  streamedEvents?: number;
+  /** Streamed replies: set when the connection closed before the stream ended (client gone, or `close()`); generation stopped there. */
+  disconnected?: boolean;
   /** Date.now() when the request arrived. */
   at: number;
 }
@@ -116,6 +150,8 @@ export interface Emulator {
   cancel(requestId: string): number;
   /** Resolves once `count` requests for `uid` are in flight (inside the engine), e.g. to provoke a 429. */
   waitForInFlight(uid: string, count: number): Promise<void>;
+  /** Resolves once no request for `uid` is in flight, e.g. after a client closed a stream. */
+  waitForIdle(uid: string): Promise<void>;
   /** Closes every socket, stalled ones included. */
   close(): Promise<void>;
 }
