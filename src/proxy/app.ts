@@ -103,7 +103,7 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
   hostedImageRoutes(app, images);
   modelRoutes(app, resolver, settings.modelInfo);
   const stateDescription = deps.stateDescription ?? "in-process (one instance)";
-  healthRoutes(app, () => healthReport(router.router, router.health), () => stateDescription);
+  healthRoutes(app, healthReport(router.router, router.health), () => stateDescription);
 
   const sweeper = setInterval(() => void images.sweep(), 60_000);
   sweeper.unref();

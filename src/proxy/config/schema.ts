@@ -12,6 +12,7 @@ import {
   DEFAULT_ALLOWED_FAILS,
   DEFAULT_COOLDOWN_S,
   DEFAULT_HEALTH_CHECK_INTERVAL_S,
+  DEFAULT_HEALTH_CHECK_TIMEOUT_S,
   ROUTING_STRATEGIES,
   type RoutingStrategyName,
 } from "../router/config.js";
@@ -182,6 +183,8 @@ export const generalSettingsSchema = z.object({
   background_health_checks: flag.default(false),
   /** Seconds between background health passes. */
   health_check_interval: positive.default(DEFAULT_HEALTH_CHECK_INTERVAL_S),
+  /** Seconds a health check (one model list or probe) and a `/health` answer may take. */
+  health_check_timeout: positive.default(DEFAULT_HEALTH_CHECK_TIMEOUT_S),
   disable_spend_logs: flag.default(false),
   /** Seconds between batched spend-log writes. */
   proxy_batch_write_at: positive.default(10),

@@ -58,6 +58,8 @@ export interface GeneralSettingsInput {
   background_health_checks?: boolean | null;
   /** Seconds. */
   health_check_interval?: number | null;
+  /** Seconds. */
+  health_check_timeout?: number | null;
 }
 
 export interface RouterConfigInput {
@@ -84,6 +86,8 @@ export interface RouterSettings {
   defaultFallbacks: readonly string[];
   backgroundHealthChecks: boolean;
   healthCheckIntervalMs: number;
+  /** The longest wait for one model list or probe of a health pass, and for a `/health` answer. */
+  healthCheckTimeoutMs: number;
 }
 
 /** LiteLLM's defaults, declared here once; the config schema shows them as its defaults too. */
@@ -93,6 +97,8 @@ export const DEFAULT_COOLDOWN_S = 5;
 export const DEFAULT_TIMEOUT_S = 600;
 /** LiteLLM's default health check interval. */
 export const DEFAULT_HEALTH_CHECK_INTERVAL_S = 300;
+/** Short enough for a load balancer's or a person's patience, long enough for a one-input embedding. */
+export const DEFAULT_HEALTH_CHECK_TIMEOUT_S = 5;
 
 function seconds(value: number | null | undefined): number | undefined {
   return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value * 1000 : undefined;
@@ -137,5 +143,6 @@ export function routerSettingsFrom(config: RouterConfigInput): RouterSettings {
     defaultFallbacks: router.default_fallbacks ?? litellm.default_fallbacks ?? [],
     backgroundHealthChecks: general.background_health_checks === true,
     healthCheckIntervalMs: seconds(general.health_check_interval) ?? DEFAULT_HEALTH_CHECK_INTERVAL_S * 1000,
+    healthCheckTimeoutMs: seconds(general.health_check_timeout) ?? DEFAULT_HEALTH_CHECK_TIMEOUT_S * 1000,
   };
 }

@@ -1,5 +1,5 @@
 /**
- * Health of the deployments, checked at start and, with `background_health_checks`, every
+ * Health of the deployments, checked in the background from start and, with `background_health_checks`, every
  * `health_check_interval` seconds. A pass reads each model server's model list once (not once per
  * deployment): a configured uid that is not launched makes its deployment unhealthy, with a reason naming the
  * uid and the server, or is launched when `model_info.auto_launch` says how. The abilities the server reports
@@ -9,8 +9,13 @@
  * With background checks on, unhealthy deployments leave the rotation and come back when a pass finds them
  * healthy. With them off there is only the start pass, which must not remove a deployment for good: its
  * findings are reported and logged, and the router's cooldowns deal with failures as they happen.
+ *
+ * Nothing waits on an upstream without a bound, and serving waits on none: the first pass runs in the
+ * background (deployments not yet checked are in the rotation meanwhile); each model list and probe is cut
+ * after the check timeout, is never retried and never waits out a Retry-After; a few run at a time; and an
+ * auto-launch, which can take minutes, runs apart from the pass, which reports it as under way.
  */
-import { BadRequestError } from "../../errors.js";
+import { APIError, BadRequestError } from "../../errors.js";
 import { editRefusal } from "./abilities.js";
 import { type Clock, systemClock, untilAborted } from "./clock.js";
 import type { Deployment } from "./deployment.js";
@@ -24,7 +29,7 @@ export interface DeploymentHealth {
   status: HealthStatus;
   /** Why it is unhealthy (never a secret). */
   reason?: string;
-  /** Epoch ms of the pass that set this status. */
+  /** Epoch ms of the check that set this status; undefined until one has. */
   checkedAt?: number;
   /** What the model server reports of the model, when it lists it. */
   modelType?: string;
@@ -39,17 +44,37 @@ export interface HealthMonitorOptions {
   background: boolean;
   /** `general_settings.health_check_interval`, in ms. */
   intervalMs: number;
+  /** `general_settings.health_check_timeout`, in ms: the longest wait for one model list or probe, and for a report. */
+  checkTimeoutMs: number;
   servers?: ModelServerClient;
   probe?: HealthProbe;
   clock?: Clock;
   logger?: RouterLogger;
-  /** Longest wait for one model list or probe. */
-  checkTimeoutMs?: number;
+  /** How many model lists and probes may run at once. */
+  concurrency?: number;
   /** Longest wait for an auto-launch (weights may have to be downloaded). */
   launchTimeoutMs?: number;
 }
 
-const DEFAULT_CHECK_TIMEOUT_MS = 30_000;
+/** What a report can say: the findings of the pass it waited for, and what that pass had not finished with. */
+export interface HealthView {
+  /** Epoch ms the pass began; undefined when no pass ran (the monitor was stopped first). */
+  passStartedAt: number | undefined;
+  /** The deployments still being checked when the report was due, with what to report for each. */
+  unfinished: ReadonlyMap<string, string>;
+}
+
+/** How far the checks have come, from memory. */
+export interface HealthSummary {
+  /** Deployments a check has finished with at least once. */
+  checked: number;
+  /** Deployments no check has finished with yet (the first pass is still running on them). */
+  pending: number;
+  healthy: number;
+  unhealthy: number;
+}
+
+const DEFAULT_CONCURRENCY = 8;
 const DEFAULT_LAUNCH_TIMEOUT_MS = 15 * 60_000;
 /** An interval of 0 (or a typo) must not make the checks run back to back. */
 const MIN_INTERVAL_MS = 1_000;
@@ -58,6 +83,12 @@ interface ServerGroup {
   target: ServerTarget;
   members: { deployment: Deployment; uid: string }[];
 }
+
+/**
+ * Where a pass stands with the deployments it has not finished with: each is waiting for a free slot, or has
+ * a call running since `since`, whose failure would read `failure(why)`.
+ */
+type Progress = Map<string, { since: number; failure: (why: string) => string } | "waiting">;
 
 /** `model_info.auto_launch` as a launch request; undefined when there is none, a string saying what is wrong with it. */
 function autoLaunchOf(deployment: Deployment, uid: string): LaunchRequest | string | undefined {
@@ -74,8 +105,48 @@ function autoLaunchOf(deployment: Deployment, uid: string): LaunchRequest | stri
   return { ...options, model_name: options.model_name, model_type: options.model_type, model_uid: uid };
 }
 
+/** `1500` → `1.5`: seconds as messages show them. */
+function seconds(ms: number): string {
+  return String(Math.round(ms / 100) / 10);
+}
+
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** Why a check failed; a 503 is Xinference's answer for a model still loading, with when to come back. */
+function failureOf(error: unknown): string {
+  if (error instanceof APIError && error.status === 503) {
+    const retry = error.retryAfterMs === undefined ? "" : `, Retry-After: ${seconds(error.retryAfterMs)} s`;
+    return `still loading (503${retry}): ${error.message}`;
+  }
+  return messageOf(error);
+}
+
+function serverKey(target: ServerTarget): string {
+  return `${target.apiBase ?? ""}\n${target.apiKey ?? ""}`;
+}
+
+/** At most `limit` operations at once; the others wait their turn, in order. */
+class Slots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(readonly limit: number) {
+    this.free = Math.max(1, limit);
+  }
+
+  async run<V>(operation: () => Promise<V>): Promise<V> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await operation();
+    } finally {
+      const next = this.waiting.shift();
+      if (next === undefined) this.free++;
+      else next();
+    }
+  }
 }
 
 export class HealthMonitor implements Rotation {
@@ -83,7 +154,14 @@ export class HealthMonitor implements Rotation {
   private readonly clock: Clock;
   private readonly logger: RouterLogger;
   private readonly intervalMs: number;
+  private readonly slots: Slots;
+  private started = false;
   private running: Promise<void> | undefined;
+  /** The pass in flight: when it began, and the deployments it has not finished with. */
+  private current: { startedAt: number; progress: Progress } | undefined;
+  private lastPass: { startedAt: number; finishedAt: number } | undefined;
+  /** Auto-launches under way, by server and uid; each ends with a check of what it launched. */
+  private readonly launches = new Map<string, Promise<void>>();
   private nextAt: number | undefined;
   private cancelTimer: (() => void) | undefined;
   private readonly stopController = new AbortController();
@@ -95,16 +173,24 @@ export class HealthMonitor implements Rotation {
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
     this.intervalMs = Math.max(MIN_INTERVAL_MS, options.intervalMs);
+    this.slots = new Slots(options.concurrency ?? DEFAULT_CONCURRENCY);
     for (const deployment of deployments) this.health.set(deployment.id, { status: "unknown" });
   }
 
-  /** Runs the first pass, then, with background checks on, schedules the next ones. */
-  async start(): Promise<void> {
-    await this.runPass();
-    this.schedule();
+  /**
+   * Starts the first pass in the background and, with background checks on, schedules the next ones after it.
+   * Resolves at once: a proxy must take traffic whatever its upstreams do, and deployments not yet checked are
+   * in the rotation until a check says otherwise.
+   */
+  start(): Promise<void> {
+    if (!this.started) {
+      this.started = true;
+      void this.runPass().then(() => this.schedule());
+    }
+    return Promise.resolve();
   }
 
-  /** Stops the background checks and abandons a pass in progress. */
+  /** Stops the background checks and abandons the checks and launches in progress, keeping the last findings. */
   stop(): void {
     this.cancelTimer?.();
     this.nextAt = undefined;
@@ -121,6 +207,48 @@ export class HealthMonitor implements Rotation {
 
   get(id: string): DeploymentHealth | undefined {
     return this.health.get(id);
+  }
+
+  summary(): HealthSummary {
+    const summary: HealthSummary = { checked: 0, pending: 0, healthy: 0, unhealthy: 0 };
+    for (const { status, checkedAt } of this.health.values()) {
+      if (checkedAt === undefined) summary.pending++;
+      else summary.checked++;
+      if (status === "healthy") summary.healthy++;
+      else if (status === "unhealthy") summary.unhealthy++;
+    }
+    return summary;
+  }
+
+  /**
+   * The findings to report: from memory while the last pass is younger than the interval (unless `fresh`),
+   * else from a new pass, or from the one in flight, which every caller shares. Waits for that pass at most
+   * the check timeout; what it has not finished with by then is in `unfinished`, saying why.
+   */
+  async report(options: { fresh?: boolean } = {}): Promise<HealthView> {
+    const last = this.lastPass;
+    if (this.running === undefined && options.fresh !== true && last !== undefined && this.clock.now() - last.finishedAt < this.intervalMs) {
+      return { passStartedAt: last.startedAt, unfinished: new Map() };
+    }
+    const pass = this.runPass();
+    const current = this.current;
+    let cancel = (): void => undefined;
+    const due = new Promise<void>((resolve) => {
+      cancel = this.clock.setTimer(this.options.checkTimeoutMs, resolve);
+    });
+    try {
+      await Promise.race([pass, due]);
+    } finally {
+      cancel();
+    }
+    return { passStartedAt: current?.startedAt, unfinished: current === undefined ? new Map() : this.unfinishedOf(current.progress) };
+  }
+
+  /** Resolves once no pass and no auto-launch (with the check that follows it) is running. */
+  async settled(): Promise<void> {
+    while (this.running !== undefined || this.launches.size > 0) {
+      await Promise.all([this.running, ...this.launches.values()]);
+    }
   }
 
   /**
@@ -143,32 +271,34 @@ export class HealthMonitor implements Rotation {
     );
   }
 
-  /** One pass over every deployment; a call while a pass runs joins it. */
+  /** One pass over every deployment; a call while a pass runs joins it. Never rejects. */
   runPass(): Promise<void> {
-    this.running ??= this.pass().finally(() => {
-      this.running = undefined;
-    });
+    this.running ??= this.pass()
+      .catch((error: unknown) => this.warnFailed("health pass", error))
+      .finally(() => {
+        this.running = undefined;
+        this.current = undefined;
+      });
     return this.running;
+  }
+
+  /** A bug rather than an upstream's failure (those are findings): logged, never left unhandled. */
+  private warnFailed(what: string, error: unknown): void {
+    this.logger.warn({ err: { message: messageOf(error) } }, `${what} failed: ${messageOf(error)}`);
   }
 
   private schedule(): void {
     if (!this.options.background || this.stopController.signal.aborted) return;
     this.nextAt = this.clock.now() + this.intervalMs;
-    this.cancelTimer = this.clock.setTimer(
-      this.intervalMs,
-      () => {
-        this.runPass().then(
-          () => this.schedule(),
-          () => this.schedule(),
-        );
-      },
-      { unref: true },
-    );
+    this.cancelTimer = this.clock.setTimer(this.intervalMs, () => void this.runPass().then(() => this.schedule()), { unref: true });
   }
 
   private async pass(): Promise<void> {
     // A stopped monitor would only find every check aborted: keep the last findings instead.
     if (this.stopController.signal.aborted) return;
+    const startedAt = this.clock.now();
+    const progress: Progress = new Map(this.deployments.map((d) => [d.id, "waiting"]));
+    this.current = { startedAt, progress };
     const servers = new Map<string, ServerGroup>();
     const others: Deployment[] = [];
     for (const deployment of this.deployments) {
@@ -177,15 +307,32 @@ export class HealthMonitor implements Rotation {
         others.push(deployment);
         continue;
       }
-      const key = `${deployment.apiBase ?? ""}\n${deployment.apiKey ?? ""}`;
-      const group = servers.get(key) ?? { target: { apiBase: deployment.apiBase, apiKey: deployment.apiKey }, members: [] };
+      const target = { apiBase: deployment.apiBase, apiKey: deployment.apiKey };
+      const group = servers.get(serverKey(target)) ?? { target, members: [] };
       group.members.push({ deployment, uid });
-      servers.set(key, group);
+      servers.set(serverKey(target), group);
     }
     await Promise.all([
-      ...[...servers.values()].map((group) => this.checkServer(group)),
-      ...others.map((deployment) => this.probe(deployment, {}, false)),
+      ...[...servers.values()].map((group) => this.checkServer(group, progress, true)),
+      ...others.map((deployment) => this.probe(deployment, {}, false, progress)),
     ]);
+    this.lastPass = { startedAt, finishedAt: this.clock.now() };
+  }
+
+  /** What to report of the deployments a pass has not finished with. */
+  private unfinishedOf(progress: Progress): Map<string, string> {
+    const now = this.clock.now();
+    const timeout = this.options.checkTimeoutMs;
+    const unfinished = new Map<string, string>();
+    for (const [id, state] of progress) {
+      let reason: string;
+      if (state === "waiting") reason = `not checked yet: waiting for one of the ${this.slots.limit} health checks that run at a time`;
+      // Past the timeout the call is as good as cut: say what its cut will record.
+      else if (now - state.since >= timeout) reason = state.failure(`no answer within ${seconds(timeout)} s`);
+      else reason = `still being checked: no answer after ${seconds(now - state.since)} s, and /health waits ${seconds(timeout)} s at most`;
+      unfinished.set(id, reason);
+    }
+    return unfinished;
   }
 
   private serverName(target: ServerTarget): string {
@@ -193,104 +340,118 @@ export class HealthMonitor implements Rotation {
     return target.apiBase === undefined ? `the default ${kind} server` : `${kind} server ${target.apiBase}`;
   }
 
-  private async checkServer(group: ServerGroup): Promise<void> {
+  /** Lists the server's models, then probes each member the server lists; `mayLaunch` starts auto-launches. */
+  private async checkServer(group: ServerGroup, progress: Progress | undefined, mayLaunch: boolean): Promise<void> {
     const servers = this.options.servers;
     if (servers === undefined) return;
     const where = this.serverName(group.target);
+    const deployments = group.members.map((m) => m.deployment);
     let listed: Map<string, ServedModel>;
     try {
-      listed = await this.list(servers, group.target);
+      const models = await this.bounded(progress, deployments, (why) => `${where} did not list its models: ${why}`, (signal) =>
+        servers.listModels(group.target, signal),
+      );
+      listed = new Map(models.map((model) => [model.id, model]));
     } catch (error) {
-      for (const { deployment } of group.members) {
-        this.set(deployment, { status: "unhealthy", reason: `${where} did not list its models: ${messageOf(error)}` });
+      for (const deployment of deployments) {
+        this.record(progress, deployment, { status: "unhealthy", reason: `${where} did not list its models: ${failureOf(error)}` });
       }
       return;
-    }
-    const launchFailures = new Map<string, string>();
-    const missing = group.members.filter(({ uid }) => !listed.has(uid));
-    if (missing.length > 0 && (await this.launchMissing(servers, group.target, missing, launchFailures)) > 0) {
-      // Read the list again for what the launched models report (their abilities).
-      listed = await this.list(servers, group.target).catch(() => listed);
     }
     await Promise.all(
       group.members.map(async ({ deployment, uid }) => {
         const model = listed.get(uid);
         if (model === undefined) {
-          const launch = launchFailures.get(uid);
-          this.set(deployment, {
-            status: "unhealthy",
-            reason:
-              `model uid '${uid}' is not launched on ${where}` +
-              (launch === undefined ? "; launch it there, or set model_info.auto_launch" : `; auto-launch failed: ${launch}`),
-          });
+          this.record(progress, deployment, { status: "unhealthy", reason: this.missing(servers, group, uid, mayLaunch) });
           return;
         }
-        await this.probe(deployment, { modelType: model.model_type, abilities: model.model_ability }, true);
+        progress?.set(deployment.id, "waiting");
+        await this.probe(deployment, { modelType: model.model_type, abilities: model.model_ability }, true, progress);
       }),
     );
   }
 
-  /** Launches each missing uid that has an `auto_launch`, once per uid; records why a launch failed. Returns how many launched. */
-  private async launchMissing(
-    servers: ModelServerClient,
-    target: ServerTarget,
-    missing: readonly { deployment: Deployment; uid: string }[],
-    failures: Map<string, string>,
-  ): Promise<number> {
-    const requests = new Map<string, LaunchRequest | string>();
-    for (const { deployment, uid } of missing) {
-      const request = autoLaunchOf(deployment, uid);
-      if (request !== undefined && !requests.has(uid)) requests.set(uid, request);
-    }
+  /** Why a uid the server does not list is missing; starts its auto-launch when it has one and none is under way. */
+  private missing(servers: ModelServerClient, group: ServerGroup, uid: string, mayLaunch: boolean): string {
+    const missing = `model uid '${uid}' is not launched on ${this.serverName(group.target)}`;
+    const members = group.members.filter((m) => m.uid === uid);
+    const request = members.map((m) => autoLaunchOf(m.deployment, uid)).find((r) => r !== undefined);
+    if (request === undefined) return `${missing}; launch it there, or set model_info.auto_launch`;
+    if (typeof request === "string") return `${missing}; auto-launch failed: ${request}`;
+    if (!mayLaunch) return `${missing}; it was auto-launched, but the server does not list it`;
+    const key = `${serverKey(group.target)}\n${uid}`;
+    if (!this.launches.has(key)) this.launch(servers, { target: group.target, members }, request, key);
+    return `${missing}; auto-launching it (${request.model_name}), which can take minutes`;
+  }
+
+  /**
+   * Launches a uid apart from any pass (a launch can take minutes, a pass must answer in seconds), then checks
+   * the deployments it serves; a failed launch is recorded on them. The next pass that finds the uid missing
+   * tries again.
+   */
+  private launch(servers: ModelServerClient, group: ServerGroup, request: LaunchRequest, key: string): void {
+    const { target } = group;
+    const uid = request.model_uid;
     const where = this.serverName(target);
-    let launched = 0;
-    await Promise.all(
-      [...requests].map(async ([uid, request]) => {
-        if (typeof request === "string") {
-          failures.set(uid, request);
-          return;
-        }
-        const started = this.clock.now();
-        this.logger.info(
-          { uid, model_name: request.model_name, model_type: request.model_type, server: target.apiBase },
-          `auto-launching '${uid}' (${request.model_name}) on ${where}`,
-        );
-        try {
-          await this.withTimeout(this.options.launchTimeoutMs ?? DEFAULT_LAUNCH_TIMEOUT_MS, (signal) =>
-            servers.launchModel(target, request, signal),
-          );
-          this.logger.info(
-            { uid, server: target.apiBase, ms: this.clock.now() - started },
-            `auto-launched '${uid}' on ${where}`,
-          );
-          launched++;
-        } catch (error) {
-          failures.set(uid, messageOf(error));
-          this.logger.warn({ uid, server: target.apiBase, err: { message: messageOf(error) } }, `auto-launch of '${uid}' on ${where} failed`);
-        }
-      }),
+    const started = this.clock.now();
+    this.logger.info(
+      { uid, model_name: request.model_name, model_type: request.model_type, server: target.apiBase },
+      `auto-launching '${uid}' (${request.model_name}) on ${where}`,
     );
-    return launched;
-  }
-
-  private async list(servers: ModelServerClient, target: ServerTarget): Promise<Map<string, ServedModel>> {
-    const models = await this.withTimeout(this.options.checkTimeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS, (signal) =>
-      servers.listModels(target, signal),
+    const launched = this.withTimeout(this.options.launchTimeoutMs ?? DEFAULT_LAUNCH_TIMEOUT_MS, (signal) =>
+      servers.launchModel(target, request, signal),
+    ).then(
+      async () => {
+        this.logger.info({ uid, server: target.apiBase, ms: this.clock.now() - started }, `auto-launched '${uid}' on ${where}`);
+        // Reads the list again, for what the launched model reports (its abilities), and probes it.
+        await this.checkServer(group, undefined, false);
+      },
+      (error: unknown) => {
+        if (this.stopController.signal.aborted) return;
+        this.logger.warn({ uid, server: target.apiBase, err: { message: messageOf(error) } }, `auto-launch of '${uid}' on ${where} failed`);
+        for (const { deployment } of group.members) {
+          this.set(deployment, { status: "unhealthy", reason: `model uid '${uid}' is not launched on ${where}; auto-launch failed: ${messageOf(error)}` });
+        }
+      },
     );
-    return new Map(models.map((model) => [model.id, model]));
+    this.launches.set(
+      key,
+      launched.catch((error: unknown) => this.warnFailed("health check after an auto-launch", error)).finally(() => this.launches.delete(key)),
+    );
   }
 
   /** Runs the probe, if any; `listed` says the model server already vouched for the deployment. */
-  private async probe(deployment: Deployment, served: Pick<DeploymentHealth, "modelType" | "abilities">, listed: boolean): Promise<void> {
+  private async probe(
+    deployment: Deployment,
+    served: Pick<DeploymentHealth, "modelType" | "abilities">,
+    listed: boolean,
+    progress: Progress | undefined,
+  ): Promise<void> {
     const probe = this.options.probe;
-    try {
-      if (probe !== undefined) {
-        await this.withTimeout(this.options.checkTimeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS, (signal) => probe(deployment, signal));
-      }
-      this.set(deployment, { status: probe === undefined && !listed ? "unknown" : "healthy", ...served });
-    } catch (error) {
-      this.set(deployment, { status: "unhealthy", reason: `health probe failed: ${messageOf(error)}`, ...served });
+    if (probe === undefined) {
+      this.record(progress, deployment, { status: listed ? "healthy" : "unknown", ...served });
+      return;
     }
+    try {
+      await this.bounded(progress, [deployment], (why) => `health probe failed: ${why}`, (signal) => probe(deployment, signal));
+      this.record(progress, deployment, { status: "healthy", ...served });
+    } catch (error) {
+      this.record(progress, deployment, { status: "unhealthy", reason: `health probe failed: ${failureOf(error)}`, ...served });
+    }
+  }
+
+  /** Runs one check call in a free slot, cut after the check timeout, noting it in the pass's progress meanwhile. */
+  private bounded<V>(
+    progress: Progress | undefined,
+    deployments: readonly Deployment[],
+    failure: (why: string) => string,
+    operation: (signal: AbortSignal) => Promise<V>,
+  ): Promise<V> {
+    return this.slots.run(() => {
+      const running = { since: this.clock.now(), failure };
+      for (const deployment of deployments) progress?.set(deployment.id, running);
+      return this.withTimeout(this.options.checkTimeoutMs, operation);
+    });
   }
 
   /** Runs `operation` with a signal aborted after `ms` or when the monitor stops. */
@@ -300,7 +461,7 @@ export class HealthMonitor implements Rotation {
     const onStop = (): void => controller.abort(stop.reason);
     stop.addEventListener("abort", onStop, { once: true });
     if (stop.aborted) onStop();
-    const cancel = this.clock.setTimer(ms, () => controller.abort(new Error(`no answer within ${ms / 1000} s`)));
+    const cancel = this.clock.setTimer(ms, () => controller.abort(new Error(`no answer within ${seconds(ms)} s`)));
     try {
       return await untilAborted(operation(controller.signal), controller.signal);
     } finally {
@@ -309,7 +470,14 @@ export class HealthMonitor implements Rotation {
     }
   }
 
+  private record(progress: Progress | undefined, deployment: Deployment, next: Omit<DeploymentHealth, "checkedAt">): void {
+    progress?.delete(deployment.id);
+    this.set(deployment, next);
+  }
+
   private set(deployment: Deployment, next: Omit<DeploymentHealth, "checkedAt">): void {
+    // Checks cut short by stop() found nothing about the deployment.
+    if (this.stopController.signal.aborted) return;
     const previous = this.health.get(deployment.id);
     this.health.set(deployment.id, { ...next, checkedAt: this.clock.now() });
     const fields = { deployment: deployment.id, group: deployment.group };

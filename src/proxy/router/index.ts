@@ -19,7 +19,7 @@ export { routerSettingsFrom } from "./config.js";
 export type { Deployment } from "./deployment.js";
 export { buildDeployments, isWildcard } from "./deployment.js";
 export type { RedisConnection } from "./create-state.js";
-export type { DeploymentHealth, HealthProbe } from "./health.js";
+export type { DeploymentHealth, HealthProbe, HealthSummary, HealthView } from "./health.js";
 export { HealthMonitor } from "./health.js";
 export type { RouterLogger } from "./logger.js";
 export type { ModelServerClient, ProviderRegistry } from "./model-servers.js";
@@ -63,9 +63,9 @@ export interface RouterBundle {
 }
 
 /**
- * The router and its health monitor. Before serving, await `ready()` (Redis connected, when
- * configured) and `health.start()` (reads the model servers' lists and auto-launches once, then keeps checking
- * when `background_health_checks` is on).
+ * The router and its health monitor. Before serving, await `ready()` (Redis connected, when configured) and
+ * call `health.start()`, which resolves at once: the first pass (model lists, probes, auto-launches) runs in
+ * the background, and further passes follow when `background_health_checks` is on.
  *
  * @example
  * const { router, health, ready, close } = createRouter(settings, { logger, servers: modelServerClient(providers) });
@@ -77,6 +77,7 @@ export function createRouter(input: RouterInput, options: CreateRouterOptions = 
   const health = new HealthMonitor(deployments, {
     background: settings.backgroundHealthChecks,
     intervalMs: settings.healthCheckIntervalMs,
+    checkTimeoutMs: settings.healthCheckTimeoutMs,
     ...(options.servers && { servers: options.servers }),
     ...(options.probe && { probe: options.probe }),
     ...(options.clock && { clock: options.clock }),

@@ -33,6 +33,7 @@ export interface ModelServerClient {
    * belongs to another provider (or is a wildcard).
    */
   uidOf(model: string): string | undefined;
+  /** One request, without retries; `signal` bounds it. */
   listModels(target: ServerTarget, signal: AbortSignal): Promise<readonly ServedModel[]>;
   /** Launches the model and resolves once it is ready to serve. */
   launchModel(target: ServerTarget, request: LaunchRequest, signal: AbortSignal): Promise<void>;
@@ -42,6 +43,7 @@ export interface ModelServerClient {
 export interface ProviderTarget {
   api_base?: string;
   api_key?: string;
+  num_retries?: number;
   signal?: AbortSignal;
 }
 
@@ -55,10 +57,15 @@ export interface ProviderRegistry {
   getProvider(name: string): ModelListingProvider | undefined;
 }
 
+/**
+ * Health checks never retry: a retry would wait out the Retry-After of a model still loading (30 s at
+ * Xinference), and the next pass asks again anyway. The signal bounds the call.
+ */
 function providerTarget(target: ServerTarget, signal: AbortSignal): ProviderTarget {
   return {
     ...(target.apiBase === undefined ? {} : { api_base: target.apiBase }),
     ...(target.apiKey === undefined ? {} : { api_key: target.apiKey }),
+    num_retries: 0,
     signal,
   };
 }

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from "fastify";
+import { BadRequestError } from "../../errors.js";
 
 export interface DeploymentHealth {
   model_name: string;
@@ -15,18 +16,49 @@ export interface HealthReport {
   unhealthy_endpoints: DeploymentHealth[];
   healthy_count: number;
   unhealthy_count: number;
+  /** When the pass these findings come from began (ISO 8601); null when none ran. */
+  checked_at: string | null;
 }
 
-export type HealthCheck = () => Promise<HealthReport>;
+/**
+ * `starting` until every deployment has been checked once; then `healthy` (none unhealthy), `degraded` (some)
+ * or `unhealthy` (all).
+ */
+export type ReadinessStatus = "starting" | "healthy" | "degraded" | "unhealthy";
+
+export interface Readiness {
+  status: ReadinessStatus;
+  /** Deployments checked at least once. */
+  checked: number;
+  /** Deployments the first pass has not finished checking (served meanwhile). */
+  pending: number;
+  healthy_deployments: number;
+  unhealthy_deployments: number;
+}
+
+export interface HealthCheck {
+  /** The `/health` report; `fresh` asks for a new pass instead of one younger than the interval. */
+  report(options: { fresh: boolean }): Promise<HealthReport>;
+  /** What the checks have found so far, from memory: `/health/readiness` never waits on an upstream. */
+  readiness(): Readiness;
+}
+
+/** `?fresh=true` (or `1`, or a bare `?fresh`) forces a new pass. */
+function freshOf(query: unknown): boolean {
+  const value: unknown = (query as Record<string, unknown> | undefined)?.fresh;
+  if (value === undefined || value === "false" || value === "0") return false;
+  if (value === "true" || value === "1" || value === "") return true;
+  throw new BadRequestError("GET /health takes fresh=true (run a new health pass) or fresh=false (the default).", { param: "fresh" });
+}
 
 export function healthRoutes(app: FastifyInstance, check: HealthCheck, describeStore: () => string): void {
   // Liveness and readiness answer without a key: load balancers and orchestrators call them.
   for (const url of ["/health/liveliness", "/health/liveness"]) {
     app.get(url, { config: { public: true } }, async () => "I'm alive!");
   }
-  app.get("/health/readiness", { config: { public: true } }, async () => ({
-    status: "healthy",
-    db: describeStore(),
-  }));
-  app.get("/health", async () => check());
+  // 200 whenever the proxy answers, whatever its upstreams do: it serves (unchecked deployments are in the
+  // rotation, and without any it answers a clear 503), and taking instances out of a load balancer would bring
+  // no upstream back. `status` says how the deployments are doing.
+  app.get("/health/readiness", { config: { public: true } }, async () => ({ ...check.readiness(), db: describeStore() }));
+  app.get("/health", async (request) => check.report({ fresh: freshOf(request.query) }));
 }

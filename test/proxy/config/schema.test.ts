@@ -101,6 +101,7 @@ describe("a valid config", () => {
       max_request_size_mb: 20,
       background_health_checks: true,
       health_check_interval: 60,
+      health_check_timeout: 2.5,
       disable_spend_logs: false,
       proxy_batch_write_at: 30,
       allow_client_side_credentials: false,

@@ -3,8 +3,8 @@
  * Xinference server's model list. A deployment whose uid is terminated there leaves the rotation before any
  * client request fails on it, `/health` says which uid on which server, and a relaunch brings it back.
  *
- * Waits are for the emulator to see the passes' `GET /v1/models` (never `/health`, which would run a pass of
- * its own), each bounded by a deadline.
+ * Waits are for the emulator to see the passes' `GET /v1/models` (never `/health`, which may run a pass of its
+ * own once the last one is older than the interval), each bounded by a deadline.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";

@@ -48,7 +48,7 @@ function recordingLogger(): RouterLogger & { lines: string[] } {
 }
 
 function monitor(list: Deployment[], options: Partial<HealthMonitorOptions> = {}): HealthMonitor {
-  return new HealthMonitor(list, { background: true, intervalMs: 10_000, servers: xinferenceOverHttp, clock: new FakeClock(), ...options });
+  return new HealthMonitor(list, { background: true, intervalMs: 10_000, checkTimeoutMs: 5000, servers: xinferenceOverHttp, clock: new FakeClock(), ...options });
 }
 
 function modelListReads(server: Emulator): number {
@@ -63,7 +63,7 @@ describe("Xinference-aware health", () => {
       xinference("embed", "embed-3", "bge-base-en", two),
     ]);
     const health = monitor(list);
-    await health.start();
+    await health.runPass();
     assert.equal(health.get("embed-1")?.status, "healthy");
     assert.equal(health.get("embed-3")?.status, "healthy");
     assert.equal(health.get("embed-2")?.status, "unhealthy");
@@ -167,7 +167,7 @@ describe("Xinference-aware health", () => {
     });
   });
 
-  test("auto_launch launches a missing uid, waits for it, and logs what it did", async () => {
+  test("auto_launch launches a missing uid apart from the pass, checks it once launched, and logs what it did", async () => {
     const logger = recordingLogger();
     const list = deployments([
       xinference("small", "small-1", "my-small-bge", one, {
@@ -175,15 +175,20 @@ describe("Xinference-aware health", () => {
       }),
     ]);
     const health = monitor(list, { logger });
-    await health.start();
+    await health.runPass();
+    const launching = `model uid 'my-small-bge' is not launched on Xinference server ${one.baseUrl}; auto-launching it (bge-small-en-v1.5), which can take minutes`;
+    assert.equal(health.get("small-1")?.reason, launching);
+    await health.settled();
     assert.equal(health.get("small-1")?.status, "healthy");
     assert.equal(health.get("small-1")?.modelType, "embedding");
     const launch = one.requests.find((r) => r.method === "POST" && r.path === "/v1/models");
     assert.deepEqual(launch?.body, { model_name: "bge-small-en-v1.5", model_type: "embedding", model_uid: "my-small-bge" });
-    assert.deepEqual(
-      logger.lines.filter((line) => line.includes("auto-launch")),
-      [`info: auto-launching 'my-small-bge' (bge-small-en-v1.5) on Xinference server ${one.baseUrl}`, `info: auto-launched 'my-small-bge' on Xinference server ${one.baseUrl}`],
-    );
+    assert.deepEqual(logger.lines, [
+      `info: auto-launching 'my-small-bge' (bge-small-en-v1.5) on Xinference server ${one.baseUrl}`,
+      `warn: deployment small-1 of 'small' is unhealthy: ${launching}`,
+      `info: auto-launched 'my-small-bge' on Xinference server ${one.baseUrl}`,
+      "info: deployment small-1 of 'small' is healthy again",
+    ]);
     one.terminate("my-small-bge");
     health.stop();
   });
@@ -202,7 +207,8 @@ describe("Xinference-aware health", () => {
       xinference("untyped", "untyped-1", "my-untyped", one, { model_info: { auto_launch: { model_name: "bge-small-en-v1.5" } } }),
     ]);
     const health = monitor(list, { logger });
-    await health.start();
+    await health.runPass();
+    await health.settled();
     assert.match(health.get("nope-1")?.reason ?? "", /^model uid 'my-nope' is not launched on .*; auto-launch failed: POST \/models answered 400: Embedding model no-such-model not found/);
     assert.match(health.get("keyed-1")?.reason ?? "", /auto-launch failed: POST \/models answered 403: Not enough permissions/);
     assert.match(health.get("bad-1")?.reason ?? "", /auto-launch failed: model_info.auto_launch needs model_name/);
@@ -217,7 +223,8 @@ describe("Xinference-aware health", () => {
     await one.launch({ model_name: "bge-large-en-v1.5", model_type: "embedding", model_uid: "flaky" });
     const entries = [xinference("g", "flaky-1", "flaky", one), xinference("g", "steady-1", "bge-base-en", one)];
     const health = monitor(deployments(entries), { clock });
-    await health.start();
+    health.start();
+    await health.settled();
     assert.equal(health.nextCheckAt(), clock.now() + 10_000);
     const { router } = testRouter({ model_list: entries }, { rotation: health, clock });
     const picked = async (): Promise<Set<string>> => {
@@ -244,7 +251,8 @@ describe("Xinference-aware health", () => {
 
   test("without background checks, the start pass reports but removes nothing from the rotation", async () => {
     const health = monitor(deployments([xinference("g", "missing-1", "not-there", one)]), { background: false });
-    await health.start();
+    health.start();
+    await health.settled();
     assert.equal(health.get("missing-1")?.status, "unhealthy");
     assert.equal(health.inRotation("missing-1"), true);
     assert.equal(health.nextCheckAt(), undefined);
@@ -263,7 +271,8 @@ describe("the default client, over the SDK's xinference provider", () => {
       { model_name: "any", litellm_params: { model: "xinference/*", api_base: one.baseUrl }, model_info: { id: "wild-1" } },
     ]);
     const health = monitor(list, { servers: modelServerClient(providers) });
-    await health.start();
+    await health.runPass();
+    await health.settled();
     assert.deepEqual(health.get("sd-1")?.abilities, ["text2image", "image2image", "inpainting"]);
     assert.match(health.get("missing-1")?.reason ?? "", /^model uid 'not-launched' is not launched on Xinference server /);
     assert.equal(health.get("launched-1")?.status, "healthy");
@@ -316,8 +325,8 @@ describe("probes", () => {
 
   test("without servers or a probe, nothing is known and everything stays in rotation", async () => {
     const list = deployments([{ model_name: "o", litellm_params: { model: "openai/x" }, model_info: { id: "o-1" } }]);
-    const health = new HealthMonitor(list, { background: true, intervalMs: 1000, clock: new FakeClock() });
-    await health.start();
+    const health = new HealthMonitor(list, { background: true, intervalMs: 1000, checkTimeoutMs: 5000, clock: new FakeClock() });
+    await health.runPass();
     assert.equal(health.get("o-1")?.status, "unknown");
     assert.equal(health.inRotation("o-1"), true);
     health.stop();
