@@ -10,7 +10,7 @@ import { isPlainObject, missingVariableMessage, readEnvironmentSection, resolveE
 import { ConfigError, type ConfigIssue } from "./errors.js";
 import { describeIssue, MODEL_LIST_EXAMPLE } from "./issues.js";
 import { misplacedItemKeys } from "./misplaced.js";
-import { adoptLitellmRouterSettings, dropUnsupportedParams, normalizeRoutingStrategy, withoutNulls } from "./normalize.js";
+import { adoptLitellmRouterSettings, dropIgnoredKeys, normalizeRoutingStrategy, withoutNulls } from "./normalize.js";
 import { formatPath } from "./paths.js";
 import { proxyConfigSchema, type ProxyConfig } from "./schema.js";
 import { checkSemantics, DEFAULT_KNOWN_PROVIDERS } from "./semantic.js";
@@ -85,9 +85,8 @@ export function parseConfig(
   ];
   if (envIssues.length > 0) fail(envIssues);
 
-  const keyWarnings = keyChecker
-    .check(resolved.value)
-    .map((finding) => formatFinding(finding, locateKey(source, finding.path)?.line));
+  const findings = keyChecker.check(resolved.value);
+  const keyWarnings = findings.map((finding) => formatFinding(finding, locateKey(source, finding.path)?.line));
   warnings.push(...keyWarnings);
 
   const input = withoutNulls(resolved.value) as Record<string, unknown>;
@@ -111,7 +110,7 @@ export function parseConfig(
   }
   const config = result.data;
 
-  dropUnsupportedParams(config);
+  dropIgnoredKeys(config, findings);
 
   const semantic = checkSemantics(config, {
     knownProviders: options.knownProviders ?? DEFAULT_KNOWN_PROVIDERS,
