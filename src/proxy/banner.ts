@@ -1,5 +1,7 @@
 /** The one startup banner: where the proxy listens, what it serves, how it authenticates, where state lives. */
-import type { ProxyConfig } from "./config/index.js";
+import { getProvider, listProviders } from "../providers/index.js";
+import type { ModelDeployment, ProxyConfig } from "./config/index.js";
+import { redactUrl } from "./config/paths.js";
 
 export interface BannerFacts {
   url: string | undefined;
@@ -30,4 +32,26 @@ export function banner(config: ProxyConfig, facts: BannerFacts): string {
     `  store:  none (spend tracking is not enabled yet)`,
   ];
   return lines.join("\n");
+}
+
+/**
+ * The server a deployment's requests go to, and why: its api_base, else the provider's variable, else the
+ * provider's default. A typo such as `api_bse` shows here as "(default …)". Never shows a password.
+ */
+export function apiBaseDescription(params: ModelDeployment["litellm_params"], env: NodeJS.ProcessEnv): string {
+  if (params.api_base) return redactUrl(params.api_base);
+  const name = params.model.slice(0, Math.max(params.model.indexOf("/"), 0));
+  if (!listProviders().includes(name)) return "(the provider's default)";
+  const { apiBaseEnv, defaultApiBase } = getProvider(name).connection;
+  const fromEnv = env[apiBaseEnv];
+  if (fromEnv) return `${redactUrl(fromEnv)} (from ${apiBaseEnv}; no api_base is set)`;
+  return `${defaultApiBase} (the default: neither api_base nor ${apiBaseEnv} is set)`;
+}
+
+/** What `--check` lists for each deployment: its group, its model and the server it calls. */
+export function deploymentLines(config: ProxyConfig, env: NodeJS.ProcessEnv): string[] {
+  return [
+    "  deployments:",
+    ...config.model_list.map((d) => `    ${d.model_name}: ${d.litellm_params.model} at ${apiBaseDescription(d.litellm_params, env)}`),
+  ];
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The proxy's command line: `xgate --config config.yaml [--host] [--port] [--num_workers] [--check]`.
+ * The proxy's command line: `xgate --config config.yaml [--host] [--port] [--num_workers] [--check] [--strict]`.
  * Prints one banner on start, exits 0 after a graceful stop on SIGTERM/SIGINT, and exits 1 with a clear
  * message on a bad config.
  */
@@ -8,7 +8,7 @@ import cluster from "node:cluster";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { startProxy, type RunningProxy } from "./app.js";
-import { banner } from "./banner.js";
+import { banner, deploymentLines } from "./banner.js";
 import { ConfigError, loadConfig } from "./config/index.js";
 
 const USAGE = `Usage: xgate --config config.yaml [options]
@@ -20,7 +20,9 @@ Options:
   --host HOST          address to listen on (env HOST; default 0.0.0.0)
   --port PORT          port to listen on (env PORT; default 4000)
   --num_workers N      run N worker processes on the one port (default 1)
-  --check              validate the config, print what it serves, and exit
+  --check              validate the config, print what it serves and where it sends requests, and exit
+  --strict             refuse model_list entries of providers xgate does not serve, instead of
+                       skipping them with a warning
   --detailed_debug     log at debug level
   --version            print the version
   --help               print this help`;
@@ -46,6 +48,7 @@ function parseCli(argv: string[]) {
         port: { type: "string" },
         num_workers: { type: "string" },
         check: { type: "boolean", default: false },
+        strict: { type: "boolean", default: false },
         detailed_debug: { type: "boolean", default: false },
         version: { type: "boolean", short: "v", default: false },
         help: { type: "boolean", short: "h", default: false },
@@ -79,7 +82,7 @@ async function main(): Promise<void> {
 
   let loaded;
   try {
-    loaded = await loadConfig(args.config);
+    loaded = await loadConfig(args.config, { strict: args.strict });
   } catch (err) {
     if (err instanceof ConfigError) fail(`xgate: ${err.message}`);
     throw err;
@@ -93,7 +96,8 @@ async function main(): Promise<void> {
     }
   }
   if (args.check) {
-    console.log(`Config OK: ${args.config}\n${banner(loaded.config, { url: undefined, workers, version: version() })}`);
+    const summary = banner(loaded.config, { url: undefined, workers, version: version() });
+    console.log([`Config OK: ${args.config}`, summary, ...deploymentLines(loaded.config, process.env)].join("\n"));
     return;
   }
 
