@@ -1,14 +1,20 @@
 /** The one startup banner: where the proxy listens, what it serves, how it authenticates, where state lives. */
+import type { AddressInfo } from "node:net";
 import { getProvider, listProviders } from "../providers/index.js";
 import type { ModelDeployment, ProxyConfig } from "./config/index.js";
 import { redactUrl } from "./config/paths.js";
+import { describeListening, type HostChoice } from "./listen-address.js";
 
 export interface BannerFacts {
-  url: string | undefined;
+  /** The socket's address (`server.address()`); undefined for `--check`, which does not listen. */
+  address: AddressInfo | string | null | undefined;
+  /** Why the proxy listens where it does. */
+  host: HostChoice;
   workers: number;
   version: string;
 }
 
+/** Where the router's state (cooldowns, usage) lives, for the banner and /health/readiness. */
 export function stateDescription(config: ProxyConfig): string {
   const router = config.router_settings;
   if (router.redis_url) return `redis (${new URL(router.redis_url).host}), shared by all instances`;
@@ -16,18 +22,26 @@ export function stateDescription(config: ProxyConfig): string {
   return "in-process (one instance)";
 }
 
+function authDescription(config: ProxyConfig, host: HostChoice): string {
+  if (config.general_settings.master_key ?? process.env.XGATE_MASTER_KEY) return "master key required";
+  if (host === "loopback-without-key") {
+    return (
+      "OPEN to this machine only — no master_key is set, so xgate listens on 127.0.0.1; " +
+      "set general_settings.master_key (or XGATE_MASTER_KEY) to listen on every interface, or pass --host"
+    );
+  }
+  return "OPEN — no master_key is set, anyone who can reach this port can use it (set general_settings.master_key)";
+}
+
 export function banner(config: ProxyConfig, facts: BannerFacts): string {
   const groups = new Map<string, number>();
   for (const entry of config.model_list) groups.set(entry.model_name, (groups.get(entry.model_name) ?? 0) + 1);
   const models = [...groups].map(([name, n]) => (n > 1 ? `${name} (${n} deployments)` : name)).join(", ");
-  const masterKey = config.general_settings.master_key ?? process.env.XGATE_MASTER_KEY;
-  const auth = masterKey
-    ? "master key required"
-    : "OPEN — no master_key is set, anyone who can reach this port can use it (set general_settings.master_key)";
+  const listening = facts.address === undefined ? "" : ` ${describeListening(facts.address)}`;
   const lines = [
-    `xgate ${facts.version}${facts.url ? ` listening on ${facts.url}` : ""}${facts.workers > 1 ? ` (${facts.workers} workers)` : ""}`,
+    `xgate ${facts.version}${listening}${facts.workers > 1 ? ` (${facts.workers} workers)` : ""}`,
     `  models: ${models}`,
-    `  auth:   ${auth}`,
+    `  auth:   ${authDescription(config, facts.host)}`,
     `  state:  ${stateDescription(config)}`,
     `  store:  none (spend tracking is not enabled yet)`,
   ];

@@ -30,6 +30,7 @@ ${extra}`;
     assert.match(help.stdout, /--config/);
     assert.match(help.stdout, /--num_workers/);
     assert.match(help.stdout, /--strict +refuse model_list entries of providers xgate does not serve/);
+    assert.match(help.stdout, /--host HOST +address to listen on \(env HOST; default 0\.0\.0\.0 with a master key,\n +127\.0\.0\.1 without one\)/);
     const version = await runCli(["--version"]);
     assert.equal(version.code, 0);
     const pkg = JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
