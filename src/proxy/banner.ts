@@ -15,10 +15,12 @@ export interface BannerFacts {
 }
 
 /** Where the router's state (cooldowns, usage) lives, for the banner and /health/readiness. */
-export function stateDescription(config: ProxyConfig): string {
+export function stateDescription(config: ProxyConfig, workers = 1): string {
   const router = config.router_settings;
   if (router.redis_url) return `redis (${new URL(router.redis_url).host}), shared by all instances`;
   if (router.redis_host) return `redis (${router.redis_host}:${router.redis_port ?? 6379}), shared by all instances`;
+  // Each worker routes on its own: a cooldown one worker sets, the others do not see.
+  if (workers > 1) return `in-process, per worker (${workers} workers; set router_settings.redis_host to share)`;
   return "in-process (one instance)";
 }
 
@@ -42,7 +44,7 @@ export function banner(config: ProxyConfig, facts: BannerFacts): string {
     `xgate ${facts.version}${listening}${facts.workers > 1 ? ` (${facts.workers} workers)` : ""}`,
     `  models: ${models}`,
     `  auth:   ${authDescription(config, facts.host)}`,
-    `  state:  ${stateDescription(config)}`,
+    `  state:  ${stateDescription(config, facts.workers)}`,
     `  store:  none (spend tracking is not enabled yet)`,
   ];
   return lines.join("\n");

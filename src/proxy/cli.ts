@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * The proxy's command line: `xgate --config config.yaml [--host] [--port] [--num_workers] [--check] [--strict]`.
- * Prints one banner on start, exits 0 after a graceful stop on SIGTERM/SIGINT, and exits 1 with a clear
- * message on a bad config.
+ * Prints one banner on start, stops gracefully on SIGTERM/SIGINT or when the process that started it is
+ * gone (exiting 0), and exits 1 with a clear message on a bad config.
  */
 import cluster from "node:cluster";
 import { readFileSync } from "node:fs";
@@ -11,6 +11,7 @@ import { parseArgs } from "node:util";
 import { startProxy, type RunningProxy } from "./app.js";
 import { banner, deploymentLines } from "./banner.js";
 import { ConfigError, loadConfig, type ProxyConfig } from "./config/index.js";
+import { drainingText, inFlightCounter, watchParent } from "./lifecycle.js";
 import { chooseHost, isLoopback, type ListenHost } from "./listen-address.js";
 
 const USAGE = `Usage: xgate --config config.yaml [options]
@@ -121,20 +122,29 @@ async function main(): Promise<void> {
 
 /** One proxy in this process: the only one, or one of the primary's workers. */
 async function runServer(run: Run, port: number, logLevel: string): Promise<void> {
+  const who = cluster.isPrimary ? "xgate" : `xgate: worker ${process.pid}`;
+  const grace = run.config.general_settings.graceful_shutdown_seconds;
   // Handlers go in before the banner: a signal that arrives before them would kill the process outright.
   let proxy: RunningProxy | undefined;
+  let inFlight = (): number => 0;
   let stopping = false;
-  const stop = (signal: string): void => {
+  const stop = (cause: string): void => {
     if (stopping) return;
     stopping = true;
     if (!proxy) process.exit(0); // still starting: nothing is in flight
+    console.error(`${who}: ${cause}: ${drainingText(inFlight(), grace)}`);
     proxy.close().then(
-      () => process.exit(0),
-      (err: unknown) => fail(`xgate: error while stopping on ${signal}: ${(err as Error).message}`),
+      () => {
+        console.error(`${who}: stopped`);
+        process.exit(0);
+      },
+      (err: unknown) => fail(`${who}: error while stopping (${cause}): ${(err as Error).message}`),
     );
   };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM received, stopping"));
+  process.on("SIGINT", () => stop("SIGINT received, stopping"));
+  // A worker's parent is the primary, which watches its own parent and stops the workers.
+  if (cluster.isPrimary) watchParent((parent) => stop(`${parentGone(parent)}, stopping as on SIGTERM`));
 
   try {
     proxy = await startProxy(run.config, { host: run.listen.host, port, logLevel });
@@ -143,13 +153,19 @@ async function runServer(run: Run, port: number, logLevel: string): Promise<void
     if (code === "EADDRINUSE") fail(`xgate: port ${port} is in use; choose another with --port.`);
     throw err;
   }
+  inFlight = inFlightCounter(proxy.app.server);
   const address = proxy.app.server.address();
   if (cluster.isPrimary) console.log(banner(run.config, { address, host: run.listen.choice, workers: run.workers, version: version() }));
   else process.send?.({ type: "listening", address });
 }
 
+function parentGone(parent: number): string {
+  return `the process that started xgate (pid ${parent}) is gone`;
+}
+
 /** The primary forks the workers, prints the banner once they listen, and passes stop signals on. */
 function runPrimary(run: Run): void {
+  const grace = run.config.general_settings.graceful_shutdown_seconds;
   let listening = 0;
   let stopping = false;
   cluster.on("message", (_worker, message: { type?: string; address?: AddressInfo | string | null }) => {
@@ -165,15 +181,21 @@ function runPrimary(run: Run): void {
       console.error(`xgate: worker ${worker.process.pid} exited with code ${code}; starting another`);
       cluster.fork();
     } else if (Object.keys(cluster.workers ?? {}).length === 0) {
+      console.error("xgate: stopped");
       process.exit(0);
     }
   });
-  const stop = (): void => {
+  const stop = (cause: string): void => {
+    if (stopping) return;
     stopping = true;
-    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGTERM");
+    const alive = Object.values(cluster.workers ?? {});
+    if (alive.length === 0) process.exit(0);
+    console.error(`xgate: ${cause}: ${alive.length} workers are draining their in-flight requests, up to ${grace} s`);
+    for (const worker of alive) worker?.process.kill("SIGTERM");
   };
-  process.on("SIGTERM", stop);
-  process.on("SIGINT", stop);
+  process.on("SIGTERM", () => stop("SIGTERM received, stopping"));
+  process.on("SIGINT", () => stop("SIGINT received, stopping"));
+  watchParent((parent) => stop(`${parentGone(parent)}, stopping as on SIGTERM`));
   for (let i = 0; i < run.workers; i++) cluster.fork();
 }
 

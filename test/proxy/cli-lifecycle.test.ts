@@ -1,7 +1,12 @@
-/** Where the `xgate` process listens: the host it picks without a master key, and the address its banner names. */
+/**
+ * Where the `xgate` process listens and how it ends: the host it picks without a master key, the address
+ * its banner names, and stopping when the process that started it (npx, npm) is gone.
+ */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -41,7 +46,16 @@ function stopped(child: ChildProcess): Promise<number | null> {
   return exit;
 }
 
-describe("xgate's address", () => {
+/** Whether something could listen on the port now, i.e. nothing holds it. */
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+}
+
+describe("xgate's address and lifetime", () => {
   let dir: string;
   const configFile = async (yaml: string): Promise<string> => {
     const path = join(dir, `config-${Math.random().toString(36).slice(2)}.yaml`);
@@ -94,6 +108,44 @@ describe("xgate's address", () => {
       assert.match(stdout, /auth: +master key required/);
     } finally {
       assert.equal(await stopped(child), 0);
+    }
+  });
+
+  test("when the process that started it is killed, it stops as on SIGTERM and frees its port", async () => {
+    const cliArgs = ["--import", "tsx", CLI, "--config", await configFile(CONFIG), "--port", "0"];
+    // The parent plays npm's part under `npx xgate`: xgate runs with the parent's own stdout and stderr,
+    // and the parent is then killed outright, as npm is when it gets a SIGTERM it does not pass on.
+    const parentScript =
+      'const { spawn } = require("node:child_process");' +
+      'const child = spawn(process.execPath, JSON.parse(process.argv[1]), { stdio: ["ignore", "inherit", "inherit"] });' +
+      'process.stdout.write(`xgate pid ${child.pid}\\n`);';
+    const parent = spawn(process.execPath, ["-e", parentScript, JSON.stringify(cliArgs)], {
+      env: { ...process.env, ...PLAIN_ENV },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    // xgate holds the other ends of these pipes: they end when xgate has exited.
+    const ended = Promise.all([once(parent.stdout!, "end"), once(parent.stderr!, "end")]);
+    let xgatePid: number | undefined;
+    try {
+      const output = await waitForOutput(parent, /store:/);
+      xgatePid = Number(/xgate pid (\d+)/.exec(output.stdout)?.[1]);
+      const port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(output.stdout)?.[1]);
+      const parentExit = new Promise((resolve) => parent.once("exit", resolve));
+      parent.kill("SIGKILL");
+      await parentExit;
+      // Should xgate go on running, nothing would end the pipes and the test would hang: a generous
+      // watchdog kills it instead, and the assertions below then fail on what it did not print.
+      const watchdog = setTimeout(() => process.kill(xgatePid!, "SIGKILL"), 30_000);
+      await ended;
+      clearTimeout(watchdog);
+      assert.match(
+        output.stderr,
+        new RegExp(`xgate: the process that started xgate \\(pid ${parent.pid}\\) is gone, stopping as on SIGTERM: draining 0 in-flight requests, up to 30 s\\n`),
+      );
+      assert.match(output.stderr, /xgate: stopped\n/);
+      assert.equal(await portIsFree(port), true);
+    } finally {
+      if (parent.exitCode === null && parent.signalCode === null) parent.kill("SIGKILL");
     }
   });
 });

@@ -124,23 +124,26 @@ ${extra}`;
     }
   });
 
-  test("SIGTERM lets an in-flight request finish, then exits 0", async () => {
-    const proxy = await startProxyProcess(config());
-    emulator.setFault("embeddings", { kind: "latency", ms: 400 });
+  test("SIGTERM lets an in-flight request finish, says so, then exits 0", async () => {
+    // The emulated model computes for a while after it counts the request in flight, so SIGTERM arrives
+    // while the request is surely in flight (a latency fault would hold it before counting it).
+    const slow = await startEmulator({ computeDelayMs: 1500 });
+    const proxy = await startProxyProcess(config().replace(emulator.baseUrl, slow.baseUrl));
     try {
       const inFlight = fetch(`${proxy.baseUrl}/embeddings`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ model: "embed", input: "slow" }),
       });
-      await emulator.waitForInFlight("bge-small-en-v1.5", 1);
+      await slow.waitForInFlight("bge-small-en-v1.5", 1);
       const exited = proxy.stop("SIGTERM");
       const res = await inFlight;
       assert.equal(res.status, 200);
       assert.equal(((await res.json()) as { data: unknown[] }).data.length, 1);
       assert.equal(await exited, 0);
+      assert.match(proxy.output().stderr, /xgate: SIGTERM received, stopping: draining 1 in-flight request, up to 30 s\n(.*\n)*xgate: stopped\n/);
     } finally {
-      emulator.setFault("embeddings", null);
+      await slow.close();
     }
   });
 
@@ -148,6 +151,8 @@ ${extra}`;
     const proxy = await startProxyProcess(config(), { args: ["--num_workers", "2"] });
     try {
       assert.match(proxy.output().stdout, /\(2 workers\)/);
+      // Without Redis each worker keeps its own cooldowns and load.
+      assert.match(proxy.output().stdout, /state: +in-process, per worker \(2 workers; set router_settings\.redis_host to share\)/);
       const statuses = await Promise.all(
         Array.from({ length: 6 }, () => fetch(`${proxy.url}/health/liveliness`).then((r) => r.status)),
       );
