@@ -1,33 +1,73 @@
 /** The one startup banner: where the proxy listens, what it serves, how it authenticates, where state lives. */
-import type { ProxyConfig } from "./config/index.js";
+import type { AddressInfo } from "node:net";
+import { getProvider, listProviders } from "../providers/index.js";
+import type { ModelDeployment, ProxyConfig } from "./config/index.js";
+import { redactUrl } from "./config/paths.js";
+import { describeListening, type HostChoice } from "./listen-address.js";
 
 export interface BannerFacts {
-  url: string | undefined;
+  /** The socket's address (`server.address()`); undefined for `--check`, which does not listen. */
+  address: AddressInfo | string | null | undefined;
+  /** Why the proxy listens where it does. */
+  host: HostChoice;
   workers: number;
   version: string;
 }
 
-export function stateDescription(config: ProxyConfig): string {
+/** Where the router's state (cooldowns, usage) lives, for the banner and /health/readiness. */
+export function stateDescription(config: ProxyConfig, workers = 1): string {
   const router = config.router_settings;
   if (router.redis_url) return `redis (${new URL(router.redis_url).host}), shared by all instances`;
   if (router.redis_host) return `redis (${router.redis_host}:${router.redis_port ?? 6379}), shared by all instances`;
+  // Each worker routes on its own: a cooldown one worker sets, the others do not see.
+  if (workers > 1) return `in-process, per worker (${workers} workers; set router_settings.redis_host to share)`;
   return "in-process (one instance)";
+}
+
+function authDescription(config: ProxyConfig, host: HostChoice): string {
+  if (config.general_settings.master_key ?? process.env.XGATE_MASTER_KEY) return "master key required";
+  if (host === "loopback-without-key") {
+    return (
+      "OPEN to this machine only — no master_key is set, so xgate listens on 127.0.0.1; " +
+      "set general_settings.master_key (or XGATE_MASTER_KEY) to listen on every interface, or pass --host"
+    );
+  }
+  return "OPEN — no master_key is set, anyone who can reach this port can use it (set general_settings.master_key)";
 }
 
 export function banner(config: ProxyConfig, facts: BannerFacts): string {
   const groups = new Map<string, number>();
   for (const entry of config.model_list) groups.set(entry.model_name, (groups.get(entry.model_name) ?? 0) + 1);
   const models = [...groups].map(([name, n]) => (n > 1 ? `${name} (${n} deployments)` : name)).join(", ");
-  const masterKey = config.general_settings.master_key ?? process.env.XGATE_MASTER_KEY;
-  const auth = masterKey
-    ? "master key required"
-    : "OPEN — no master_key is set, anyone who can reach this port can use it (set general_settings.master_key)";
+  const listening = facts.address === undefined ? "" : ` ${describeListening(facts.address)}`;
   const lines = [
-    `xgate ${facts.version}${facts.url ? ` listening on ${facts.url}` : ""}${facts.workers > 1 ? ` (${facts.workers} workers)` : ""}`,
+    `xgate ${facts.version}${listening}${facts.workers > 1 ? ` (${facts.workers} workers)` : ""}`,
     `  models: ${models}`,
-    `  auth:   ${auth}`,
-    `  state:  ${stateDescription(config)}`,
+    `  auth:   ${authDescription(config, facts.host)}`,
+    `  state:  ${stateDescription(config, facts.workers)}`,
     `  store:  none (spend tracking is not enabled yet)`,
   ];
   return lines.join("\n");
+}
+
+/**
+ * The server a deployment's requests go to, and why: its api_base, else the provider's variable, else the
+ * provider's default. A typo such as `api_bse` shows here as "(default …)". Never shows a password.
+ */
+export function apiBaseDescription(params: ModelDeployment["litellm_params"], env: NodeJS.ProcessEnv): string {
+  if (params.api_base) return redactUrl(params.api_base);
+  const name = params.model.slice(0, Math.max(params.model.indexOf("/"), 0));
+  if (!listProviders().includes(name)) return "(the provider's default)";
+  const { apiBaseEnv, defaultApiBase } = getProvider(name).connection;
+  const fromEnv = env[apiBaseEnv];
+  if (fromEnv) return `${redactUrl(fromEnv)} (from ${apiBaseEnv}; no api_base is set)`;
+  return `${defaultApiBase} (the default: neither api_base nor ${apiBaseEnv} is set)`;
+}
+
+/** What `--check` lists for each deployment: its group, its model and the server it calls. */
+export function deploymentLines(config: ProxyConfig, env: NodeJS.ProcessEnv): string[] {
+  return [
+    "  deployments:",
+    ...config.model_list.map((d) => `    ${d.model_name}: ${d.litellm_params.model} at ${apiBaseDescription(d.litellm_params, env)}`),
+  ];
 }

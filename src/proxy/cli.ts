@@ -1,15 +1,18 @@
 #!/usr/bin/env node
 /**
- * The proxy's command line: `xgate --config config.yaml [--host] [--port] [--num_workers] [--check]`.
- * Prints one banner on start, exits 0 after a graceful stop on SIGTERM/SIGINT, and exits 1 with a clear
- * message on a bad config.
+ * The proxy's command line: `xgate --config config.yaml [--host] [--port] [--num_workers] [--check] [--strict]`.
+ * Prints one banner on start, stops gracefully on SIGTERM/SIGINT or when the process that started it is
+ * gone (exiting 0), and exits 1 with a clear message on a bad config.
  */
 import cluster from "node:cluster";
 import { readFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
 import { startProxy, type RunningProxy } from "./server.js";
-import { banner } from "./banner.js";
-import { ConfigError, loadConfig } from "./config/index.js";
+import { banner, deploymentLines } from "./banner.js";
+import { ConfigError, loadConfig, type ProxyConfig } from "./config/index.js";
+import { drainingText, inFlightCounter, watchParent } from "./lifecycle.js";
+import { chooseHost, isLoopback, type ListenHost } from "./listen-address.js";
 
 const USAGE = `Usage: xgate --config config.yaml [options]
 
@@ -17,10 +20,13 @@ An OpenAI-compatible gateway for Xinference that reads LiteLLM's config.yaml.
 
 Options:
   --config PATH        the LiteLLM-format config file (required)
-  --host HOST          address to listen on (env HOST; default 0.0.0.0)
+  --host HOST          address to listen on (env HOST; default 0.0.0.0 with a master key,
+                       127.0.0.1 without one)
   --port PORT          port to listen on (env PORT; default 4000)
   --num_workers N      run N worker processes on the one port (default 1)
-  --check              validate the config, print what it serves, and exit
+  --check              validate the config, print what it serves and where it sends requests, and exit
+  --strict             refuse model_list entries of providers xgate does not serve, instead of
+                       skipping them with a warning
   --detailed_debug     log at debug level
   --version            print the version
   --help               print this help`;
@@ -46,6 +52,7 @@ function parseCli(argv: string[]) {
         port: { type: "string" },
         num_workers: { type: "string" },
         check: { type: "boolean", default: false },
+        strict: { type: "boolean", default: false },
         detailed_debug: { type: "boolean", default: false },
         version: { type: "boolean", short: "v", default: false },
         help: { type: "boolean", short: "h", default: false },
@@ -62,6 +69,13 @@ function positiveInt(value: string, name: string, max: number): number {
   return n;
 }
 
+/** What the banner needs besides the config. */
+interface Run {
+  config: ProxyConfig;
+  listen: ListenHost;
+  workers: number;
+}
+
 async function main(): Promise<void> {
   const args = parseCli(process.argv.slice(2));
   if (args.help) {
@@ -73,88 +87,116 @@ async function main(): Promise<void> {
     return;
   }
   if (!args.config) fail(`xgate: --config is required.\n\n${USAGE}`, 2);
-  const host = args.host ?? process.env.HOST ?? "0.0.0.0";
   const port = positiveInt(args.port ?? process.env.PORT ?? "4000", "--port", 65535);
   const workers = Math.max(1, positiveInt(args.num_workers ?? "1", "--num_workers", 256));
 
   let loaded;
   try {
-    loaded = await loadConfig(args.config);
+    loaded = await loadConfig(args.config, { strict: args.strict });
   } catch (err) {
     if (err instanceof ConfigError) fail(`xgate: ${err.message}`);
     throw err;
   }
   // environment_variables in the config are for the whole process: the SDK reads XINFERENCE_* at call time.
   Object.assign(process.env, loaded.environment);
+  const hasMasterKey = Boolean(loaded.config.general_settings.master_key ?? process.env.XGATE_MASTER_KEY);
+  const run: Run = { config: loaded.config, listen: chooseHost(args.host ?? process.env.HOST, hasMasterKey), workers };
   if (cluster.isPrimary) {
     for (const warning of loaded.warnings) console.warn(`xgate: warning: ${warning}`);
-    if (!loaded.config.general_settings.master_key && !process.env.XGATE_MASTER_KEY && !args.check) {
+    if (!hasMasterKey && !isLoopback(run.listen.host) && !args.check) {
       console.warn("xgate: WARNING: no master_key is set: the proxy is OPEN to anyone who can reach its port. Set general_settings.master_key (or XGATE_MASTER_KEY).");
     }
   }
   if (args.check) {
-    console.log(`Config OK: ${args.config}\n${banner(loaded.config, { url: undefined, workers, version: version() })}`);
+    const summary = banner(run.config, { address: undefined, host: run.listen.choice, workers, version: version() });
+    console.log([`Config OK: ${args.config}`, summary, ...deploymentLines(run.config, process.env)].join("\n"));
     return;
   }
 
   if (workers > 1 && cluster.isPrimary) {
-    runPrimary(workers, loaded.config);
+    runPrimary(run);
     return;
   }
+  await runServer(run, port, args.detailed_debug ? "debug" : "info");
+}
 
+/** One proxy in this process: the only one, or one of the primary's workers. */
+async function runServer(run: Run, port: number, logLevel: string): Promise<void> {
+  const who = cluster.isPrimary ? "xgate" : `xgate: worker ${process.pid}`;
+  const grace = run.config.general_settings.graceful_shutdown_seconds;
   // Handlers go in before the banner: a signal that arrives before them would kill the process outright.
   let proxy: RunningProxy | undefined;
+  let inFlight = (): number => 0;
   let stopping = false;
-  const stop = (signal: string): void => {
+  const stop = (cause: string): void => {
     if (stopping) return;
     stopping = true;
     if (!proxy) process.exit(0); // still starting: nothing is in flight
+    console.error(`${who}: ${cause}: ${drainingText(inFlight(), grace)}`);
     proxy.close().then(
-      () => process.exit(0),
-      (err: unknown) => fail(`xgate: error while stopping on ${signal}: ${(err as Error).message}`),
+      () => {
+        console.error(`${who}: stopped`);
+        process.exit(0);
+      },
+      (err: unknown) => fail(`${who}: error while stopping (${cause}): ${(err as Error).message}`),
     );
   };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM received, stopping"));
+  process.on("SIGINT", () => stop("SIGINT received, stopping"));
+  // A worker's parent is the primary, which watches its own parent and stops the workers.
+  if (cluster.isPrimary) watchParent((parent) => stop(`${parentGone(parent)}, stopping as on SIGTERM`));
 
   try {
-    proxy = await startProxy(loaded.config, { host, port, logLevel: args.detailed_debug ? "debug" : "info" });
+    proxy = await startProxy(run.config, { host: run.listen.host, port, logLevel });
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === "EADDRINUSE") fail(`xgate: port ${port} is in use; choose another with --port.`);
     throw err;
   }
-  if (cluster.isPrimary) console.log(banner(loaded.config, { url: proxy.url, workers, version: version() }));
-  else process.send?.({ type: "listening", url: proxy.url });
+  inFlight = inFlightCounter(proxy.app.server);
+  const address = proxy.app.server.address();
+  if (cluster.isPrimary) console.log(banner(run.config, { address, host: run.listen.choice, workers: run.workers, version: version() }));
+  else process.send?.({ type: "listening", address });
+}
+
+function parentGone(parent: number): string {
+  return `the process that started xgate (pid ${parent}) is gone`;
 }
 
 /** The primary forks the workers, prints the banner once they listen, and passes stop signals on. */
-function runPrimary(workers: number, config: Parameters<typeof banner>[0]): void {
+function runPrimary(run: Run): void {
+  const grace = run.config.general_settings.graceful_shutdown_seconds;
   let listening = 0;
   let stopping = false;
-  cluster.on("message", (_worker, message: { type?: string; url?: string }) => {
-    if (message?.type === "listening" && ++listening === workers) {
-      console.log(banner(config, { url: message.url, workers, version: version() }));
+  cluster.on("message", (_worker, message: { type?: string; address?: AddressInfo | string | null }) => {
+    if (message?.type === "listening" && ++listening === run.workers) {
+      console.log(banner(run.config, { address: message.address ?? null, host: run.listen.choice, workers: run.workers, version: version() }));
     }
   });
   cluster.on("exit", (worker, code) => {
-    if (!stopping && listening < workers) {
+    if (!stopping && listening < run.workers) {
       // A worker that dies before it listens (a taken port, say) would die again: give up instead of looping.
       fail(`xgate: worker ${worker.process.pid} exited with code ${code} before listening`);
     } else if (!stopping) {
       console.error(`xgate: worker ${worker.process.pid} exited with code ${code}; starting another`);
       cluster.fork();
     } else if (Object.keys(cluster.workers ?? {}).length === 0) {
+      console.error("xgate: stopped");
       process.exit(0);
     }
   });
-  const stop = (): void => {
+  const stop = (cause: string): void => {
+    if (stopping) return;
     stopping = true;
-    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGTERM");
+    const alive = Object.values(cluster.workers ?? {});
+    if (alive.length === 0) process.exit(0);
+    console.error(`xgate: ${cause}: ${alive.length} workers are draining their in-flight requests, up to ${grace} s`);
+    for (const worker of alive) worker?.process.kill("SIGTERM");
   };
-  process.on("SIGTERM", stop);
-  process.on("SIGINT", stop);
-  for (let i = 0; i < workers; i++) cluster.fork();
+  process.on("SIGTERM", () => stop("SIGTERM received, stopping"));
+  process.on("SIGINT", () => stop("SIGINT received, stopping"));
+  watchParent((parent) => stop(`${parentGone(parent)}, stopping as on SIGTERM`));
+  for (let i = 0; i < run.workers; i++) cluster.fork();
 }
 
 main().catch((err: unknown) => fail(`xgate: ${(err as Error).stack ?? String(err)}`));

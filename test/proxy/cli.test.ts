@@ -29,6 +29,8 @@ ${extra}`;
     assert.equal(help.code, 0);
     assert.match(help.stdout, /--config/);
     assert.match(help.stdout, /--num_workers/);
+    assert.match(help.stdout, /--strict +refuse model_list entries of providers xgate does not serve/);
+    assert.match(help.stdout, /--host HOST +address to listen on \(env HOST; default 0\.0\.0\.0 with a master key,\n +127\.0\.0\.1 without one\)/);
     const version = await runCli(["--version"]);
     assert.equal(version.code, 0);
     const pkg = JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
@@ -50,6 +52,44 @@ ${extra}`;
     assert.match(ok.stdout, /Config OK/);
     assert.match(ok.stdout, /embed/);
     assert.match(ok.stdout, /OPEN/);
+    assert.match(ok.stdout, new RegExp(`\n {4}embed: xinference/bge-small-en-v1\\.5 at ${emulator.baseUrl.replace(/\./g, "\\.")}\n`));
+  });
+
+  test("--check shows where each deployment's requests go, so a misspelt api_base shows as the default", async () => {
+    const typo = `model_list:
+  - model_name: embed
+    litellm_params:
+      model: xinference/bge-small-en-v1.5
+      api_bse: http://gpu-1:9997/v1
+      api_key: sk-never-shown
+  - model_name: sd
+    litellm_params:
+      model: xinference/sd3
+`;
+    const result = await runCli(["--check"], { config: typo, env: { XINFERENCE_API_BASE: undefined } });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /warning: unknown key model_list\[0\]\.litellm_params\.api_bse \(line 5\) is ignored; did you mean api_base\?/);
+    assert.match(result.stdout, /\n {4}embed: xinference\/bge-small-en-v1\.5 at http:\/\/127\.0\.0\.1:9997\/v1 \(the default: neither api_base nor XINFERENCE_API_BASE is set\)\n/);
+    const fromEnv = await runCli(["--check"], { config: typo, env: { XINFERENCE_API_BASE: "http://user:hunter2@gpu-2:9997/v1" } });
+    assert.match(fromEnv.stdout, /\n {4}sd: xinference\/sd3 at http:\/\/user:\*\*\*@gpu-2:9997\/v1 \(from XINFERENCE_API_BASE; no api_base is set\)/);
+    assert.doesNotMatch(result.stdout + result.stderr + fromEnv.stdout + fromEnv.stderr, /sk-never-shown|hunter2/);
+  });
+
+  test("entries of other providers are skipped with a warning, and refused with --strict", async () => {
+    const mixed = `${config()}  - model_name: gpt-4o
+    litellm_params:
+      model: openai/gpt-4o
+      api_key: os.environ/XGATE_TEST_OPENAI_KEY
+`;
+    const env = { XGATE_TEST_OPENAI_KEY: undefined };
+    const skipped = await runCli(["--check"], { config: mixed, env });
+    assert.equal(skipped.code, 0, skipped.stderr);
+    assert.match(skipped.stderr, /xgate: warning: model_list\[1\] \('gpt-4o', line 9\) is skipped: 'openai\/gpt-4o' is a model of the provider 'openai', and xgate serves only xinference\/ models/);
+    assert.match(skipped.stdout, /models: embed\n/);
+    const strict = await runCli(["--check", "--strict"], { config: mixed, env });
+    assert.equal(strict.code, 1);
+    assert.match(strict.stderr, /:9:14: model_list\[1\]\.litellm_params\.model: 'openai\/gpt-4o' is a model of the provider 'openai'/);
+    assert.doesNotMatch(strict.stderr, /xinference\/gpt-4o/);
   });
 
   test("the Xinference docs page's mis-indented config fails with the line and a fix", async () => {
@@ -84,23 +124,26 @@ ${extra}`;
     }
   });
 
-  test("SIGTERM lets an in-flight request finish, then exits 0", async () => {
-    const proxy = await startProxyProcess(config());
-    emulator.setFault("embeddings", { kind: "latency", ms: 400 });
+  test("SIGTERM lets an in-flight request finish, says so, then exits 0", async () => {
+    // The emulated model computes for a while after it counts the request in flight, so SIGTERM arrives
+    // while the request is surely in flight (a latency fault would hold it before counting it).
+    const slow = await startEmulator({ computeDelayMs: 1500 });
+    const proxy = await startProxyProcess(config().replace(emulator.baseUrl, slow.baseUrl));
     try {
       const inFlight = fetch(`${proxy.baseUrl}/embeddings`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ model: "embed", input: "slow" }),
       });
-      await emulator.waitForInFlight("bge-small-en-v1.5", 1);
+      await slow.waitForInFlight("bge-small-en-v1.5", 1);
       const exited = proxy.stop("SIGTERM");
       const res = await inFlight;
       assert.equal(res.status, 200);
       assert.equal(((await res.json()) as { data: unknown[] }).data.length, 1);
       assert.equal(await exited, 0);
+      assert.match(proxy.output().stderr, /xgate: SIGTERM received, stopping: draining 1 in-flight request, up to 30 s\n(.*\n)*xgate: stopped\n/);
     } finally {
-      emulator.setFault("embeddings", null);
+      await slow.close();
     }
   });
 
@@ -108,6 +151,8 @@ ${extra}`;
     const proxy = await startProxyProcess(config(), { args: ["--num_workers", "2"] });
     try {
       assert.match(proxy.output().stdout, /\(2 workers\)/);
+      // Without Redis each worker keeps its own cooldowns and load.
+      assert.match(proxy.output().stdout, /state: +in-process, per worker \(2 workers; set router_settings\.redis_host to share\)/);
       const statuses = await Promise.all(
         Array.from({ length: 6 }, () => fetch(`${proxy.url}/health/liveliness`).then((r) => r.status)),
       );

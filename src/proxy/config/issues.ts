@@ -35,7 +35,8 @@ const EXPECTED: Readonly<Record<string, string>> = {
   array: "a list (lines starting with `- `)",
 };
 
-function valueAt(root: unknown, path: KeyPath): unknown {
+/** The value at `path`, or undefined where the path leaves the data. */
+export function valueAt(root: unknown, path: KeyPath): unknown {
   let node = root;
   for (const segment of path) {
     if (Array.isArray(node) && typeof segment === "number") node = node[segment];

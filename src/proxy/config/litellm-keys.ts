@@ -19,7 +19,6 @@ export const NOT_SUPPORTED_YET: Readonly<Record<string, ReadonlySet<string>>> = 
     "prompts",
   ]),
   "model_list[].litellm_params": new Set([
-    "api_version",
     "custom_llm_provider",
     "tags",
     "mock_response",

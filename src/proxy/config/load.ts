@@ -1,8 +1,8 @@
 /**
  * Loads a LiteLLM-format config.yaml: read → parse YAML (with positions) → apply `environment_variables` →
- * resolve `os.environ/NAME` → validate (zod) → cross-checks → typed config. Every failure is one
- * ConfigError listing every problem found at that stage, each with its line and column; unknown keys are
- * warnings, never failures.
+ * resolve `os.environ/NAME` → skip other providers' entries → validate (zod) → cross-checks → typed config.
+ * Every failure is one ConfigError listing every problem found at that stage, each with its line and
+ * column; unknown keys are warnings, never failures.
  */
 import { readFile } from "node:fs/promises";
 import { isCollection, isScalar, isSeq, visit } from "yaml";
@@ -10,8 +10,9 @@ import { isPlainObject, missingVariableMessage, readEnvironmentSection, resolveE
 import { ConfigError, type ConfigIssue } from "./errors.js";
 import { describeIssue, MODEL_LIST_EXAMPLE } from "./issues.js";
 import { misplacedItemKeys } from "./misplaced.js";
-import { adoptLitellmRouterSettings, dropUnsupportedParams, normalizeRoutingStrategy, withoutNulls } from "./normalize.js";
-import { formatPath } from "./paths.js";
+import { adoptLitellmRouterSettings, dropIgnoredKeys, normalizeRoutingStrategy, withoutNulls } from "./normalize.js";
+import { EntryIndex, nothingLeftIssue, otherProviderEntries, skippedWarning, strictIssue, type SkippedEntry } from "./other-providers.js";
+import { formatPath, type KeyPath } from "./paths.js";
 import { proxyConfigSchema, type ProxyConfig } from "./schema.js";
 import { checkSemantics, DEFAULT_KNOWN_PROVIDERS } from "./semantic.js";
 import { issueAt, locateKey, parseSource, type Source } from "./source.js";
@@ -33,6 +34,8 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** Provider prefixes a model string may use (`xinference/...`). */
   knownProviders?: readonly string[];
+  /** Entries of other providers (`openai/gpt-4o`) are errors, instead of being skipped with a warning (`--strict`). */
+  strict?: boolean;
 }
 
 const keyChecker = new KeyChecker(proxyConfigSchema);
@@ -62,7 +65,7 @@ export function parseConfig(
   text: string,
   fileName: string,
   env: NodeJS.ProcessEnv = process.env,
-  options: Pick<LoadOptions, "knownProviders"> = {},
+  options: Pick<LoadOptions, "knownProviders" | "strict"> = {},
 ): LoadedConfig {
   const parsed = parseSource(text.replace(/^\uFEFF/, ""));
   const { source } = parsed;
@@ -79,18 +82,35 @@ export function parseConfig(
   const environment = readEnvironmentSection(data.environment_variables, env as Env);
   const resolutionEnv: Env = { ...(env as Env), ...environment.values };
   const resolved = resolveEnvReferences(data, resolutionEnv, new Set(["environment_variables"]));
+  const knownProviders = options.knownProviders ?? DEFAULT_KNOWN_PROVIDERS;
+  const resolvedData = resolved.value as Record<string, unknown>;
+  const skipped = otherProviderEntries(resolvedData.model_list, knownProviders);
+  const inSkippedEntry = entryTest(skipped);
   const envIssues = [
     ...environment.issues.map((i) => issueAt(source, i.path, i.message)),
-    ...[...environment.missing, ...resolved.missing].map((ref) => issueAt(source, ref.path, missingVariableMessage(ref))),
+    ...[...environment.missing, ...resolved.missing.filter((ref) => !inSkippedEntry(ref.path))].map((ref) =>
+      issueAt(source, ref.path, missingVariableMessage(ref)),
+    ),
+    ...(options.strict ? skipped.map((entry) => strictIssue(entry, source, knownProviders)) : []),
   ];
   if (envIssues.length > 0) fail(envIssues);
+  const fileList = Array.isArray(resolvedData.model_list) ? resolvedData.model_list : [];
+  if (skipped.length > 0 && skipped.length === fileList.length) fail([nothingLeftIssue(skipped, source, knownProviders)]);
+  warnings.push(...skipped.map((entry) => skippedWarning(entry, source, knownProviders)));
 
-  const keyWarnings = keyChecker
-    .check(resolved.value)
-    .map((finding) => formatFinding(finding, locateKey(source, finding.path)?.line));
+  // From here on the model_list is the one served; messages name entries by their index in the file.
+  const index = new EntryIndex(fileList.length, skipped);
+  const served = Array.isArray(resolvedData.model_list)
+    ? { ...resolvedData, model_list: fileList.filter((_, i) => !inSkippedEntry(["model_list", i])) }
+    : resolvedData;
+  const findings = keyChecker.check(served);
+  const keyWarnings = findings.map((finding) => {
+    const path = index.filePath(finding.path);
+    return formatFinding({ ...finding, path }, locateKey(source, path)?.line);
+  });
   warnings.push(...keyWarnings);
 
-  const input = withoutNulls(resolved.value) as Record<string, unknown>;
+  const input = withoutNulls(served) as Record<string, unknown>;
   input.environment_variables = environment.values;
   const strategy = normalizeRoutingStrategy(input);
   if (strategy) {
@@ -98,12 +118,12 @@ export function parseConfig(
     warnings.push(`router_settings.routing_strategy${line ? ` (line ${line})` : ""} ${strategy}`);
   }
 
-  const misplaced = misplacedItemKeys(data, source);
+  const misplaced = misplacedItemKeys(data, source, new Set(skipped.map((entry) => entry.index)));
   const result = proxyConfigSchema.safeParse(input, { reportInput: true });
   if (!result.success || misplaced.length > 0) {
     const envOrigins = new Map(resolved.used.map((ref) => [formatPath(ref.path), ref.variable]));
     const schemaIssues = (result.error?.issues ?? []).map((issue) => {
-      const described = describeIssue(issue, { data: resolved.value, envOrigins });
+      const described = describeIssue({ ...issue, path: index.filePath(issue.path) }, { data: resolved.value, envOrigins });
       return issueAt(source, described.path, described.message, described.atKey);
     });
     const issues = sortByLine([...misplaced, ...schemaIssues]);
@@ -111,11 +131,13 @@ export function parseConfig(
   }
   const config = result.data;
 
-  dropUnsupportedParams(config);
+  dropIgnoredKeys(config, findings);
 
   const semantic = checkSemantics(config, {
-    knownProviders: options.knownProviders ?? DEFAULT_KNOWN_PROVIDERS,
+    knownProviders,
     lineOf: (path) => locateKey(source, path)?.line,
+    fileIndex: (i) => index.inFile(i),
+    skippedGroups: new Set(skipped.flatMap((entry) => (entry.group === undefined ? [] : [entry.group]))),
   });
   if (semantic.issues.length > 0) {
     const issues = sortByLine(semantic.issues.map((i) => issueAt(source, i.path, i.message, i.atKey)));
@@ -128,6 +150,12 @@ export function parseConfig(
 }
 
 type Fail = (issues: ConfigIssue[], notes?: string[]) => never;
+
+/** Whether a key path lies inside one of the skipped entries. */
+function entryTest(skipped: readonly SkippedEntry[]): (path: KeyPath) => boolean {
+  const indices = new Set(skipped.map((entry) => entry.index));
+  return (path) => path[0] === "model_list" && typeof path[1] === "number" && indices.has(path[1]);
+}
 
 function topLevelMap(source: Source, fail: Fail): Record<string, unknown> {
   const root = source.doc.contents;

@@ -16,7 +16,8 @@ function alignment(source: Source, item: number): string {
   return `by ${pos.column - 1} spaces, to line up with litellm_params on line ${pos.line}`;
 }
 
-export function misplacedItemKeys(data: Record<string, unknown>, source: Source): ConfigIssue[] {
+/** `skip`: indices of model_list entries that are not served, whose mistakes do not matter. */
+export function misplacedItemKeys(data: Record<string, unknown>, source: Source, skip: ReadonlySet<number> = new Set()): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const items = Array.isArray(data.model_list) ? data.model_list : [];
 
@@ -38,7 +39,7 @@ export function misplacedItemKeys(data: Record<string, unknown>, source: Source)
 
   items.forEach((entry, i) => {
     const params = isPlainObject(entry) ? entry.litellm_params : undefined;
-    if (!isPlainObject(params)) return;
+    if (!isPlainObject(params) || skip.has(i)) return;
     for (const key of ["model_info", "model_name"]) {
       if (!(key in params)) continue;
       const path = ["model_list", i, "litellm_params", key];

@@ -3,8 +3,10 @@
  * the rest of the proxy should not have to know about.
  */
 import { isPlainObject, setOwn } from "./env.js";
-import { NOT_SUPPORTED_YET } from "./litellm-keys.js";
+import { OTHER_PROVIDER_PARAMS } from "./deployment-keys.js";
+import { valueAt } from "./issues.js";
 import type { ProxyConfig, RoutingStrategy } from "./schema.js";
+import type { KeyFinding } from "./unknown-keys.js";
 
 /** LiteLLM's names for strategies xgate implements under another name. */
 const STRATEGY_ALIASES: Readonly<Record<string, RoutingStrategy>> = {
@@ -31,11 +33,19 @@ export function normalizeRoutingStrategy(input: Record<string, unknown>): string
   return note;
 }
 
-/** LiteLLM-only keys were warned about; they must not reach a provider as extras. */
-export function dropUnsupportedParams(config: ProxyConfig): void {
-  const unsupported = NOT_SUPPORTED_YET["model_list[].litellm_params"]!;
+/**
+ * Keys the loader warned are ignored (LiteLLM settings xgate lacks, typos of settings) and keys only other
+ * providers read must not reach a provider as extras, nor /model/info: they are removed from the open maps
+ * that keep unknown keys (the closed ones never had them).
+ */
+export function dropIgnoredKeys(config: ProxyConfig, findings: readonly KeyFinding[]): void {
   for (const deployment of config.model_list) {
-    for (const key of Object.keys(deployment.litellm_params)) if (unsupported.has(key)) delete deployment.litellm_params[key];
+    for (const key of Object.keys(deployment.litellm_params)) if (OTHER_PROVIDER_PARAMS.has(key)) delete deployment.litellm_params[key];
+  }
+  for (const { path, kind } of findings) {
+    if (kind === "extra") continue;
+    const parent = valueAt(config, path.slice(0, -1));
+    if (isPlainObject(parent)) delete parent[String(path.at(-1))];
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * Checks that need the whole config, for mistakes that would otherwise surface only when a request
  * arrives: a model string no provider serves, a fallback or alias naming a group that does not exist, two
- * deployments with one id, an auto_launch that cannot work.
+ * deployments with one id, an auto_launch that cannot work. Entries of other providers were skipped before
+ * (other-providers.ts); a fallback or alias that names one of their groups is left out with a warning.
  */
 import { formatPath, type KeyPath } from "./paths.js";
 import { MODEL_MODES, SERVED_MODES, XINFERENCE_MODEL_TYPES, type ProxyConfig } from "./schema.js";
@@ -13,6 +14,10 @@ export interface SemanticOptions {
   knownProviders: readonly string[];
   /** The line a key path is on, for warnings. */
   lineOf: (path: KeyPath) => number | undefined;
+  /** The file's index of `config.model_list[i]`, when skipped entries were left out of the list. */
+  fileIndex?: (i: number) => number;
+  /** The model_name of every skipped entry: references to them are left out, not errors. */
+  skippedGroups?: ReadonlySet<string>;
 }
 
 export interface SemanticResult {
@@ -48,8 +53,9 @@ function list(names: Iterable<string>): string {
 }
 
 /**
- * Runs the checks. Mutates `config` only to fill `auto_launch.model_type` from `model_info.mode`, which is
- * why this runs after the schema and before the config is handed out.
+ * Runs the checks. Mutates `config` only to fill `auto_launch.model_type` from `model_info.mode` and to
+ * leave out references to skipped groups, which is why this runs after the schema and before the config
+ * is handed out.
  */
 export function checkSemantics(config: ProxyConfig, options: SemanticOptions): SemanticResult {
   const result: SemanticResult = { issues: [], warnings: [] };
@@ -58,8 +64,19 @@ export function checkSemantics(config: ProxyConfig, options: SemanticOptions): S
     return line === undefined ? "" : ` (line ${line})`;
   };
   checkDeployments(config, options, result, at);
-  checkGroupReferences(config, result);
+  checkGroupReferences(config, options.skippedGroups ?? new Set(), result, at);
   return result;
+}
+
+/** The fix for a model string without a provider xgate knows: the likely prefix, or the default one before it all. */
+function providerFix(model: string, provider: string, knownProviders: readonly string[]): string {
+  const example = knownProviders[0] ?? "xinference";
+  if (provider === "") return `Write <provider>/<model>, e.g. ${example}/${model}.`;
+  const meant = closestKey(provider, knownProviders);
+  const rest = model.slice(provider.length + 1);
+  if (meant !== undefined) return `Did you mean ${meant}/${rest}?`;
+  // Xinference uids may contain a slash (`stabilityai/stable-diffusion-3.5-large`): the whole string may be the uid.
+  return `Write <provider>/<model>, e.g. ${example}/${model}.`;
 }
 
 function checkDeployments(
@@ -69,18 +86,19 @@ function checkDeployments(
   at: (path: KeyPath) => string,
 ): void {
   const ids = new Map<string, number>();
-  config.model_list.forEach((deployment, i) => {
+  const fileIndex = options.fileIndex ?? ((i: number) => i);
+  config.model_list.forEach((deployment, listIndex) => {
+    const i = fileIndex(listIndex);
     const model = deployment.litellm_params.model;
     const modelPath = ["model_list", i, "litellm_params", "model"];
     const slash = model.indexOf("/");
     const provider = slash === -1 ? "" : model.slice(0, slash);
     if (!options.knownProviders.includes(provider)) {
-      const example = options.knownProviders[0] ?? "xinference";
       result.issues.push({
         path: modelPath,
         message:
           `${formatPath(modelPath)}: '${model}' does not start with a provider xgate knows (${list(options.knownProviders)}). ` +
-          `Write <provider>/<model>, e.g. ${example}/${slash === -1 ? model : model.slice(slash + 1)}.`,
+          providerFix(model, provider, options.knownProviders),
       });
     } else if (model.slice(slash + 1).trim() === "") {
       result.issues.push({
@@ -141,39 +159,63 @@ function checkDeployments(
   });
 }
 
-function checkGroupReferences(config: ProxyConfig, result: SemanticResult): void {
+function checkGroupReferences(
+  config: ProxyConfig,
+  skippedGroups: ReadonlySet<string>,
+  result: SemanticResult,
+  at: (path: KeyPath) => string,
+): void {
   const groups = new Set(config.model_list.map((d) => d.model_name));
   const wildcards = [...groups].filter((g) => g.includes("*"));
   const aliases = config.router_settings.model_group_alias;
-  const exists = (name: string): boolean =>
-    groups.has(name) || Object.hasOwn(aliases, name) || wildcards.some((w) => wildcardMatches(w, name));
-  const missing = (path: KeyPath, name: string, verb = "names"): void => {
+  const served = (name: string): boolean => groups.has(name) || wildcards.some((w) => wildcardMatches(w, name));
+  const exists = (name: string): boolean => served(name) || Object.hasOwn(aliases, name);
+  const droppedAliases = new Set<string>();
+  const skipped = (name: string): boolean =>
+    skippedGroups.has(name) ||
+    droppedAliases.has(name) ||
+    [...skippedGroups].some((w) => w.includes("*") && wildcardMatches(w, name));
+  /** Reports a reference to a group that is not served; true when it names a skipped group and is to be left out. */
+  const unserved = (path: KeyPath, name: string, verb = "names"): boolean => {
+    if (skipped(name)) {
+      result.warnings.push(
+        `${formatPath(path)}${at(path)} ${verb} the group '${name}', whose deployments are all skipped (another provider's models), so it is left out`,
+      );
+      return true;
+    }
     result.issues.push({
       path,
       atKey: path.at(-1) === name,
       message: `${formatPath(path)} ${verb} the group '${name}', which does not exist. Groups (model_name values): ${list(groups)}.`,
     });
+    return false;
   };
 
-  for (const section of ["litellm_settings", "router_settings"] as const) {
-    config[section].fallbacks?.forEach((entry, j) => {
-      for (const [group, targets] of Object.entries(entry)) {
-        if (group !== "*" && !exists(group)) missing([section, "fallbacks", j, group], group);
-        targets.forEach((target, k) => {
-          if (!exists(target)) missing([section, "fallbacks", j, group, k], target);
-        });
-      }
-    });
-    config[section].default_fallbacks?.forEach((target, k) => {
-      if (!exists(target)) missing([section, "default_fallbacks", k], target);
-    });
-  }
-
+  // Aliases first: a fallback may name an alias, and one that pointed to a skipped group is gone.
   for (const [alias, target] of Object.entries(aliases)) {
     const group = typeof target === "string" ? target : target.model;
     const path = ["router_settings", "model_group_alias", alias, ...(typeof target === "string" ? [] : ["model"])];
-    if (!groups.has(group) && !wildcards.some((w) => wildcardMatches(w, group))) {
-      missing(path, group, "points to");
+    if (!served(group) && unserved(path, group, "points to")) {
+      delete aliases[alias];
+      droppedAliases.add(alias);
+    }
+  }
+
+  for (const section of ["litellm_settings", "router_settings"] as const) {
+    const settings = config[section];
+    if (settings.fallbacks !== undefined) {
+      settings.fallbacks = settings.fallbacks.filter((entry, j) => {
+        for (const [group, targets] of Object.entries(entry)) {
+          if (group !== "*" && !exists(group) && unserved([section, "fallbacks", j, group], group)) return false;
+          entry[group] = targets.filter((target, k) => exists(target) || !unserved([section, "fallbacks", j, group, k], target));
+        }
+        return true;
+      });
+    }
+    if (settings.default_fallbacks !== undefined) {
+      settings.default_fallbacks = settings.default_fallbacks.filter(
+        (target, k) => exists(target) || !unserved([section, "default_fallbacks", k], target),
+      );
     }
   }
 }

@@ -1,16 +1,21 @@
 /**
  * Finds the keys the schema does not know, walking the data alongside the zod schema so the schema stays
- * the one list of known keys. Unknown keys never fail a load: a typo gets a "did you mean", a key that
- * belongs in another section says which, and a LiteLLM key xgate lacks says so.
+ * the one list of known keys (with deployment-keys.ts for the open maps of a deployment). Unknown keys
+ * never fail a load: a typo gets a "did you mean", a key that belongs in another section says which, and a
+ * LiteLLM key xgate lacks says so.
  */
 import { z } from "zod";
+import { isLitellmMetadataKey, OPEN_MAP_VOCABULARY, OTHER_PROVIDER_PARAMS, type OpenMapVocabulary } from "./deployment-keys.js";
 import { isPlainObject } from "./env.js";
 import { NOT_SUPPORTED_YET } from "./litellm-keys.js";
 import { formatPath, pathPattern, type KeyPath } from "./paths.js";
 
 export interface KeyFinding {
   path: KeyPath;
-  /** `extra`: a key of an open map (`litellm_params`) that looks misplaced; it is kept and passed on. */
+  /**
+   * `unknown` and `not-supported` keys are ignored (an open map drops them too); `extra`: a key of an open
+   * map that xgate does not read, kept as it is (in `litellm_params`, passed on to the provider).
+   */
   kind: "unknown" | "not-supported" | "extra";
   /** What the user probably meant, relative to the key's parent when it belongs nearby. */
   suggestion?: string;
@@ -63,22 +68,30 @@ function relative(base: string, pattern: string): string {
   return base === "" ? pattern : pattern.slice(base.length + 1);
 }
 
+/** A key without case, separators or a plural ending: `maxRetry`, `max-retries` and `max_retries` are one. */
 function normalize(key: string): string {
-  return key.toLowerCase().replace(/[-_\s]/g, "");
+  return key
+    .toLowerCase()
+    .replace(/[-_\s]/g, "")
+    .replace(/ies$/, "y")
+    .replace(/s$/, "");
 }
 
+/** Edits between two keys, a swap of two neighbouring letters (`mdoe`) counting as one, as typists make it. */
 export function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  let before: number[] = [];
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0]!;
-    row[0] = i;
+    const current = [i];
     for (let j = 1; j <= b.length; j++) {
-      const above = row[j]!;
-      row[j] = Math.min(above + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, before[j - 2]! + 1);
+      current.push(best);
     }
+    [before, previous] = [previous, current];
   }
-  return row[b.length]!;
+  return previous[b.length]!;
 }
 
 /** The known key closest to a typo, when it is close enough to be the likely intent. */
@@ -130,11 +143,27 @@ export class KeyChecker {
 
   private judge(key: string, pattern: string, open: boolean): Omit<KeyFinding, "path"> | undefined {
     if (NOT_SUPPORTED_YET[pattern]?.has(key)) return { kind: "not-supported" };
+    const vocabulary = OPEN_MAP_VOCABULARY[pattern];
+    if (open && vocabulary) return this.judgeDeploymentKey(key, pattern, vocabulary);
     const elsewhere = this.homeOf(key, pattern, open);
     if (open) return elsewhere === undefined ? undefined : { kind: "extra", suggestion: elsewhere };
     // A key that exists verbatim in another section is more likely misplaced than misspelt.
     const suggestion = elsewhere ?? closestKey(key, this.shapes.get(pattern) ?? []);
     return suggestion === undefined ? { kind: "unknown" } : { kind: "unknown", suggestion };
+  }
+
+  /** A key of `litellm_params` or `model_info` that the schema does not list; see deployment-keys.ts. */
+  private judgeDeploymentKey(key: string, pattern: string, vocabulary: OpenMapVocabulary): Omit<KeyFinding, "path"> | undefined {
+    if (vocabulary.settings.has(key) || vocabulary.parameters.has(key) || OTHER_PROVIDER_PARAMS.has(key)) return undefined;
+    const elsewhere = this.homeOf(key, pattern, true);
+    if (elsewhere !== undefined) return { kind: "extra", suggestion: elsewhere };
+    const settings = [...(this.shapes.get(pattern) ?? []), ...vocabulary.settings, ...(NOT_SUPPORTED_YET[pattern] ?? [])];
+    const setting = (Object.hasOwn(vocabulary.misnomers, key) ? vocabulary.misnomers[key] : undefined) ?? closestKey(key, settings);
+    if (setting !== undefined) return { kind: "unknown", suggestion: setting };
+    if (isLitellmMetadataKey(key)) return undefined;
+    const parameter = closestKey(key, vocabulary.parameters);
+    if (parameter !== undefined) return { kind: "extra", suggestion: parameter };
+    return vocabulary.warnUnknown ? { kind: "extra" } : undefined;
   }
 
   /** Where else the schema knows this key, nearest first. */
@@ -161,6 +190,9 @@ export function formatFinding(finding: KeyFinding, line: number | undefined): st
   const path = formatPath(finding.path);
   if (finding.kind === "not-supported") return `${path}${at} is not supported by xgate yet, ignored`;
   const hint = finding.suggestion === undefined ? "" : `; did you mean ${finding.suggestion}?`;
-  if (finding.kind === "extra") return `${path}${at} is not a setting xgate reads here, so it is passed to the provider as an extra${hint}`;
+  if (finding.kind === "extra") {
+    const fate = OPEN_MAP_VOCABULARY[pathPattern(finding.path.slice(0, -1))]?.fate ?? "is passed to the provider as an extra";
+    return `${path}${at} is not a setting xgate reads here, so it ${fate}${hint}`;
+  }
   return `unknown key ${path}${at} is ignored${hint}`;
 }

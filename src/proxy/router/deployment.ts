@@ -3,6 +3,7 @@
  * Entries that share a `model_name` form a model group.
  */
 import { createHash } from "node:crypto";
+import { isLitellmMetadataKey, LITELLM_PARAMS_VOCABULARY } from "../config/deployment-keys.js";
 import type { LitellmParamsInput, ModelEntryInput, RouterSettings } from "./config.js";
 
 export interface Deployment {
@@ -38,8 +39,9 @@ export interface Deployment {
 }
 
 /**
- * The `litellm_params` that are the gateway's: where and how to call, routing, limits, pricing. This is the
- * one rule that decides: everything else in `litellm_params` is a provider parameter, sent with each call.
+ * The `litellm_params` that are the gateway's: where and how to call, routing, limits, pricing — these, and the
+ * settings the config loader knows LiteLLM reads (config/deployment-keys.ts). `isGatewayParam` is the one rule
+ * that decides: everything else in `litellm_params` is a provider parameter, sent with each call.
  */
 const GATEWAY_PARAMS: ReadonlySet<string> = new Set([
   "model",
@@ -60,14 +62,14 @@ const GATEWAY_PARAMS: ReadonlySet<string> = new Set([
   "max_budget",
   "budget_duration",
 ]);
-/** Pricing: `input_cost_per_token`, `output_cost_per_image`, `input_cost_per_pixel`, `input_cost_per_second`… */
-const PRICING_PARAM = /^(input|output)_cost_per_/;
 
 /** Parameters that hold credentials: kept out of ids, extras and anything shown. */
 const SECRET_PARAM = /key|secret|password|token|credential/i;
 
 export function isGatewayParam(key: string): boolean {
-  return GATEWAY_PARAMS.has(key) || PRICING_PARAM.test(key) || SECRET_PARAM.test(key);
+  return (
+    GATEWAY_PARAMS.has(key) || LITELLM_PARAMS_VOCABULARY.settings.has(key) || isLitellmMetadataKey(key) || SECRET_PARAM.test(key)
+  );
 }
 
 /** The provider parameters of an entry's `litellm_params`: what is not the gateway's, without empty values. */

@@ -53,20 +53,24 @@ describe("fallbacks and aliases", () => {
 });
 
 describe("model strings", () => {
-  test("a model without a known provider prefix lists the providers", () => {
-    const err = failure(`model_list:\n${deployment("gpt", "openai/gpt-4o")}${deployment("bare", "bge-base-en")}`);
-    assert.equal(err.issues.length, 2);
+  test("a model without a provider xgate knows lists the providers and suggests the fix", () => {
+    const err = failure(
+      `model_list:\n${deployment("bare", "bge-base-en")}${deployment("sd", "stabilityai/sd3")}${deployment("typo", "xinferenc/bge-base-en")}`,
+    );
+    assert.equal(err.issues.length, 3);
     assert.match(
       err.message,
-      /config\.yaml:4:14: model_list\[0\]\.litellm_params\.model: 'openai\/gpt-4o' does not start with a provider xgate knows \(xinference\)\. Write <provider>\/<model>, e\.g\. xinference\/gpt-4o\./,
+      /config\.yaml:4:14: model_list\[0\]\.litellm_params\.model: 'bge-base-en' does not start with a provider xgate knows \(xinference\)\. Write <provider>\/<model>, e\.g\. xinference\/bge-base-en\./,
     );
-    assert.match(err.message, /config\.yaml:7:14: model_list\[1\]\.litellm_params\.model: 'bge-base-en' does not start with a provider xgate knows \(xinference\)\..*e\.g\. xinference\/bge-base-en\./);
+    // Xinference uids may contain a slash, so an unknown prefix is read as part of the uid.
+    assert.match(err.message, /model_list\[1\]\.litellm_params\.model: 'stabilityai\/sd3' does not start with a provider xgate knows \(xinference\)\..*e\.g\. xinference\/stabilityai\/sd3\./);
+    assert.match(err.message, /model_list\[2\]\.litellm_params\.model: 'xinferenc\/bge-base-en' does not start with a provider xgate knows \(xinference\)\. Did you mean xinference\/bge-base-en\?/);
   });
 
   test("the known providers can be injected", () => {
     const text = `model_list:\n${deployment("gpt", "openai/gpt-4o")}`;
     assert.equal(parseConfig(text, "config.yaml", {}, { knownProviders: ["xinference", "openai"] }).config.model_list.length, 1);
-    assert.match(failure(`model_list:\n${deployment("a")}`, ["openai", "vllm"]).message, /provider xgate knows \(openai, vllm\)/);
+    assert.match(failure(`model_list:\n${deployment("a", "bge-base-en")}`, ["openai", "vllm"]).message, /provider xgate knows \(openai, vllm\)/);
   });
 
   test("a provider with no model after it", () => {

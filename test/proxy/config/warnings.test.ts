@@ -77,6 +77,80 @@ describe("unknown keys", () => {
   });
 });
 
+describe("keys inside litellm_params and model_info", () => {
+  test("a typo of a setting warns with the setting it meant, and is neither used nor sent to the provider", () => {
+    const { config, warnings } = parseConfig(
+      `${MINIMAL}      api_bse: http://gpu-1:9997/v1\n      timout: 30\n      max_retry: 2\n      base_url: http://gpu-2:9997/v1\n      apiKey: k\n`,
+      "config.yaml",
+      {},
+    );
+    assert.deepEqual(warnings, [
+      "unknown key model_list[0].litellm_params.api_bse (line 5) is ignored; did you mean api_base?",
+      "unknown key model_list[0].litellm_params.timout (line 6) is ignored; did you mean timeout?",
+      "unknown key model_list[0].litellm_params.max_retry (line 7) is ignored; did you mean max_retries?",
+      "unknown key model_list[0].litellm_params.base_url (line 8) is ignored; did you mean api_base?",
+      "unknown key model_list[0].litellm_params.apiKey (line 9) is ignored; did you mean api_key?",
+    ]);
+    assert.deepEqual(config.model_list[0]!.litellm_params, { model: "xinference/bge-base-en" });
+  });
+
+  test("a typo in model_info warns the same way, a swap of two letters included", () => {
+    const { config, warnings } = parseConfig(`${MINIMAL}    model_info:\n      mdoe: embedding\n      auto_lanch: {model_name: bge}\n`, "config.yaml", {});
+    assert.deepEqual(warnings, [
+      "unknown key model_list[0].model_info.mdoe (line 6) is ignored; did you mean mode?",
+      "unknown key model_list[0].model_info.auto_lanch (line 7) is ignored; did you mean auto_launch?",
+    ]);
+    assert.deepEqual(config.model_list[0]!.model_info, {});
+  });
+
+  test("LiteLLM's own keys, pricing in every unit included, load without a word", () => {
+    const params = [
+      "api_base: http://127.0.0.1:9997/v1",
+      "api_key: k",
+      "api_version: 2024-06-01",
+      "timeout: 30",
+      "stream_timeout: 10",
+      "max_retries: 1",
+      "num_retries: 2",
+      "rpm: 60",
+      "tpm: 1000",
+      "weight: 2",
+      "order: 1",
+      "drop_params: true",
+      "input_cost_per_token: 0.1",
+      "output_cost_per_token: 0.2",
+      "input_cost_per_image: 0.3",
+      "input_cost_per_pixel: 0.4",
+      "output_cost_per_pixel: 0.5",
+      "input_cost_per_token_above_128k_tokens: 0.6",
+      "cache_read_input_token_cost: 0.7",
+    ];
+    const info = ["mode: embedding", "id: gpu-1", "base_model: bge-base-en-v1.5", "max_input_tokens: 512", "supports_embedding_image_input: false", "input_cost_per_pixel: 0.1", "output_cost_per_image: 0.2", "auto_launch: {model_name: bge-base-en-v1.5}"];
+    const text = `${MINIMAL}${params.map((p) => `      ${p}\n`).join("")}    model_info:\n${info.map((p) => `      ${p}\n`).join("")}`;
+    const { config, warnings } = parseConfig(text, "config.yaml", {});
+    assert.deepEqual(warnings, []);
+    assert.equal(config.model_list[0]!.litellm_params.input_cost_per_pixel, 0.4);
+    // Azure's api_version means nothing to Xinference: it is not sent along as an extra.
+    assert.equal("api_version" in config.model_list[0]!.litellm_params, false);
+  });
+
+  test("a key that is neither a setting nor a known request parameter is passed on, and the warning says so", () => {
+    const { config, warnings } = parseConfig(`${MINIMAL}      negative_promt: blurry\n      controlnet_scale: 0.5\n    model_info:\n      owner: team-a\n`, "config.yaml", {});
+    assert.deepEqual(warnings, [
+      "model_list[0].litellm_params.negative_promt (line 5) is not a setting xgate reads here, so it is passed to the provider as an extra; did you mean negative_prompt?",
+      "model_list[0].litellm_params.controlnet_scale (line 6) is not a setting xgate reads here, so it is passed to the provider as an extra",
+    ]);
+    assert.equal(config.model_list[0]!.litellm_params.controlnet_scale, 0.5);
+    assert.equal(config.model_list[0]!.model_info.owner, "team-a");
+  });
+
+  test("a litellm_params key written in model_info says where it belongs, and that it stays information", () => {
+    assert.deepEqual(warningsOf(`${MINIMAL}    model_info:\n      timeout: 30\n`), [
+      "model_list[0].model_info.timeout (line 6) is not a setting xgate reads here, so it is kept only as information (shown by /model/info); did you mean litellm_params.timeout?",
+    ]);
+  });
+});
+
 describe("LiteLLM settings xgate does not implement yet", () => {
   test("load with a 'not supported' warning each, and never reach the provider", async () => {
     const { config, warnings } = await loadConfig(fixture("litellm-proxy.yaml"), { env: {} });

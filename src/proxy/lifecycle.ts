@@ -1,0 +1,46 @@
+/**
+ * How the CLI's process ends: what it says while it drains, and noticing that the process that started it
+ * is gone. `npx xgate` runs xgate under npm; a SIGTERM to npm ends npm alone, and xgate, adopted by init
+ * (or a subreaper), would hold the port for ever. The parent's pid changing is the only sign of that.
+ */
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+
+/** `draining 2 in-flight requests, up to 30 s`. */
+export function drainingText(inFlight: number, graceSeconds: number): string {
+  return `draining ${inFlight} in-flight request${inFlight === 1 ? "" : "s"}, up to ${graceSeconds} s`;
+}
+
+/**
+ * Requests whose response is not done yet, counted on the server's own events. Counting starts when
+ * this is called, which must be before the first request can arrive: right after `listen` resolves.
+ */
+export function inFlightCounter(server: Server): () => number {
+  let active = 0;
+  server.on("request", (_request: IncomingMessage, response: ServerResponse) => {
+    active++;
+    response.once("close", () => active--);
+  });
+  return () => active;
+}
+
+/**
+ * A check that answers the pid of the parent the process started under once that parent is gone (the
+ * process then has another parent: init, or a subreaper), and undefined until then. A process started
+ * by init itself has nothing to watch.
+ */
+export function parentCheck(ppid: () => number = () => process.ppid): () => number | undefined {
+  const parent = ppid();
+  return () => (ppid() === parent ? undefined : parent);
+}
+
+/** Calls `onGone` once, within about a second of the parent's end; never keeps the process alive. */
+export function watchParent(onGone: (parent: number) => void, intervalMs = 1000): void {
+  const gone = parentCheck();
+  const timer = setInterval(() => {
+    const parent = gone();
+    if (parent === undefined) return;
+    clearInterval(timer);
+    onGone(parent);
+  }, intervalMs);
+  timer.unref();
+}
