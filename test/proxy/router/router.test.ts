@@ -13,52 +13,9 @@ import {
   fromUpstream,
 } from "../../../src/errors.js";
 import type { RouterConfigInput } from "../../../src/proxy/router/config.js";
-import type { Deployment } from "../../../src/proxy/router/deployment.js";
 import type { RouterLogger } from "../../../src/proxy/router/logger.js";
 import { MemoryRouterState } from "../../../src/proxy/router/memory-state.js";
-import type { CallContext } from "../../../src/proxy/router/router.js";
-import type { RouterState } from "../../../src/proxy/router/state.js";
-import { entry, FakeClock, testRouter } from "./helpers.js";
-
-type Behaviour = (deployment: Deployment, context: CallContext) => Promise<string>;
-
-/** A call whose answer depends on the deployment; it logs which deployments were called, in order. */
-function scripted(behaviours: Record<string, Behaviour | Behaviour[]>): { call: Behaviour; called: string[]; contexts: CallContext[] } {
-  const called: string[] = [];
-  const contexts: CallContext[] = [];
-  const counts = new Map<string, number>();
-  const call: Behaviour = (deployment, context) => {
-    called.push(deployment.id);
-    contexts.push(context);
-    const n = counts.get(deployment.id) ?? 0;
-    counts.set(deployment.id, n + 1);
-    const behaviour = behaviours[deployment.id];
-    const chosen = Array.isArray(behaviour) ? behaviour[Math.min(n, behaviour.length - 1)] : behaviour;
-    return chosen ? chosen(deployment, context) : Promise.resolve(`answer from ${deployment.id}`);
-  };
-  return { call, called, contexts };
-}
-
-const ok: Behaviour = async (d) => `answer from ${d.id}`;
-const fail = (error: Error): Behaviour => async () => {
-  throw error;
-};
-const serverError = fail(fromUpstream(new InternalServerError("engine exploded")));
-/** Never answers by itself: ends only when its signal aborts. */
-const stall: Behaviour = (_d, { signal }) => new Promise((_resolve, reject) => signal.addEventListener("abort", () => reject(signal.reason)));
-
-function refused(): APIConnectionError {
-  const cause = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:9"), { code: "ECONNREFUSED" });
-  return fromUpstream(new APIConnectionError("Connection error.", { cause }));
-}
-
-function config(entries: RouterConfigInput["model_list"], router_settings: RouterConfigInput["router_settings"] = {}, extra: Partial<RouterConfigInput> = {}): RouterConfigInput {
-  return { model_list: entries, router_settings, ...extra };
-}
-
-async function cooldownOf(state: RouterState, id: string, now: number): Promise<string | undefined> {
-  return (await state.stats([id], now)).get(id)?.cooldown?.reason;
-}
+import { type Behaviour, config, cooldownOf, entry, fail, FakeClock, ok, refused, scripted, serverError, stall, testRouter } from "./helpers.js";
 
 describe("routing", () => {
   test("the result names the group and deployment that answered", async () => {
