@@ -102,6 +102,36 @@ export function isRetryable(failure: Failure): boolean {
   return failure.kind !== "request";
 }
 
+/** 5xx statuses that are about the upstream's availability, whatever the request was. */
+const AVAILABILITY_STATUSES: ReadonlySet<number> = new Set([502, 503, 504]);
+
+/**
+ * Whether two failures are the same answer to the same request: an error the upstream answered with (a 5xx
+ * other than those about its availability), with the same status and code, and a message that differs at
+ * most in numbers (an object's address, an id). Two deployments answering a request alike point at the
+ * request, not at either deployment: another deployment would say the same.
+ */
+export function failedAlike(a: Failure, b: Failure): boolean {
+  const answered = (failure: Failure): boolean =>
+    failure.kind === "transient" && failure.status !== undefined && failure.status >= 500 && !AVAILABILITY_STATUSES.has(failure.status);
+  return (
+    answered(a) &&
+    answered(b) &&
+    a.status === b.status &&
+    codeOf(a.error) === codeOf(b.error) &&
+    messageClass(a.error.message) === messageClass(b.error.message)
+  );
+}
+
+function codeOf(error: Error): string | undefined {
+  return error instanceof APIError ? error.code : undefined;
+}
+
+/** A message with its numbers masked: hexadecimal addresses (`0x7f3a…`), and words of hex digits or decimals that have a digit. */
+function messageClass(message: string): string {
+  return message.replace(/0x[0-9a-f]+/gi, "#").replace(/\b[0-9a-f]*\d[0-9a-f]*\b/gi, "#");
+}
+
 /** One line on why a deployment failed, for cooldown reasons and `/health`; upstream messages carry no secrets. */
 export function describeFailure(failure: Failure): string {
   const what = failure.status === undefined ? failure.kind.replace("-", " ") : String(failure.status);

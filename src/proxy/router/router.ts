@@ -6,7 +6,7 @@
 import { APITimeoutError, NotFoundError, ServiceUnavailableError } from "../../errors.js";
 import { startDeadline } from "../../core/deadline.js";
 import { abortReason, type Clock, sleep, systemClock, untilAborted } from "./clock.js";
-import { classify, describeFailure, type Failure, isRetryable } from "./classify.js";
+import { classify, describeFailure, type Failure, failedAlike, isRetryable } from "./classify.js";
 import { DEFAULT_NUM_RETRIES, type RouterSettings } from "./config.js";
 import type { Deployment } from "./deployment.js";
 import { type RouterLogger, silentLogger, throttledWarn } from "./logger.js";
@@ -103,13 +103,21 @@ type GroupOutcome<T> =
 
 type AttemptOutcome<T> = { ok: true; result: T; upstreamMs: number } | { ok: false; failure: Failure };
 
+interface FailedAttempt {
+  failure: Failure;
+  deployment: Deployment;
+}
+
 /** The mutable bookkeeping of one `execute` call. */
 interface Run<T> {
   call: DeploymentCall<T>;
   options: ExecuteOptions<T>;
   deadline: number;
   attempts: number;
-  lastFailure: { failure: Failure; deployment: Deployment } | undefined;
+  /** Every failed attempt, in order. */
+  failures: FailedAttempt[];
+  /** The deployments a failure of this request was counted against: a request counts once against each. */
+  counted: Set<string>;
 }
 
 function minDefined(a: number | undefined, b: number | undefined): number | undefined {
@@ -195,7 +203,7 @@ export class Router {
     }
     const requestTimeoutMs =
       options.timeoutMs ?? Math.max(this.settings.requestTimeoutMs, ...primary.map((d) => d.timeoutMs));
-    const run: Run<T> = { call, options, deadline: this.clock.now() + requestTimeoutMs, attempts: 0, lastFailure: undefined };
+    const run: Run<T> = { call, options, deadline: this.clock.now() + requestTimeoutMs, attempts: 0, failures: [], counted: new Set() };
     const groups = [group, ...this.fallbacksOf(group)];
     let returnsAt: number | undefined;
     let allBlocked = true;
@@ -218,7 +226,8 @@ export class Router {
       else allBlocked = false;
     }
     // A failure is reported as it came, unless every group is now out: then the client learns when to retry.
-    if (run.lastFailure !== undefined && !allBlocked) throw run.lastFailure.failure.error;
+    const last = run.failures.at(-1);
+    if (last !== undefined && !allBlocked) throw last.failure.error;
     throw this.unavailable(groups, returnsAt, run);
   }
 
@@ -257,9 +266,18 @@ export class Router {
       tried.add(deployment.id);
       const outcome = await this.attempt(deployment, run);
       if (outcome.ok) return { kind: "answered", result: outcome.result, deployment, upstreamMs: outcome.upstreamMs };
-      run.lastFailure = { failure: outcome.failure, deployment };
-      if (!isRetryable(outcome.failure)) throw outcome.failure.error;
-      if (outcome.failure.kind === "unknown-model") {
+      const { failure } = outcome;
+      const twin = run.failures.find((earlier) => earlier.deployment.id !== deployment.id && failedAlike(earlier.failure, failure));
+      run.failures.push({ failure, deployment });
+      if (!isRetryable(failure)) throw failure.error;
+      if (twin !== undefined) {
+        this.logger.info(
+          { group, deployments: [twin.deployment.id, deployment.id], status: failure.status },
+          "the request failed the same way on two deployments: answering with that error rather than trying more",
+        );
+        throw failure.error;
+      }
+      if (failure.kind === "unknown-model") {
         lacking.add(deployment.id);
         deployments = members.filter((d) => !lacking.has(d.id));
       } else if (retriesLeft-- === 0) break;
@@ -284,12 +302,12 @@ export class Router {
     const minimum = this.settings.retryAfterMinMs;
     if (!sameDeployment) return minimum;
     const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1)) * (0.5 + this.random() / 2);
-    return Math.max(minimum, run.lastFailure?.failure.retryAfterMs ?? 0, backoff);
+    return Math.max(minimum, run.failures.at(-1)?.failure.retryAfterMs ?? 0, backoff);
   }
 
   private checkDeadline<T>(run: Run<T>, group: string): void {
     if (this.clock.now() < run.deadline) return;
-    const last = run.lastFailure;
+    const last = run.failures.at(-1);
     throw new APITimeoutError(
       `Request to model group '${group}' ran out of time after ${run.attempts} attempt(s)` +
         (last ? `; last error from deployment ${last.deployment.id}: ${describeFailure(last.failure)}` : ""),
@@ -299,7 +317,7 @@ export class Router {
 
   /** Every deployment of a wildcard group answered that it does not have the model the client named. */
   private modelNotFound<T>(group: string, run: Run<T>): NotFoundError {
-    const last = run.lastFailure;
+    const last = run.failures.at(-1);
     const where = last === undefined ? "" : ` (${last.deployment.apiBase ?? `deployment ${last.deployment.id}`} answered ${describeFailure(last.failure)})`;
     return new NotFoundError(
       `Model '${last?.deployment.model ?? group}' was not found: no deployment of '${group}' has it${where}. ` +
@@ -405,17 +423,19 @@ export class Router {
     const latencyMs = failure?.kind === "timeout" ? elapsedMs : undefined;
     await this.guard(this.state.end(deployment.id, { latencyMs }, this.clock.now()), undefined);
     if (failure === undefined) throw error;
-    await this.recordFailure(deployment, failure);
+    await this.recordFailure(deployment, failure, run);
     return failure;
   }
 
   /**
    * Cools a deployment down at once when its failure says it cannot answer now (misconfigured, rate limited,
    * nothing listening, or a 503 saying when to come back); otherwise once `allowed_fails` failures fall within
-   * a minute — the third with the default 3 (LiteLLM waits for one more). The request's own mistakes (other
-   * 4xx, a model a wildcard server does not have) count against no deployment.
+   * a minute — the third with the default 3 (LiteLLM waits for one more). One request counts once against a
+   * deployment, however many attempts it made there: a request retried on a lone deployment must not take it
+   * out by itself. The request's own mistakes (other 4xx, a model a wildcard server does not have) count
+   * against no deployment.
    */
-  private async recordFailure(deployment: Deployment, failure: Failure): Promise<void> {
+  private async recordFailure<T>(deployment: Deployment, failure: Failure, run: Run<T>): Promise<void> {
     if (failure.kind === "request" || failure.kind === "unknown-model") return;
     const now = this.clock.now();
     const immediate =
@@ -425,6 +445,8 @@ export class Router {
       (failure.status === 503 && failure.retryAfterMs !== undefined);
     let reason = describeFailure(failure);
     if (!immediate) {
+      if (run.counted.has(deployment.id)) return;
+      run.counted.add(deployment.id);
       const failures = await this.guard(this.state.recordFailure(deployment.id, now), 0);
       if (failures < this.settings.allowedFails) return;
       reason = `${failures} failures within a minute, the last ${reason}`;
@@ -443,7 +465,7 @@ export class Router {
     // Without a known return (no cooldown, no health pass scheduled), suggest one cooldown period.
     const retryAfterMs = Math.max(1, (returnsAt ?? now + this.settings.cooldownMs) - now);
     const [group, ...fallbacks] = groups;
-    const last = run.lastFailure;
+    const last = run.failures.at(-1);
     return new ServiceUnavailableError(
       `No deployment of model group '${group}'${fallbacks.length > 0 ? ` or its fallbacks ('${fallbacks.join("', '")}')` : ""} ` +
         `is available: all are cooling down after failures or failing health checks. Retry in ${Math.ceil(retryAfterMs / 1000)} s.` +

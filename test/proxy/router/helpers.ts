@@ -9,6 +9,7 @@ import type { RouterInput } from "../../../src/proxy/router/index.js";
 import { MemoryRouterState } from "../../../src/proxy/router/memory-state.js";
 import { type CallContext, type Rotation, Router, type RouterOptions } from "../../../src/proxy/router/router.js";
 import type { RouterState } from "../../../src/proxy/router/state.js";
+import type { Candidate, RoutingStrategy } from "../../../src/proxy/router/strategies/index.js";
 import { mulberry32 } from "../../support/emulator/random.js";
 
 export { mulberry32 };
@@ -127,7 +128,9 @@ export const ok: Behaviour = async (d) => `answer from ${d.id}`;
 export const fail = (error: Error): Behaviour => async () => {
   throw error;
 };
-export const serverError = fail(fromUpstream(new InternalServerError("engine exploded")));
+/** An upstream 500 with these words. */
+export const serverErrorSaying = (message: string): Behaviour => fail(fromUpstream(new InternalServerError(message)));
+export const serverError = serverErrorSaying("engine exploded");
 /** Never answers by itself: ends only when its signal aborts. */
 export const stall: Behaviour = (_d, { signal }) => new Promise((_resolve, reject) => signal.addEventListener("abort", () => reject(signal.reason)));
 
@@ -142,4 +145,13 @@ export function config(entries: RouterConfigInput["model_list"], router_settings
 
 export async function cooldownOf(state: RouterState, id: string, now: number): Promise<string | undefined> {
   return (await state.stats([id], now)).get(id)?.cooldown?.reason;
+}
+
+/** Picks the first candidate, in config order: makes the order of attempts a test's to choose. */
+export const inConfigOrder: RoutingStrategy = { pick: (candidates) => candidates[0] as Candidate };
+
+/** A connection the upstream broke, as the transport reports it. */
+export function reset(): APIConnectionError {
+  const cause = Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" });
+  return fromUpstream(new APIConnectionError("The connection to Xinference broke before the whole response arrived (ECONNRESET).", { cause }));
 }

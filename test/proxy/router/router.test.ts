@@ -15,7 +15,7 @@ import {
 import type { RouterConfigInput } from "../../../src/proxy/router/config.js";
 import type { RouterLogger } from "../../../src/proxy/router/logger.js";
 import { MemoryRouterState } from "../../../src/proxy/router/memory-state.js";
-import { type Behaviour, config, cooldownOf, entry, fail, FakeClock, ok, refused, scripted, serverError, stall, testRouter } from "./helpers.js";
+import { type Behaviour, config, cooldownOf, entry, fail, FakeClock, ok, refused, scripted, serverError, serverErrorSaying, stall, testRouter } from "./helpers.js";
 
 describe("routing", () => {
   test("the result names the group and deployment that answered", async () => {
@@ -69,7 +69,8 @@ describe("routing", () => {
 describe("retries", () => {
   test("a retry goes to another deployment, without waiting", async () => {
     const { router, slept } = testRouter(config([entry("g", "a"), entry("g", "b")]));
-    const { call, called } = scripted({ a: serverError, b: serverError });
+    // Failing differently: two deployments failing alike would end the request (see counting.test.ts).
+    const { call, called } = scripted({ a: serverError, b: serverErrorSaying("CUDA out of memory") });
     // Whichever is picked first fails; the retry must go to the other one.
     await assert.rejects(router.execute("g", call), InternalServerError);
     assert.equal(called.length, 3);
@@ -87,7 +88,7 @@ describe("retries", () => {
 
   test("every deployment is tried once before any is tried again", async () => {
     const { router } = testRouter(config([entry("g", "a"), entry("g", "b"), entry("g", "c")], { num_retries: 2, allowed_fails: 10 }));
-    const { call, called } = scripted({ a: serverError, b: serverError, c: serverError });
+    const { call, called } = scripted({ a: serverError, b: serverErrorSaying("CUDA out of memory"), c: serverErrorSaying("worker died") });
     await assert.rejects(router.execute("g", call), InternalServerError);
     assert.deepEqual([...called].sort(), ["a", "b", "c"]);
   });
@@ -315,7 +316,7 @@ describe("fallbacks", () => {
         fallbacks: [{ big: ["small", "tiny"] }],
       }),
     );
-    const { call, called } = scripted({ "big-a": serverError, "small-a": serverError });
+    const { call, called } = scripted({ "big-a": serverError, "small-a": serverErrorSaying("CUDA out of memory") });
     const answer = await router.execute("big", call);
     assert.deepEqual(called, ["big-a", "big-a", "small-a", "small-a", "tiny-a"]);
     assert.equal(answer.group, "tiny");
