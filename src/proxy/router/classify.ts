@@ -2,6 +2,7 @@
  * What a failed call says about its deployment, and so whether to retry, cool the deployment down, or give up.
  */
 import { APIConnectionError, APIError, APITimeoutError } from "../../errors.js";
+import type { LastingCause } from "./state.js";
 
 export type FailureKind =
   /** The request itself was refused (a 4xx other than those below): retrying or falling back cannot help. */
@@ -100,6 +101,17 @@ export function classify(error: unknown, wildcard = false): Failure | undefined 
 /** Whether another attempt (on another deployment when there is one) may succeed. */
 export function isRetryable(failure: Failure): boolean {
   return failure.kind !== "request";
+}
+
+/**
+ * What about a deployment a failure shows waiting will not cure; undefined when it may pass. A 404 says the
+ * deployment's model is not on its server, unless its code says the route is missing (a wrong api_base).
+ */
+export function lastingCauseOf(failure: Failure): LastingCause | undefined {
+  if (failure.kind === "refused") return "unreachable";
+  if (failure.kind !== "deployment") return undefined;
+  if (failure.status !== 404) return "credentials";
+  return codeOf(failure.error) === "model_not_found" ? "model-missing" : "endpoint";
 }
 
 /** 5xx statuses that are about the upstream's availability, whatever the request was. */

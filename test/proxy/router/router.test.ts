@@ -287,12 +287,12 @@ describe("when nothing can answer", () => {
     assert.equal(called.length, 0);
   });
 
-  test("after the last deployment fails and cools down, the client gets a 503 naming the last error", async () => {
+  test("after the last deployment fails and cools down, the client gets a 503 naming the error that cooled it", async () => {
     const { router } = testRouter(config([entry("g", "a")]));
     await assert.rejects(router.execute("g", scripted({ a: fail(fromUpstream(new RateLimitError("Request limit 1 for the model: a"))) }).call), (error: unknown) => {
       assert.ok(error instanceof ServiceUnavailableError);
       assert.equal(error.retryAfterMs, 5000);
-      assert.match(error.message, /Last error, from deployment a: 429: Request limit 1 for the model: a/);
+      assert.match(error.message, /a is cooling down for 5 s after 429: Request limit 1 for the model: a\./);
       return true;
     });
   });
