@@ -124,15 +124,18 @@ const AVAILABILITY_STATUSES: ReadonlySet<number> = new Set([502, 503, 504]);
  * request, not at either deployment: another deployment would say the same.
  */
 export function failedAlike(a: Failure, b: Failure): boolean {
-  const answered = (failure: Failure): boolean =>
-    failure.kind === "transient" && failure.status !== undefined && failure.status >= 500 && !AVAILABILITY_STATUSES.has(failure.status);
   return (
-    answered(a) &&
-    answered(b) &&
+    isErrorAnswer(a) &&
+    isErrorAnswer(b) &&
     a.status === b.status &&
     codeOf(a.error) === codeOf(b.error) &&
     messageClass(a.error.message) === messageClass(b.error.message)
   );
+}
+
+/** A 5xx the upstream answered that is not about its availability: what it made of the request. */
+function isErrorAnswer(failure: Failure): boolean {
+  return failure.kind === "transient" && failure.status !== undefined && failure.status >= 500 && !AVAILABILITY_STATUSES.has(failure.status);
 }
 
 function codeOf(error: Error): string | undefined {
