@@ -103,11 +103,14 @@ describe("a wildcard group through the proxy", () => {
   });
 
   test("one model cooling down leaves the wildcard's other models in the rotation, and /health shows which", async () => {
-    // 403 on both servers: both of bge-base-en's deployments cool down at once, and the client hears when to return.
+    // 403 on both servers: both of bge-base-en's deployments cool down at once. Their key needs fixing, and
+    // waiting will not do it: the client hears so, without a Retry-After.
     const refused = await embed("xinference/bge-base-en");
-    assert.equal(refused.status, 503);
-    assert.ok(Number(refused.headers.get("retry-after")) >= 1);
-    assert.equal(((await refused.json()) as ErrorShape).error.code, "no_deployment_available");
+    assert.equal(refused.status, 502);
+    assert.equal(refused.headers.get("retry-after"), null);
+    const { error } = (await refused.json()) as ErrorShape;
+    assert.equal(error.code, "no_deployment_usable");
+    assert.match(error.message, /wild-a\/bge-base-en needs a fix: 403: .* Check the deployment's litellm_params\.api_key\./);
 
     const served = new Set<string>();
     for (let i = 0; i < 20; i++) {

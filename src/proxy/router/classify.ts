@@ -2,6 +2,7 @@
  * What a failed call says about its deployment, and so whether to retry, cool the deployment down, or give up.
  */
 import { APIConnectionError, APIError, APITimeoutError } from "../../errors.js";
+import type { LastingCause } from "./state.js";
 
 export type FailureKind =
   /** The request itself was refused (a 4xx other than those below): retrying or falling back cannot help. */
@@ -100,6 +101,50 @@ export function classify(error: unknown, wildcard = false): Failure | undefined 
 /** Whether another attempt (on another deployment when there is one) may succeed. */
 export function isRetryable(failure: Failure): boolean {
   return failure.kind !== "request";
+}
+
+/**
+ * What about a deployment a failure shows waiting will not cure; undefined when it may pass. A 404 says the
+ * deployment's model is not on its server, unless its code says the route is missing (a wrong api_base).
+ */
+export function lastingCauseOf(failure: Failure): LastingCause | undefined {
+  if (failure.kind === "refused") return "unreachable";
+  if (failure.kind !== "deployment") return undefined;
+  if (failure.status !== 404) return "credentials";
+  return codeOf(failure.error) === "model_not_found" ? "model-missing" : "endpoint";
+}
+
+/** 5xx statuses that are about the upstream's availability, whatever the request was. */
+const AVAILABILITY_STATUSES: ReadonlySet<number> = new Set([502, 503, 504]);
+
+/**
+ * Whether two failures are the same answer to the same request: an error the upstream answered with (a 5xx
+ * other than those about its availability), with the same status and code, and a message that differs at
+ * most in numbers (an object's address, an id). Two deployments answering a request alike point at the
+ * request, not at either deployment: another deployment would say the same.
+ */
+export function failedAlike(a: Failure, b: Failure): boolean {
+  return (
+    isErrorAnswer(a) &&
+    isErrorAnswer(b) &&
+    a.status === b.status &&
+    codeOf(a.error) === codeOf(b.error) &&
+    messageClass(a.error.message) === messageClass(b.error.message)
+  );
+}
+
+/** A 5xx the upstream answered that is not about its availability: what it made of the request. */
+function isErrorAnswer(failure: Failure): boolean {
+  return failure.kind === "transient" && failure.status !== undefined && failure.status >= 500 && !AVAILABILITY_STATUSES.has(failure.status);
+}
+
+function codeOf(error: Error): string | undefined {
+  return error instanceof APIError ? error.code : undefined;
+}
+
+/** A message with its numbers masked: hexadecimal addresses (`0x7f3a…`), and words of hex digits or decimals that have a digit. */
+function messageClass(message: string): string {
+  return message.replace(/0x[0-9a-f]+/gi, "#").replace(/\b[0-9a-f]*\d[0-9a-f]*\b/gi, "#");
 }
 
 /** One line on why a deployment failed, for cooldown reasons and `/health`; upstream messages carry no secrets. */

@@ -14,6 +14,8 @@ import {
   type Cooldown,
   type DeploymentStats,
   FAILURE_WINDOW_MS,
+  LASTING_CAUSES,
+  type LastingCause,
   LATENCY_SAMPLES,
   LATENCY_WINDOW_MS,
   meanLatency,
@@ -81,12 +83,17 @@ function resultsOf(results: PipelineResults): unknown[] {
   });
 }
 
+function isLastingCause(value: unknown): value is LastingCause {
+  return (LASTING_CAUSES as readonly unknown[]).includes(value);
+}
+
 function parseCooldown(raw: unknown, now: number): Cooldown | undefined {
   if (typeof raw !== "string") return undefined;
   try {
-    const parsed = JSON.parse(raw) as Partial<Cooldown>;
+    const parsed = JSON.parse(raw) as Partial<Record<keyof Cooldown, unknown>>;
     if (typeof parsed.until === "number" && parsed.until > now) {
-      return { until: parsed.until, reason: typeof parsed.reason === "string" ? parsed.reason : "cooling down" };
+      const reason = typeof parsed.reason === "string" ? parsed.reason : "cooling down";
+      return isLastingCause(parsed.cause) ? { until: parsed.until, reason, cause: parsed.cause } : { until: parsed.until, reason };
     }
   } catch {
     // A value this code did not write: treat the deployment as not cooling.

@@ -1,17 +1,19 @@
 /**
  * The router: picks a deployment of a model group, calls it, and on failure retries on another deployment,
  * cools failing deployments down, and falls back to other groups — within one deadline, and never waiting
- * for a deployment that is out: when nothing can answer it says so at once, with when to come back.
+ * for a deployment that is out: when nothing can answer it says so at once, with why, and when to come back
+ * if waiting helps (see unavailable.ts).
  */
-import { APITimeoutError, NotFoundError, ServiceUnavailableError } from "../../errors.js";
+import { APITimeoutError, NotFoundError } from "../../errors.js";
 import { startDeadline } from "../../core/deadline.js";
 import { abortReason, type Clock, sleep, systemClock, untilAborted } from "./clock.js";
-import { classify, describeFailure, type Failure, isRetryable } from "./classify.js";
+import { classify, describeFailure, type Failure, failedAlike, isRetryable, lastingCauseOf } from "./classify.js";
 import { DEFAULT_NUM_RETRIES, type RouterSettings } from "./config.js";
 import type { Deployment } from "./deployment.js";
 import { type RouterLogger, silentLogger, throttledWarn } from "./logger.js";
-import type { DeploymentStats, RouterState } from "./state.js";
+import type { DeploymentStats, LastingCause, RouterState } from "./state.js";
 import { type Random, type RoutingStrategy, strategyFor } from "./strategies/index.js";
+import { type Absent, nothingAvailable } from "./unavailable.js";
 import { WildcardVariants } from "./variants.js";
 
 /** What one attempt gets besides the deployment. */
@@ -60,11 +62,28 @@ export interface ExecuteResult<T> {
   upstreamMs: number;
 }
 
+/** What the health checks last found about a deployment. */
+export interface HealthFinding {
+  status: "unknown" | "healthy" | "unhealthy";
+  /** Why it is unhealthy, and how to fix it when the checks know (never a secret). */
+  reason?: string | undefined;
+  /**
+   * What an unhealthy finding shows waiting will not cure (the uid not launched on its server:
+   * "model-missing"; its server not answering: "unreachable"). Without it, a finding may pass.
+   */
+  cause?: LastingCause | undefined;
+}
+
 /** Health checks' say on which deployments may take requests. */
 export interface Rotation {
   inRotation(id: string): boolean;
   /** When the next health pass may bring deployments back; undefined when none is scheduled. */
   nextCheckAt(): number | undefined;
+  /**
+   * The last finding on a deployment, so that a client whom no deployment can answer is told why (the
+   * HealthMonitor's `get`). Without it the client hears only what the router saw.
+   */
+  get?(id: string): HealthFinding | undefined;
 }
 
 export interface RouterOptions {
@@ -86,22 +105,25 @@ const MAX_UPSTREAM_COOLDOWN_MS = 5 * 60_000;
 const BACKOFF_BASE_MS = 100;
 const BACKOFF_MAX_MS = 2_000;
 
-type Pick = { deployment: Deployment } | { deployment: undefined; returnsAt: number | undefined };
-
 interface Rotated {
   available: Deployment[];
   stats: Map<string, DeploymentStats>;
-  returnsAt: number | undefined;
+  /** The others, cooling down or out by health checks. */
+  absent: Absent[];
 }
 
-type GroupOutcome<T> =
-  | { kind: "answered"; result: T; deployment: Deployment; upstreamMs: number }
-  /** Every retry was used and deployments are still in the rotation. */
-  | { kind: "exhausted" }
-  /** No deployment of the group is in the rotation now. */
-  | { kind: "blocked"; returnsAt: number | undefined };
+interface Answered<T> {
+  result: T;
+  deployment: Deployment;
+  upstreamMs: number;
+}
 
 type AttemptOutcome<T> = { ok: true; result: T; upstreamMs: number } | { ok: false; failure: Failure };
+
+interface FailedAttempt {
+  failure: Failure;
+  deployment: Deployment;
+}
 
 /** The mutable bookkeeping of one `execute` call. */
 interface Run<T> {
@@ -109,13 +131,15 @@ interface Run<T> {
   options: ExecuteOptions<T>;
   deadline: number;
   attempts: number;
-  lastFailure: { failure: Failure; deployment: Deployment } | undefined;
-}
-
-function minDefined(a: number | undefined, b: number | undefined): number | undefined {
-  if (a === undefined) return b;
-  if (b === undefined) return a;
-  return Math.min(a, b);
+  /** Every failed attempt, in order. */
+  failures: FailedAttempt[];
+  /** The deployments a failure of this request was counted against: a request counts once against each. */
+  counted: Set<string>;
+  /**
+   * Deployments whose server does not have the model asked for: asking them again cannot help, and asking
+   * another costs no retry, since nothing failed.
+   */
+  lacking: Set<string>;
 }
 
 export class Router {
@@ -195,31 +219,39 @@ export class Router {
     }
     const requestTimeoutMs =
       options.timeoutMs ?? Math.max(this.settings.requestTimeoutMs, ...primary.map((d) => d.timeoutMs));
-    const run: Run<T> = { call, options, deadline: this.clock.now() + requestTimeoutMs, attempts: 0, lastFailure: undefined };
+    const run: Run<T> = {
+      call,
+      options,
+      deadline: this.clock.now() + requestTimeoutMs,
+      attempts: 0,
+      failures: [],
+      counted: new Set(),
+      lacking: new Set(),
+    };
     const groups = [group, ...this.fallbacksOf(group)];
-    let returnsAt: number | undefined;
-    let allBlocked = true;
     for (const [index, current] of groups.entries()) {
       if (index > 0) {
         this.logger.info({ group, fallback: current, attempts: run.attempts }, `falling back from '${group}' to '${current}'`);
       }
-      const outcome = await this.runGroup(current, run);
-      if (outcome.kind === "answered") {
-        return {
-          result: outcome.result,
-          group: current,
-          deployment: outcome.deployment,
-          attempts: run.attempts,
-          fallbacks: index,
-          upstreamMs: outcome.upstreamMs,
-        };
+      const answer = await this.runGroup(current, run);
+      if (answer !== undefined) {
+        return { ...answer, group: current, attempts: run.attempts, fallbacks: index };
       }
-      if (outcome.kind === "blocked") returnsAt = minDefined(returnsAt, outcome.returnsAt);
-      else allBlocked = false;
     }
-    // A failure is reported as it came, unless every group is now out: then the client learns when to retry.
-    if (run.lastFailure !== undefined && !allBlocked) throw run.lastFailure.failure.error;
-    throw this.unavailable(groups, returnsAt, run);
+    // A failure is reported as it came, unless every deployment of every group is now out (this request's own
+    // failures may have taken out the last ones): then the client learns why, and whether to come back.
+    const members = groups.flatMap((each) => this.membersOf(each, options.wildcardMatch)).filter((d) => !run.lacking.has(d.id));
+    const { available, absent } = await this.rotationOf(members);
+    const last = run.failures.at(-1);
+    if (available.length > 0 && last !== undefined) throw last.failure.error;
+    throw nothingAvailable({
+      groups,
+      absent,
+      now: this.clock.now(),
+      nextCheckAt: this.rotation?.nextCheckAt(),
+      defaultWaitMs: this.settings.cooldownMs,
+      cause: last?.failure.error,
+    });
   }
 
   /** The deployments a request for `group` calls: a wildcard's made concrete for the model asked for. */
@@ -228,45 +260,46 @@ export class Router {
     return wildcardMatch === undefined ? members : members.map((deployment) => this.variants.of(deployment, wildcardMatch));
   }
 
-  private async runGroup<T>(group: string, run: Run<T>): Promise<GroupOutcome<T>> {
+  /** The group's answer; undefined when its retries are used up, or none of its deployments is in the rotation. */
+  private async runGroup<T>(group: string, run: Run<T>): Promise<Answered<T> | undefined> {
     const members = this.membersOf(group, run.options.wildcardMatch);
     let retriesLeft = this.retriesFor(members);
     const tried = new Set<string>();
-    // Deployments whose server does not have the model asked for: asking them again cannot help, and asking
-    // another costs no retry, since nothing failed.
-    const lacking = new Set<string>();
-    let deployments = members;
     for (let attempt = 0; ; attempt++) {
       throwIfAborted(run.options.signal);
       this.checkDeadline(run, group);
+      const deployments = members.filter((d) => !run.lacking.has(d.id));
       if (deployments.length === 0) throw this.modelNotFound(group, run);
-      let pick = await this.pick(deployments, tried);
-      if (pick.deployment === undefined) return { kind: "blocked", returnsAt: pick.returnsAt };
+      let deployment = await this.pick(deployments, tried);
+      if (deployment === undefined) return undefined;
       if (attempt > 0) {
-        const waitMs = this.retryWait(run, attempt, tried.has(pick.deployment.id));
+        const waitMs = this.retryWait(run, attempt, tried.has(deployment.id));
         // A wait that would outlast the request is not worth starting.
-        if (this.clock.now() + waitMs >= run.deadline) return { kind: "exhausted" };
+        if (this.clock.now() + waitMs >= run.deadline) return undefined;
         if (waitMs > 0) {
           await this.wait(waitMs, run.options.signal);
           // The rotation may have changed while we waited.
-          pick = await this.pick(deployments, tried);
-          if (pick.deployment === undefined) return { kind: "blocked", returnsAt: pick.returnsAt };
+          deployment = await this.pick(deployments, tried);
+          if (deployment === undefined) return undefined;
         }
       }
-      const deployment = pick.deployment;
       tried.add(deployment.id);
       const outcome = await this.attempt(deployment, run);
-      if (outcome.ok) return { kind: "answered", result: outcome.result, deployment, upstreamMs: outcome.upstreamMs };
-      run.lastFailure = { failure: outcome.failure, deployment };
-      if (!isRetryable(outcome.failure)) throw outcome.failure.error;
-      if (outcome.failure.kind === "unknown-model") {
-        lacking.add(deployment.id);
-        deployments = members.filter((d) => !lacking.has(d.id));
-      } else if (retriesLeft-- === 0) break;
+      if (outcome.ok) return { result: outcome.result, deployment, upstreamMs: outcome.upstreamMs };
+      const { failure } = outcome;
+      const twin = run.failures.find((earlier) => earlier.deployment.id !== deployment.id && failedAlike(earlier.failure, failure));
+      run.failures.push({ failure, deployment });
+      if (!isRetryable(failure)) throw failure.error;
+      if (twin !== undefined) {
+        this.logger.info(
+          { group, deployments: [twin.deployment.id, deployment.id], status: failure.status },
+          "the request failed the same way on two deployments: answering with that error rather than trying more",
+        );
+        throw failure.error;
+      }
+      if (failure.kind === "unknown-model") run.lacking.add(deployment.id);
+      else if (retriesLeft-- === 0) return undefined;
     }
-    // The last failure may have cooled the group's last deployment down: then the group is out, not just exhausted.
-    const { available, returnsAt } = await this.rotationOf(deployments);
-    return available.length === 0 ? { kind: "blocked", returnsAt } : { kind: "exhausted" };
   }
 
   /** `num_retries` from the settings, else the largest `max_retries` of the group's deployments, else 2. */
@@ -284,12 +317,12 @@ export class Router {
     const minimum = this.settings.retryAfterMinMs;
     if (!sameDeployment) return minimum;
     const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1)) * (0.5 + this.random() / 2);
-    return Math.max(minimum, run.lastFailure?.failure.retryAfterMs ?? 0, backoff);
+    return Math.max(minimum, run.failures.at(-1)?.failure.retryAfterMs ?? 0, backoff);
   }
 
   private checkDeadline<T>(run: Run<T>, group: string): void {
     if (this.clock.now() < run.deadline) return;
-    const last = run.lastFailure;
+    const last = run.failures.at(-1);
     throw new APITimeoutError(
       `Request to model group '${group}' ran out of time after ${run.attempts} attempt(s)` +
         (last ? `; last error from deployment ${last.deployment.id}: ${describeFailure(last.failure)}` : ""),
@@ -299,7 +332,7 @@ export class Router {
 
   /** Every deployment of a wildcard group answered that it does not have the model the client named. */
   private modelNotFound<T>(group: string, run: Run<T>): NotFoundError {
-    const last = run.lastFailure;
+    const last = run.failures.at(-1);
     const where = last === undefined ? "" : ` (${last.deployment.apiBase ?? `deployment ${last.deployment.id}`} answered ${describeFailure(last.failure)})`;
     return new NotFoundError(
       `Model '${last?.deployment.model ?? group}' was not found: no deployment of '${group}' has it${where}. ` +
@@ -308,26 +341,25 @@ export class Router {
     );
   }
 
-  /** The deployments neither cooling down nor out by health checks, and when the first of the others returns. */
+  /** The deployments neither cooling down nor out by health checks, and the others. */
   private async rotationOf(deployments: readonly Deployment[]): Promise<Rotated> {
     const stats = await this.readStats(deployments, this.clock.now());
-    let returnsAt: number | undefined;
     const available: Deployment[] = [];
+    const absent: Absent[] = [];
     for (const deployment of deployments) {
       const cooldown = stats.get(deployment.id)?.cooldown;
-      if (cooldown !== undefined) returnsAt = minDefined(returnsAt, cooldown.until);
-      // A wildcard variant is as healthy as the deployment it was made from: health checks know only that one.
-      else if (this.rotation !== undefined && !this.rotation.inRotation(deployment.variantOf ?? deployment.id)) {
-        returnsAt = minDefined(returnsAt, this.rotation.nextCheckAt());
-      } else available.push(deployment);
+      const healthId = healthIdOf(deployment);
+      if (cooldown === undefined && (this.rotation === undefined || this.rotation.inRotation(healthId))) {
+        available.push(deployment);
+      } else absent.push({ deployment, cooldown, finding: this.rotation?.get?.(healthId) });
     }
-    return { available, stats, returnsAt };
+    return { available, stats, absent };
   }
 
   /** A deployment in the rotation, from the lowest order tier that has one; one not tried yet when possible. */
-  private async pick(deployments: readonly Deployment[], tried: ReadonlySet<string>): Promise<Pick> {
-    const { available, stats, returnsAt } = await this.rotationOf(deployments);
-    if (available.length === 0) return { deployment: undefined, returnsAt };
+  private async pick(deployments: readonly Deployment[], tried: ReadonlySet<string>): Promise<Deployment | undefined> {
+    const { available, stats } = await this.rotationOf(deployments);
+    if (available.length === 0) return undefined;
     const firstOrder = Math.min(...available.map((d) => d.order));
     const tier = available.filter((d) => d.order === firstOrder);
     const untried = tier.filter((d) => !tried.has(d.id));
@@ -336,7 +368,7 @@ export class Router {
       pool.map((deployment) => ({ deployment, stats: stats.get(deployment.id) ?? emptyStats() })),
       this.random,
     );
-    return { deployment: chosen.deployment };
+    return chosen.deployment;
   }
 
   private async attempt<T>(deployment: Deployment, run: Run<T>): Promise<AttemptOutcome<T>> {
@@ -405,17 +437,19 @@ export class Router {
     const latencyMs = failure?.kind === "timeout" ? elapsedMs : undefined;
     await this.guard(this.state.end(deployment.id, { latencyMs }, this.clock.now()), undefined);
     if (failure === undefined) throw error;
-    await this.recordFailure(deployment, failure);
+    await this.recordFailure(deployment, failure, run);
     return failure;
   }
 
   /**
    * Cools a deployment down at once when its failure says it cannot answer now (misconfigured, rate limited,
    * nothing listening, or a 503 saying when to come back); otherwise once `allowed_fails` failures fall within
-   * a minute — the third with the default 3 (LiteLLM waits for one more). The request's own mistakes (other
-   * 4xx, a model a wildcard server does not have) count against no deployment.
+   * a minute — the third with the default 3 (LiteLLM waits for one more). One request counts once against a
+   * deployment, however many attempts it made there: a request retried on a lone deployment must not take it
+   * out by itself. The request's own mistakes (other 4xx, a model a wildcard server does not have) count
+   * against no deployment.
    */
-  private async recordFailure(deployment: Deployment, failure: Failure): Promise<void> {
+  private async recordFailure<T>(deployment: Deployment, failure: Failure, run: Run<T>): Promise<void> {
     if (failure.kind === "request" || failure.kind === "unknown-model") return;
     const now = this.clock.now();
     const immediate =
@@ -425,30 +459,19 @@ export class Router {
       (failure.status === 503 && failure.retryAfterMs !== undefined);
     let reason = describeFailure(failure);
     if (!immediate) {
+      if (run.counted.has(deployment.id)) return;
+      run.counted.add(deployment.id);
       const failures = await this.guard(this.state.recordFailure(deployment.id, now), 0);
       if (failures < this.settings.allowedFails) return;
       reason = `${failures} failures within a minute, the last ${reason}`;
     }
     const durationMs = Math.max(this.settings.cooldownMs, Math.min(failure.retryAfterMs ?? 0, MAX_UPSTREAM_COOLDOWN_MS));
     const until = now + durationMs;
-    await this.guard(this.state.cool(deployment.id, { until, reason }, now), undefined);
+    const cause = lastingCauseOf(failure);
+    await this.guard(this.state.cool(deployment.id, { until, reason, ...(cause !== undefined && { cause }) }, now), undefined);
     this.logger.warn(
       { deployment: deployment.id, group: deployment.group, cooldown_ms: durationMs, reason },
       `deployment ${deployment.id} of '${deployment.group}' cooling down for ${durationMs / 1000} s`,
-    );
-  }
-
-  private unavailable<T>(groups: readonly string[], returnsAt: number | undefined, run: Run<T>): ServiceUnavailableError {
-    const now = this.clock.now();
-    // Without a known return (no cooldown, no health pass scheduled), suggest one cooldown period.
-    const retryAfterMs = Math.max(1, (returnsAt ?? now + this.settings.cooldownMs) - now);
-    const [group, ...fallbacks] = groups;
-    const last = run.lastFailure;
-    return new ServiceUnavailableError(
-      `No deployment of model group '${group}'${fallbacks.length > 0 ? ` or its fallbacks ('${fallbacks.join("', '")}')` : ""} ` +
-        `is available: all are cooling down after failures or failing health checks. Retry in ${Math.ceil(retryAfterMs / 1000)} s.` +
-        (last ? ` Last error, from deployment ${last.deployment.id}: ${describeFailure(last.failure)}` : ""),
-      { code: "no_deployment_available", retryAfterMs, cause: last?.failure.error },
     );
   }
 
@@ -487,6 +510,11 @@ export class Router {
     await Promise.all(this.pending);
     await this.state.close();
   }
+}
+
+/** A wildcard variant is as healthy as the deployment it was made from: health checks know only that one. */
+function healthIdOf(deployment: Deployment): string {
+  return deployment.variantOf ?? deployment.id;
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {

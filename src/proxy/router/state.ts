@@ -6,11 +6,21 @@
  * Every time is passed in (`now`, epoch ms) rather than read, so a fake clock drives the state in tests.
  */
 
+/**
+ * A cause of failure that waiting does not cure: the deployment's model is not on its server, its credentials
+ * are refused, its api_base answers for no such route, or nothing listens there ("unreachable", which may also
+ * be a server restarting: it counts as lasting only when health checks found the server unreachable too).
+ */
+export const LASTING_CAUSES = ["model-missing", "credentials", "endpoint", "unreachable"] as const;
+export type LastingCause = (typeof LASTING_CAUSES)[number];
+
 export interface Cooldown {
   /** Epoch ms when the deployment returns to the rotation. */
   until: number;
   /** Why it was cooled down, e.g. "429 from upstream: rate limited" (never a secret). */
   reason: string;
+  /** Set when the failure that cooled it is one waiting does not cure: clients are then told the fix, not when to retry. */
+  cause?: LastingCause;
 }
 
 export interface DeploymentStats {

@@ -10,6 +10,8 @@ import { type ProxyProcess, startProxyProcess } from "../../support/proxy-proces
 const MASTER_KEY = "sk-fallbacks-master";
 const UID = "bge-small-en-v1.5";
 const ENGINE_ERROR: Fault = { kind: "status", status: 500, body: { detail: "CUDA error: device-side assert triggered" } };
+/** Another engine failure: two deployments answering a request alike would end it without a fallback. */
+const OUT_OF_MEMORY: Fault = { kind: "status", status: 500, body: { detail: "CUDA out of memory" } };
 
 const emulators: Record<string, Emulator> = {};
 let proxy: ProxyProcess;
@@ -99,11 +101,11 @@ describe("order tiers through the proxy", () => {
 describe("fallbacks through the proxy", () => {
   test("when a group's retries fail, its fallback answers, and the headers name the group that did", async () => {
     fault("primary-main", ENGINE_ERROR);
-    fault("primary-backup", ENGINE_ERROR);
+    fault("primary-backup", OUT_OF_MEMORY);
     try {
       const answers: Answer[] = [];
-      // Failing, both deployments of 'primary' cool down within a few requests (allowed_fails 3); from then on
-      // the fallback answers at once, without trying them.
+      // Failing, both deployments of 'primary' cool down within a few requests (allowed_fails 3, each request
+      // counting once against each); from then on the fallback answers at once, without trying them.
       while (answers.length < 8 && answers.at(-1)?.attempts !== null) answers.push(await embed("primary"));
       for (const answer of answers) {
         assert.equal(answer.status, 200);

@@ -1,12 +1,15 @@
-// Shared helpers for the router's tests: a clock that moves only when told, a seeded PRNG, and configs.
+// Shared helpers for the router's tests: a clock that moves only when told, a seeded PRNG, configs, and calls
+// scripted per deployment.
+import { APIConnectionError, InternalServerError, fromUpstream } from "../../../src/errors.js";
 import type { Clock } from "../../../src/proxy/router/clock.js";
 import { type ModelEntryInput, type RouterConfigInput, routerSettingsFrom } from "../../../src/proxy/router/config.js";
 import { redisConnectionFrom } from "../../../src/proxy/router/create-state.js";
-import { buildDeployments } from "../../../src/proxy/router/deployment.js";
+import { buildDeployments, type Deployment } from "../../../src/proxy/router/deployment.js";
 import type { RouterInput } from "../../../src/proxy/router/index.js";
 import { MemoryRouterState } from "../../../src/proxy/router/memory-state.js";
-import { type Rotation, Router, type RouterOptions } from "../../../src/proxy/router/router.js";
+import { type CallContext, type Rotation, Router, type RouterOptions } from "../../../src/proxy/router/router.js";
 import type { RouterState } from "../../../src/proxy/router/state.js";
+import type { Candidate, RoutingStrategy } from "../../../src/proxy/router/strategies/index.js";
 import { mulberry32 } from "../../support/emulator/random.js";
 
 export { mulberry32 };
@@ -100,4 +103,55 @@ export function testRouter(
 export function routerInput(config: RouterConfigInput): RouterInput {
   const settings = routerSettingsFrom(config);
   return { settings, deployments: buildDeployments(config.model_list, settings), redis: redisConnectionFrom(config.router_settings) };
+}
+
+export type Behaviour = (deployment: Deployment, context: CallContext) => Promise<string>;
+
+/** A call whose answer depends on the deployment; it logs which deployments were called, in order. */
+export function scripted(behaviours: Record<string, Behaviour | Behaviour[]>): { call: Behaviour; called: string[]; contexts: CallContext[] } {
+  const called: string[] = [];
+  const contexts: CallContext[] = [];
+  const counts = new Map<string, number>();
+  const call: Behaviour = (deployment, context) => {
+    called.push(deployment.id);
+    contexts.push(context);
+    const n = counts.get(deployment.id) ?? 0;
+    counts.set(deployment.id, n + 1);
+    const behaviour = behaviours[deployment.id];
+    const chosen = Array.isArray(behaviour) ? behaviour[Math.min(n, behaviour.length - 1)] : behaviour;
+    return chosen ? chosen(deployment, context) : Promise.resolve(`answer from ${deployment.id}`);
+  };
+  return { call, called, contexts };
+}
+
+export const ok: Behaviour = async (d) => `answer from ${d.id}`;
+export const fail = (error: Error): Behaviour => async () => {
+  throw error;
+};
+/** An upstream 500 with these words. */
+export const serverErrorSaying = (message: string): Behaviour => fail(fromUpstream(new InternalServerError(message)));
+export const serverError = serverErrorSaying("engine exploded");
+/** Never answers by itself: ends only when its signal aborts. */
+export const stall: Behaviour = (_d, { signal }) => new Promise((_resolve, reject) => signal.addEventListener("abort", () => reject(signal.reason)));
+
+export function refused(): APIConnectionError {
+  const cause = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:9"), { code: "ECONNREFUSED" });
+  return fromUpstream(new APIConnectionError("Connection error.", { cause }));
+}
+
+export function config(entries: RouterConfigInput["model_list"], router_settings: RouterConfigInput["router_settings"] = {}, extra: Partial<RouterConfigInput> = {}): RouterConfigInput {
+  return { model_list: entries, router_settings, ...extra };
+}
+
+export async function cooldownOf(state: RouterState, id: string, now: number): Promise<string | undefined> {
+  return (await state.stats([id], now)).get(id)?.cooldown?.reason;
+}
+
+/** Picks the first candidate, in config order: makes the order of attempts a test's to choose. */
+export const inConfigOrder: RoutingStrategy = { pick: (candidates) => candidates[0] as Candidate };
+
+/** A connection the upstream broke, as the transport reports it. */
+export function reset(): APIConnectionError {
+  const cause = Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" });
+  return fromUpstream(new APIConnectionError("The connection to Xinference broke before the whole response arrived (ECONNRESET).", { cause }));
 }

@@ -13,52 +13,9 @@ import {
   fromUpstream,
 } from "../../../src/errors.js";
 import type { RouterConfigInput } from "../../../src/proxy/router/config.js";
-import type { Deployment } from "../../../src/proxy/router/deployment.js";
 import type { RouterLogger } from "../../../src/proxy/router/logger.js";
 import { MemoryRouterState } from "../../../src/proxy/router/memory-state.js";
-import type { CallContext } from "../../../src/proxy/router/router.js";
-import type { RouterState } from "../../../src/proxy/router/state.js";
-import { entry, FakeClock, testRouter } from "./helpers.js";
-
-type Behaviour = (deployment: Deployment, context: CallContext) => Promise<string>;
-
-/** A call whose answer depends on the deployment; it logs which deployments were called, in order. */
-function scripted(behaviours: Record<string, Behaviour | Behaviour[]>): { call: Behaviour; called: string[]; contexts: CallContext[] } {
-  const called: string[] = [];
-  const contexts: CallContext[] = [];
-  const counts = new Map<string, number>();
-  const call: Behaviour = (deployment, context) => {
-    called.push(deployment.id);
-    contexts.push(context);
-    const n = counts.get(deployment.id) ?? 0;
-    counts.set(deployment.id, n + 1);
-    const behaviour = behaviours[deployment.id];
-    const chosen = Array.isArray(behaviour) ? behaviour[Math.min(n, behaviour.length - 1)] : behaviour;
-    return chosen ? chosen(deployment, context) : Promise.resolve(`answer from ${deployment.id}`);
-  };
-  return { call, called, contexts };
-}
-
-const ok: Behaviour = async (d) => `answer from ${d.id}`;
-const fail = (error: Error): Behaviour => async () => {
-  throw error;
-};
-const serverError = fail(fromUpstream(new InternalServerError("engine exploded")));
-/** Never answers by itself: ends only when its signal aborts. */
-const stall: Behaviour = (_d, { signal }) => new Promise((_resolve, reject) => signal.addEventListener("abort", () => reject(signal.reason)));
-
-function refused(): APIConnectionError {
-  const cause = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:9"), { code: "ECONNREFUSED" });
-  return fromUpstream(new APIConnectionError("Connection error.", { cause }));
-}
-
-function config(entries: RouterConfigInput["model_list"], router_settings: RouterConfigInput["router_settings"] = {}, extra: Partial<RouterConfigInput> = {}): RouterConfigInput {
-  return { model_list: entries, router_settings, ...extra };
-}
-
-async function cooldownOf(state: RouterState, id: string, now: number): Promise<string | undefined> {
-  return (await state.stats([id], now)).get(id)?.cooldown?.reason;
-}
+import { type Behaviour, config, cooldownOf, entry, fail, FakeClock, ok, refused, scripted, serverError, serverErrorSaying, stall, testRouter } from "./helpers.js";
 
 describe("routing", () => {
   test("the result names the group and deployment that answered", async () => {
@@ -112,7 +69,8 @@ describe("routing", () => {
 describe("retries", () => {
   test("a retry goes to another deployment, without waiting", async () => {
     const { router, slept } = testRouter(config([entry("g", "a"), entry("g", "b")]));
-    const { call, called } = scripted({ a: serverError, b: serverError });
+    // Failing differently: two deployments failing alike would end the request (see counting.test.ts).
+    const { call, called } = scripted({ a: serverError, b: serverErrorSaying("CUDA out of memory") });
     // Whichever is picked first fails; the retry must go to the other one.
     await assert.rejects(router.execute("g", call), InternalServerError);
     assert.equal(called.length, 3);
@@ -130,7 +88,7 @@ describe("retries", () => {
 
   test("every deployment is tried once before any is tried again", async () => {
     const { router } = testRouter(config([entry("g", "a"), entry("g", "b"), entry("g", "c")], { num_retries: 2, allowed_fails: 10 }));
-    const { call, called } = scripted({ a: serverError, b: serverError, c: serverError });
+    const { call, called } = scripted({ a: serverError, b: serverErrorSaying("CUDA out of memory"), c: serverErrorSaying("worker died") });
     await assert.rejects(router.execute("g", call), InternalServerError);
     assert.deepEqual([...called].sort(), ["a", "b", "c"]);
   });
@@ -329,12 +287,12 @@ describe("when nothing can answer", () => {
     assert.equal(called.length, 0);
   });
 
-  test("after the last deployment fails and cools down, the client gets a 503 naming the last error", async () => {
+  test("after the last deployment fails and cools down, the client gets a 503 naming the error that cooled it", async () => {
     const { router } = testRouter(config([entry("g", "a")]));
     await assert.rejects(router.execute("g", scripted({ a: fail(fromUpstream(new RateLimitError("Request limit 1 for the model: a"))) }).call), (error: unknown) => {
       assert.ok(error instanceof ServiceUnavailableError);
       assert.equal(error.retryAfterMs, 5000);
-      assert.match(error.message, /Last error, from deployment a: 429: Request limit 1 for the model: a/);
+      assert.match(error.message, /a is cooling down for 5 s after 429: Request limit 1 for the model: a\./);
       return true;
     });
   });
@@ -358,7 +316,7 @@ describe("fallbacks", () => {
         fallbacks: [{ big: ["small", "tiny"] }],
       }),
     );
-    const { call, called } = scripted({ "big-a": serverError, "small-a": serverError });
+    const { call, called } = scripted({ "big-a": serverError, "small-a": serverErrorSaying("CUDA out of memory") });
     const answer = await router.execute("big", call);
     assert.deepEqual(called, ["big-a", "big-a", "small-a", "small-a", "tiny-a"]);
     assert.equal(answer.group, "tiny");

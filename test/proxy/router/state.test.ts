@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { Redis } from "ioredis";
-import { RateLimitError, ServiceUnavailableError, fromUpstream } from "../../../src/errors.js";
+import { NotFoundError, RateLimitError, ServiceUnavailableError, fromUpstream } from "../../../src/errors.js";
 import { createRouter } from "../../../src/proxy/router/index.js";
 import type { RouterLogger } from "../../../src/proxy/router/logger.js";
 import { MemoryRouterState } from "../../../src/proxy/router/memory-state.js";
@@ -109,6 +109,17 @@ for (const backend of [memory, redis]) {
       assert.equal((await second.stats(["d2"], clock.now())).get("d2")?.cooldown, undefined);
       clock.advance(5000);
       assert.equal((await second.stats(["d1"], clock.now())).get("d1")?.cooldown, undefined);
+      await first.close();
+      await second.close();
+    });
+
+    test("a cooldown's lasting cause is seen by every instance", async (t) => {
+      if (skip(t)) return;
+      const clock = new FakeClock();
+      const { first, second } = backend.create(clock);
+      const cooldown = { until: clock.now() + 5000, reason: "404: Model not found in the model list, uid: bge-m3", cause: "model-missing" as const };
+      await first.cool("d1", cooldown, clock.now());
+      assert.deepEqual((await second.stats(["d1"], clock.now())).get("d1")?.cooldown, cooldown);
       await first.close();
       await second.close();
     });
@@ -229,6 +240,30 @@ describe("redis state shared by two routers", () => {
       assert.equal(error.retryAfterMs, 2000);
       return true;
     });
+    await one.router.close();
+    await two.router.close();
+  });
+
+  test("a misconfiguration one router found, the other answers with its fix, without calling the deployment", async (t) => {
+    if (skip(t)) return;
+    const clock = new FakeClock();
+    const ns = namespace();
+    const cfg = { model_list: [entry("g", "a")] };
+    const one = testRouter(cfg, { clock, state: new RedisRouterState(connection(), { namespace: ns, clock }) });
+    const two = testRouter(cfg, { clock, state: new RedisRouterState(connection(), { namespace: ns, clock }) });
+    const notLaunched = async (): Promise<string> => {
+      throw fromUpstream(new NotFoundError("Model not found in the model list, uid: g"));
+    };
+    await assert.rejects(one.router.execute("g", notLaunched), { status: 404 });
+    const called: string[] = [];
+    await assert.rejects(
+      two.router.execute("g", async (d) => {
+        called.push(d.id);
+        return d.id;
+      }),
+      { status: 404, retryAfterMs: undefined, message: /a needs a fix: 404: Model not found in the model list, uid: g\. Launch the model/ },
+    );
+    assert.deepEqual(called, []);
     await one.router.close();
     await two.router.close();
   });

@@ -108,7 +108,11 @@ describe("wildcard variants", () => {
   test("a 404 that is not about the model (no such route: a wrong api_base) still cools the deployment", async () => {
     const { router, state, clock } = testRouter(wildcards(1));
     const noRoute = (): Error => fromUpstream(new NotFoundError("no route POST /v1/embeddings", { code: "not_found", param: "api_base" }));
-    await assert.rejects(router.execute("xinference/*", byId({ "w1/m": noRoute }).call, { wildcardMatch: "m" }), { status: 503 });
+    // A misconfiguration: the client is told the fix (a 502 naming api_base), not to come back.
+    await assert.rejects(router.execute("xinference/*", byId({ "w1/m": noRoute }).call, { wildcardMatch: "m" }), {
+      status: 502,
+      message: /w1\/m needs a fix: 404: no route POST \/v1\/embeddings\. Check the deployment's litellm_params\.api_base\./,
+    });
     assert.match((await state.stats(["w1/m"], clock.now())).get("w1/m")?.cooldown?.reason ?? "", /404/);
   });
 
