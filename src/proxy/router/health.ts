@@ -18,6 +18,7 @@
 import { APIError, BadRequestError } from "../../errors.js";
 import { editRefusal } from "./abilities.js";
 import { type Clock, systemClock, untilAborted } from "./clock.js";
+import type { LastingCause } from "./state.js";
 import type { Deployment } from "./deployment.js";
 import { type RouterLogger, silentLogger } from "./logger.js";
 import type { LaunchRequest, ModelServerClient, ServedModel, ServerTarget } from "./model-servers.js";
@@ -29,6 +30,8 @@ export interface DeploymentHealth {
   status: HealthStatus;
   /** Why it is unhealthy (never a secret). */
   reason?: string;
+  /** Set when waiting will not cure it (the uid is not launched and nothing will launch it). */
+  cause?: LastingCause;
   /** Epoch ms of the check that set this status; undefined until one has. */
   checkedAt?: number;
   /** What the model server reports of the model, when it lists it. */
@@ -362,7 +365,9 @@ export class HealthMonitor implements Rotation {
       group.members.map(async ({ deployment, uid }) => {
         const model = listed.get(uid);
         if (model === undefined) {
-          this.record(progress, deployment, { status: "unhealthy", reason: this.missing(servers, group, uid, mayLaunch) });
+          const { reason, lasting } = this.missing(servers, group, uid, mayLaunch);
+          // Without an auto-launch, nothing will bring the uid: the client is told so, not to retry.
+          this.record(progress, deployment, { status: "unhealthy", reason, ...(lasting && { cause: "model-missing" as const }) });
           return;
         }
         progress?.set(deployment.id, "waiting");
@@ -371,17 +376,20 @@ export class HealthMonitor implements Rotation {
     );
   }
 
-  /** Why a uid the server does not list is missing; starts its auto-launch when it has one and none is under way. */
-  private missing(servers: ModelServerClient, group: ServerGroup, uid: string, mayLaunch: boolean): string {
+  /**
+   * Why a uid the server does not list is missing, and whether it stays so (no auto-launch is configured);
+   * starts its auto-launch when it has one and none is under way.
+   */
+  private missing(servers: ModelServerClient, group: ServerGroup, uid: string, mayLaunch: boolean): { reason: string; lasting: boolean } {
     const missing = `model uid '${uid}' is not launched on ${this.serverName(group.target)}`;
     const members = group.members.filter((m) => m.uid === uid);
     const request = members.map((m) => autoLaunchOf(m.deployment, uid)).find((r) => r !== undefined);
-    if (request === undefined) return `${missing}; launch it there, or set model_info.auto_launch`;
-    if (typeof request === "string") return `${missing}; auto-launch failed: ${request}`;
-    if (!mayLaunch) return `${missing}; it was auto-launched, but the server does not list it`;
+    if (request === undefined) return { reason: `${missing}; launch it there, or set model_info.auto_launch`, lasting: true };
+    if (typeof request === "string") return { reason: `${missing}; auto-launch failed: ${request}`, lasting: false };
+    if (!mayLaunch) return { reason: `${missing}; it was auto-launched, but the server does not list it`, lasting: false };
     const key = `${serverKey(group.target)}\n${uid}`;
     if (!this.launches.has(key)) this.launch(servers, { target: group.target, members }, request, key);
-    return `${missing}; auto-launching it (${request.model_name}), which can take minutes`;
+    return { reason: `${missing}; auto-launching it (${request.model_name}), which can take minutes`, lasting: false };
   }
 
   /**
