@@ -1,6 +1,6 @@
-// `npm run bench`: starts the Xinference emulator (zero compute delay), xgate and Portkey's gateway, each in its
-// own process on 127.0.0.1, drives them from a separate load-generator process, and writes
-// bench/results/<date>.{json,md,svg}. Every phase is bounded in time; the whole run takes a few minutes.
+// `npm run bench`: starts the Xinference emulator (zero compute delay), xgate, Portkey's gateway and a bare Node
+// pass-through, each in its own process on 127.0.0.1, drives them from a separate load-generator process, judges
+// xgate on its targets, and writes bench/results/<date>.{json,md,svg}. Every phase is bounded in time.
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,10 +15,11 @@ import { runS4, runS5 } from "./lib/scenarios/images.js";
 import { EMBEDDING_PATH, oneInputBody, runS1 } from "./lib/scenarios/s1-latency.js";
 import { runS2 } from "./lib/scenarios/s2-throughput.js";
 import { runS3 } from "./lib/scenarios/s3-batch.js";
+import { runS6 } from "./lib/scenarios/s6-workers.js";
 import { directTarget, startEmulator, startFloor, startPortkey, startXgate, xgateCommand } from "./lib/servers.js";
 import type { XgateBuild } from "./lib/servers.js";
 import { SCENARIO_IDS, TARGET_IDS } from "./lib/types.js";
-import type { BenchContext, Durations, ScenarioId, ScenarioResult, Target, TargetId } from "./lib/types.js";
+import type { BenchContext, Durations, ScenarioId, ScenarioResult, Target, TargetId, XgateLaunch } from "./lib/types.js";
 import { wrkVersion } from "./lib/wrk.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -26,19 +27,43 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const USAGE = `Usage: npm run bench -- [options]
 
   --out DIR            where <date>.json/.md/.svg go (default bench/results)
-  --scenarios LIST     e.g. S1,S3 (default: all of S1..S5)
+  --scenarios LIST     e.g. S1,S3 (default: all of S1..S6)
   --targets LIST       e.g. direct,portkey (default: direct,floor,xgate,portkey; xgate is skipped if it cannot
                        start; floor, a bare Node pass-through, runs in S1 and S2 only)
   --xgate auto|dist|src|PATH  run dist/proxy/cli.js, src/proxy/cli.ts via tsx (auto: dist unless older
                        than src/), or another build's CLI at PATH (e.g. a worktree of an older commit)
-  --s2-tool auto|wrk|autocannon  load generator for S2 (auto: wrk when installed)
+  --s2-tool auto|wrk|autocannon  load generator for S2 and S6 (auto: wrk when installed)
   --profile            run xgate with --cpu-prof; the profile lands in bench/scratch/last-run/profiles/
                        (profiling slows xgate down: its figures are then not comparable)
   --quick              short rounds, for trying the harness (figures are not worth keeping)
   --help`;
 
-const FULL: Durations = { s1Rounds: 6, s1RoundS: 2, s2Rounds: 2, s2DurationS: 10, s3Rounds: 6, s4DurationS: 8, s5DurationS: 6, warmupS: 2 };
-const QUICK: Durations = { s1Rounds: 2, s1RoundS: 1, s2Rounds: 1, s2DurationS: 3, s3Rounds: 2, s4DurationS: 2, s5DurationS: 2, warmupS: 1 };
+const FULL: Durations = {
+  s1Rounds: 6,
+  s1RoundS: 2,
+  s2Rounds: 2,
+  s2DurationS: 10,
+  s3Rounds: 6,
+  s3LargeRounds: 2,
+  s4DurationS: 8,
+  s5DurationS: 6,
+  s6Rounds: 2,
+  s6DurationS: 8,
+  warmupS: 2,
+};
+const QUICK: Durations = {
+  s1Rounds: 2,
+  s1RoundS: 1,
+  s2Rounds: 1,
+  s2DurationS: 3,
+  s3Rounds: 2,
+  s3LargeRounds: 1,
+  s4DurationS: 2,
+  s5DurationS: 2,
+  s6Rounds: 1,
+  s6DurationS: 3,
+  warmupS: 1,
+};
 
 function list<T extends string>(value: string | undefined, allowed: readonly T[], name: string): T[] {
   if (value === undefined) return [...allowed];
@@ -93,8 +118,8 @@ async function main(): Promise<void> {
   const wrk = wrkVersion();
   let s2Tool: "wrk" | "autocannon" = opts.s2Tool === "auto" ? (wrk ? "wrk" : "autocannon") : opts.s2Tool;
   if (s2Tool === "wrk" && wrk === undefined) throw new Error("--s2-tool wrk: wrk is not installed (apt-get install wrk)");
-  if (!wrk && opts.scenarios.includes("S2")) {
-    console.warn("bench: wrk is not installed; S2 falls back to autocannon (apt-get install wrk for the real figure)");
+  if (!wrk && (opts.scenarios.includes("S2") || opts.scenarios.includes("S6"))) {
+    console.warn("bench: wrk is not installed; S2 and S6 fall back to autocannon (apt-get install wrk for the real figures)");
     s2Tool = "autocannon";
   }
 
@@ -107,6 +132,7 @@ async function main(): Promise<void> {
     const targets: Target[] = [];
     /** How to start each gateway again: see freshGateways below. */
     const starters = new Map<TargetId, () => Promise<Target>>();
+    let xgateLaunch: XgateLaunch | undefined;
     if (opts.targets.includes("direct")) {
       targets.push(directTarget(emulator));
       targetNotes.direct = "the Xinference emulator (test/support/emulator), compute delay 0";
@@ -115,10 +141,13 @@ async function main(): Promise<void> {
       const command = xgateCommand(ROOT, opts.xgate);
       try {
         if ("missing" in command) throw new Error(command.missing);
-        const profileArgs = opts.profile ? ["--cpu-prof", `--cpu-prof-dir=${join(scratchDir, "profiles")}`] : [];
-        const args = command.args;
-        starters.set("xgate", () => startXgate(where, emulator.baseUrl, args, profileArgs));
-        const xgate = await startXgate(where, emulator.baseUrl, args, profileArgs);
+        const launch: XgateLaunch = {
+          cliArgs: command.args,
+          nodeArgs: opts.profile ? ["--cpu-prof", `--cpu-prof-dir=${join(scratchDir, "profiles")}`] : [],
+        };
+        starters.set("xgate", () => startXgate(where, emulator.baseUrl, launch));
+        const xgate = await startXgate(where, emulator.baseUrl, launch);
+        xgateLaunch = launch;
         servers.push(xgate.child);
         targets.push(xgate);
         targetNotes.xgate =
@@ -166,28 +195,11 @@ async function main(): Promise<void> {
       else embeddingNotes.push(`${t.id} left out: ${verdict.reason}`);
     }
 
-    const ctx: BenchContext = {
-      root: ROOT,
-      scratchDir,
-      logDir,
-      targets,
-      emulator: emulator.child,
-      durations: opts.quick ? QUICK : FULL,
-      s2Tool,
-    };
-    const scenarios: ScenarioResult[] = [];
-    const runners: Record<ScenarioId, () => Promise<ScenarioResult>> = {
-      S1: () => runS1(ctx, served().filter((t) => embeddingIds.has(t.id))),
-      S2: () => runS2(ctx, served().filter((t) => embeddingIds.has(t.id))),
-      S3: () => runS3(ctx, targets),
-      S4: () => runS4(ctx, targets),
-      S5: () => runS5(ctx, targets),
-    };
     /**
      * Each gateway in a new process, in its place in `targets`. Before a scenario that reports peak RSS
-     * (S3–S5), so that the peak is that scenario's own: after S3's 43 MB answers, a gateway keeps ~100 MB of
-     * garbage buffers (V8 collects them only when something allocates again) and glibc keeps freed memory,
-     * which would otherwise be charged to S4 or S5.
+     * (S3–S5) and before each of S3's windows, so that the peak is that window's own: after S3's 43 MB answers,
+     * a gateway keeps ~100 MB of garbage buffers (V8 collects them only when something allocates again) and
+     * glibc keeps freed memory, which would otherwise be charged to the next window.
      */
     const freshGateways = async (): Promise<void> => {
       for (let i = 0; i < targets.length; i++) {
@@ -200,6 +212,26 @@ async function main(): Promise<void> {
         targets[i] = fresh;
         console.log(`bench: ${fresh.id} restarted (pid ${fresh.child.pid}, ${toMB(rssBytes(fresh.child.pid))} MB RSS idle)`);
       }
+    };
+    const ctx: BenchContext = {
+      root: ROOT,
+      scratchDir,
+      logDir,
+      targets,
+      emulator: emulator.child,
+      durations: opts.quick ? QUICK : FULL,
+      s2Tool,
+      xgate: xgateLaunch,
+      freshGateways,
+    };
+    const scenarios: ScenarioResult[] = [];
+    const runners: Record<ScenarioId, () => Promise<ScenarioResult>> = {
+      S1: () => runS1(ctx, served().filter((t) => embeddingIds.has(t.id))),
+      S2: () => runS2(ctx, served().filter((t) => embeddingIds.has(t.id))),
+      S3: () => runS3(ctx, () => targets),
+      S4: () => runS4(ctx, targets),
+      S5: () => runS5(ctx, targets),
+      S6: () => runS6(ctx),
     };
     let failed = false;
     for (const [n, id] of opts.scenarios.entries()) {

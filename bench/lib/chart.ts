@@ -1,7 +1,8 @@
-// The results chart as hand-written SVG: one row of bars per measured figure, each bar the gateway's ratio to a
-// direct call on a log scale (1× = direct), the issue's targets marked; then the gateways' peak RSS in MB.
+// The results chart as hand-written SVG: first xgate's targets, each met or missed with its measured figure;
+// then one row of bars per measured figure, each bar the gateway's ratio to a direct call on a log scale
+// (1× = direct), the targets marked; then the gateways' peak RSS in MB.
 import { GATEWAY_IDS, TARGET_LABELS } from "./types.js";
-import type { MetricRow, TargetId } from "./types.js";
+import type { Check, MetricRow, TargetId } from "./types.js";
 
 const COLORS: Record<Exclude<TargetId, "direct">, string> = { floor: "#9ca3af", xgate: "#2563eb", portkey: "#ea580c" };
 const GATEWAYS = GATEWAY_IDS;
@@ -41,7 +42,39 @@ export interface ChartInput {
   title: string;
   subtitle: string;
   rows: MetricRow[];
+  checks: Check[];
 }
+
+const VERDICTS = {
+  met: { label: "MET", fill: "#16a34a" },
+  missed: { label: "MISSED", fill: "#dc2626" },
+  unmeasured: { label: "N/A", fill: "#9ca3af" },
+} as const;
+
+/** One line per target: a coloured verdict, the scenario, the target and the figure measured. */
+function targetsPanel(checks: Check[], top: number): { svg: string[]; bottom: number } {
+  const out: string[] = [];
+  let y = top;
+  const met = checks.filter((c) => c.met === true).length;
+  const missed = checks.filter((c) => c.met === false).length;
+  const unmeasured = checks.length - met - missed;
+  const summary = `xgate's targets: ${met} met, ${missed} missed${unmeasured > 0 ? `, ${unmeasured} not measured` : ""}`;
+  out.push(text(20, y, summary, 'font-size="13" font-weight="bold"'));
+  y += 8;
+  for (const c of checks) {
+    const verdict = c.met === null ? VERDICTS.unmeasured : c.met ? VERDICTS.met : VERDICTS.missed;
+    out.push(`<rect x="20" y="${y + 3}" width="54" height="14" rx="3" fill="${verdict.fill}"/>`);
+    out.push(text(47, y + 14, verdict.label, 'font-size="10" font-weight="bold" fill="#fff" text-anchor="middle"'));
+    out.push(text(82, y + 14, c.scenario, 'font-size="11" font-weight="bold"'));
+    out.push(text(104, y + 14, c.description, 'font-size="11"'));
+    out.push(text(TARGET_MEASURED_X, y + 14, c.measured, 'font-size="11" fill="#333"'));
+    y += 18;
+  }
+  return { svg: out, bottom: y + 22 };
+}
+
+/** Where the measured figure of each target starts (descriptions are up to ~90 characters of 11 px text). */
+const TARGET_MEASURED_X = 610;
 
 export function renderChart(input: ChartInput): string {
   const ratioRows = input.rows.filter((r) => r.chart && r.unit !== "MB" && r.values.direct !== undefined);
@@ -51,8 +84,13 @@ export function renderChart(input: ChartInput): string {
   out.push(text(20, y, input.title, 'font-size="18" font-weight="bold"'));
   y += 20;
   out.push(text(20, y, input.subtitle, 'font-size="12" fill="#555"'));
-  y += 22;
-  // Legend.
+  y += 30;
+  if (input.checks.length > 0) {
+    const panel = targetsPanel(input.checks, y);
+    out.push(...panel.svg);
+    y = panel.bottom;
+  }
+  // Legend of the bars.
   let lx = 20;
   for (const g of GATEWAYS) {
     out.push(`<rect x="${lx}" y="${y - 10}" width="12" height="12" fill="${COLORS[g]}"/>`);
@@ -63,7 +101,7 @@ export function renderChart(input: ChartInput): string {
   out.push(text(lx + 6, y, "1× = direct call", 'font-size="12"'));
   lx += 120;
   out.push(`<line x1="${lx}" y1="${y - 12}" x2="${lx}" y2="${y + 2}" stroke="#16a34a" stroke-width="2" stroke-dasharray="4 3"/>`);
-  out.push(text(lx + 6, y, "the issue's target for xgate", 'font-size="12"'));
+  out.push(text(lx + 6, y, "xgate's target", 'font-size="12"'));
   y += 24;
 
   if (ratioRows.length > 0) {
@@ -188,6 +226,10 @@ export function formatValue(value: number, unit: MetricRow["unit"]): string {
   switch (unit) {
     case "ms":
       return Math.abs(value) < 10 ? `${value.toFixed(3)} ms` : `${value.toFixed(1)} ms`;
+    case "µs":
+      return `${value.toFixed(0)} µs`;
+    case "×":
+      return `${value.toFixed(2)}×`;
     case "req/s":
       return `${value.toFixed(0)} req/s`;
     case "MB":

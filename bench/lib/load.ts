@@ -14,7 +14,7 @@ export async function runPlan(ctx: BenchContext, name: string, jobs: Job[]): Pro
   const resultPath = join(ctx.scratchDir, `${id}.result.json`);
   writeFileSync(planPath, JSON.stringify({ jobs }));
   const loadgen = join(ctx.root, "bench", "lib", "loadgen.ts");
-  const child = spawnChild(`loadgen-${id}`, process.execPath, ["--import", "tsx", loadgen, planPath, resultPath], {
+  const child = spawnChild(`loadgen-${id}`, process.execPath, ["--expose-gc", "--import", "tsx", loadgen, planPath, resultPath], {
     cwd: ctx.root,
     logDir: ctx.logDir,
   });

@@ -22,11 +22,16 @@ export interface AutocannonJob extends HttpRequestSpec {
   keepLatencies: boolean;
 }
 
-/** One request after another on one keep-alive connection, each timed until its last body byte. */
+/**
+ * One request after another on one keep-alive connection, each timed until its first and its last body byte.
+ * With `decodeBase64Embeddings`, the answer is then parsed and its base64 embeddings decoded as the openai
+ * client does (`Buffer.from(b64, "base64")` and a Float32Array over it), and the time counts the decoding.
+ */
 export interface SequentialJob extends HttpRequestSpec {
   kind: "sequential";
   count: number;
   timeoutS: number;
+  decodeBase64Embeddings?: boolean;
 }
 
 export type Job = AutocannonJob | SequentialJob;
@@ -60,6 +65,12 @@ export interface JobResult {
   /** Milliseconds, 2xx only. */
   latency: LatencySummary;
   latenciesMs?: number[];
+  /** Sequential jobs: per 2xx response, ms from the request's start to its first body byte. */
+  ttfbMs?: number[];
+  /** Sequential jobs that decode: per 2xx response, ms spent parsing the JSON (not counted in `latenciesMs`)… */
+  parseMs?: number[];
+  /** …and ms spent decoding its base64 embeddings (counted in `latenciesMs`; 0 for an answer of float arrays). */
+  decodeMs?: number[];
 }
 
 export interface PlanResult {

@@ -74,11 +74,46 @@ function runAutocannon(job: AutocannonJob): Promise<JobResult> {
   });
 }
 
+const msSince = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
+
+/**
+ * What the openai client does with an embeddings answer it asked base64 for: each base64 string becomes
+ * `Buffer.from(b64, "base64")` and a Float32Array over those bytes. The JSON parse that comes first is timed
+ * apart: a client pays it for a float answer too (more: the float text is ~4× longer).
+ */
+function decodeEmbeddings(body: Buffer): { parseMs: number; decodeMs: number } {
+  const p0 = process.hrtime.bigint();
+  const json = JSON.parse(body.toString("utf8")) as { data?: { embedding?: unknown }[] };
+  const parseMs = msSince(p0);
+  const d0 = process.hrtime.bigint();
+  const vectors: Float32Array[] = [];
+  for (const item of json.data ?? []) {
+    const embedding = item.embedding;
+    if (typeof embedding !== "string") continue; // float arrays: the parse made them already
+    const bytes = Buffer.from(embedding, "base64");
+    vectors.push(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / Float32Array.BYTES_PER_ELEMENT));
+  }
+  const decodeMs = msSince(d0);
+  return { parseMs, decodeMs };
+}
+
+interface SequentialOutcome {
+  status: number;
+  bytes: number;
+  ttfbMs: number;
+  lastByteMs: number;
+  body: Buffer | undefined;
+}
+
 async function runSequential(job: SequentialJob): Promise<JobResult> {
   const body = bodyOf(job);
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const url = new URL(job.url);
+  const keepBody = job.decodeBase64Embeddings === true;
   const latencies: number[] = [];
+  const ttfbs: number[] = [];
+  const parses: number[] = [];
+  const decodes: number[] = [];
   const statusCounts: Record<string, number> = {};
   let ok = 0;
   let non2xx = 0;
@@ -87,7 +122,7 @@ async function runSequential(job: SequentialJob): Promise<JobResult> {
   const started = process.hrtime.bigint();
   for (let i = 0; i < job.count; i++) {
     const t0 = process.hrtime.bigint();
-    const outcome = await new Promise<{ status: number; bytes: number } | undefined>((resolve) => {
+    const outcome = await new Promise<SequentialOutcome | undefined>((resolve) => {
       const req = request(
         url,
         {
@@ -98,8 +133,22 @@ async function runSequential(job: SequentialJob): Promise<JobResult> {
         },
         (res) => {
           let received = 0;
-          res.on("data", (chunk: Buffer) => (received += chunk.length));
-          res.once("end", () => resolve({ status: res.statusCode ?? 0, bytes: received }));
+          let ttfbMs = Number.NaN;
+          const chunks: Buffer[] = [];
+          res.on("data", (chunk: Buffer) => {
+            if (received === 0) ttfbMs = msSince(t0);
+            received += chunk.length;
+            if (keepBody) chunks.push(chunk);
+          });
+          res.once("end", () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              bytes: received,
+              ttfbMs,
+              lastByteMs: msSince(t0),
+              body: keepBody ? Buffer.concat(chunks) : undefined,
+            }),
+          );
           res.once("error", () => resolve(undefined));
         },
       );
@@ -107,7 +156,6 @@ async function runSequential(job: SequentialJob): Promise<JobResult> {
       req.once("error", () => resolve(undefined));
       req.end(body);
     });
-    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     if (outcome === undefined) {
       errors++;
       continue;
@@ -116,7 +164,18 @@ async function runSequential(job: SequentialJob): Promise<JobResult> {
     if (outcome.status >= 200 && outcome.status < 300) {
       ok++;
       bytes += outcome.bytes;
-      latencies.push(ms);
+      ttfbs.push(outcome.ttfbMs);
+      if (outcome.body !== undefined) {
+        const { parseMs, decodeMs } = decodeEmbeddings(outcome.body);
+        parses.push(parseMs);
+        decodes.push(decodeMs);
+        latencies.push(outcome.lastByteMs + decodeMs);
+        // A parsed 43 MB float answer leaves ~100 MB of garbage here: collected now, between requests, its GC
+        // does not pause the next request's reading or decoding (runPlan starts this process with --expose-gc).
+        gc?.();
+      } else {
+        latencies.push(outcome.lastByteMs);
+      }
     } else {
       non2xx++;
     }
@@ -135,6 +194,8 @@ async function runSequential(job: SequentialJob): Promise<JobResult> {
     bytes,
     latency: summarize(latencies),
     latenciesMs: latencies,
+    ttfbMs: ttfbs,
+    ...(keepBody ? { parseMs: parses, decodeMs: decodes } : {}),
   };
 }
 

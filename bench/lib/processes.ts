@@ -1,7 +1,7 @@
 // Child processes of a benchmark run: every server and load generator runs in its own process, logs to a file
 // under the scratch folder, and is killed when the run ends — normally, on an error, or on Ctrl-C.
 import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, openSync } from "node:fs";
+import { closeSync, openSync, readFileSync } from "node:fs";
 import { createServer, request } from "node:http";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -136,6 +136,22 @@ export async function waitUntilReady(
     await sleep(100);
   }
   throw new Error(`${child.name} was not ready at ${url} within ${timeoutMs} ms; see ${child.logPath}`);
+}
+
+/**
+ * Polls the child's log, from byte `fromByte` on (a log is appended to across restarts), until it holds `text`;
+ * fails early if the child exits, and after `timeoutMs`.
+ */
+export async function waitForLog(child: Child, text: string, fromByte: number, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.process.exitCode !== null || child.process.signalCode !== null) {
+      throw new Error(`${child.name} exited before it logged "${text}"; see ${child.logPath}`);
+    }
+    if (readFileSync(child.logPath).subarray(fromByte).includes(text)) return;
+    await sleep(100);
+  }
+  throw new Error(`${child.name} did not log "${text}" within ${timeoutMs} ms; see ${child.logPath}`);
 }
 
 /** Stops every child still running (servers at the end of a run). */

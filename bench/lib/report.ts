@@ -61,7 +61,7 @@ export interface Report {
 function ratio(row: MetricRow, id: TargetId): string {
   const v = row.values[id];
   const d = row.values.direct;
-  if (v === undefined || d === undefined || row.unit === "MB" || row.key.startsWith("added")) return "";
+  if (v === undefined || d === undefined || row.unit === "MB" || row.noRatio === true) return "";
   return `${(v / d).toFixed(2)}×`;
 }
 
@@ -90,9 +90,12 @@ export function markdown(report: Report, chartFile: string): string {
       .map(([k, v]) => `${k} ${v}`)
       .join(", ")}.`,
     "",
-    "## The issue's targets",
+    "## xgate's targets",
     "",
-    "| Scenario | Target | Measured | Verdict |",
+    `${report.checks.filter((c) => c.met === true).length} met, ${report.checks.filter((c) => c.met === false).length} missed` +
+      `${report.checks.some((c) => c.met === null) ? `, ${report.checks.filter((c) => c.met === null).length} not measured` : ""}.`,
+    "",
+    "| Scenario | Target for xgate | Measured | Verdict |",
     "|---|---|---|---|",
     ...report.checks.map((c) => `| ${c.scenario} | ${c.description} | ${c.measured} | ${metLabel(c.met)} |`),
     "",
@@ -133,14 +136,15 @@ export function writeReport(outDir: string, report: Report): { json: string; md:
     svg,
     renderChart({
       title: `xgate, Portkey and a bare Node pass-through against a direct call, ${report.date}`,
-      subtitle: `${m.cores} × ${m.cpu}, Node ${m.node}; emulated Xinference with zero compute delay; revision ${report.revision}`,
+      subtitle: `${m.cores} × ${m.cpu}, Node ${m.node}; emulated Xinference with zero compute delay (S6: 20 ms); revision ${report.revision}`,
       rows: report.scenarios.flatMap((s) => s.rows),
+      checks: report.checks,
     }),
   );
   return { json, md, svg };
 }
 
-/** The console summary: each figure's ratios, then each target of the issue. */
+/** The console summary: each figure's ratios, then each of xgate's targets. */
 export function printSummary(report: Report): void {
   console.log("\n=== Ratios to direct ===");
   for (const s of report.scenarios) {
@@ -152,7 +156,7 @@ export function printSummary(report: Report): void {
       console.log(`${s.id} ${row.label.padEnd(34)} ${parts.join("  |  ")}`);
     }
   }
-  console.log("\n=== The issue's targets ===");
+  console.log("\n=== xgate's targets ===");
   for (const c of report.checks) {
     const verdict = c.met === null ? "NOT MEASURED" : c.met ? "MET" : "MISSED";
     console.log(`${verdict.padEnd(12)} ${c.scenario} ${c.description}: ${c.measured}`);

@@ -17,7 +17,7 @@ function statusField(pid: number, field: "VmRSS" | "VmHWM"): number | undefined 
 }
 
 /** The process and its descendants (xgate's --num_workers forks workers). */
-function processTree(pid: number): number[] {
+export function processTree(pid: number): number[] {
   const tree = [pid];
   for (let i = 0; i < tree.length; i++) {
     const parent = tree[i] as number;

@@ -1,8 +1,8 @@
 // Starts the servers, each in its own process on a free port on 127.0.0.1, and describes them as targets.
 import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { type Child, freePort, spawnChild, waitUntilReady } from "./processes.js";
-import type { Target } from "./types.js";
+import { type Child, freePort, spawnChild, waitForLog, waitUntilReady } from "./processes.js";
+import type { Target, XgateLaunch } from "./types.js";
 
 export const MASTER_KEY = "sk-bench";
 const AUTH = { authorization: `Bearer ${MASTER_KEY}` };
@@ -20,13 +20,18 @@ interface Where {
   logDir: string;
 }
 
-export async function startEmulator(where: Where): Promise<{ child: Child; baseUrl: string }> {
+/** The emulator, by default without compute delay (S6 runs one with a delay, under its own name). */
+export async function startEmulator(
+  where: Where,
+  options: { name?: string; computeDelayMs?: number } = {},
+): Promise<{ child: Child; baseUrl: string }> {
   const port = await freePort();
   const cli = join(where.root, "test", "support", "emulator", "cli.ts");
+  const delay = String(options.computeDelayMs ?? 0);
   const child = spawnChild(
-    "emulator",
+    options.name ?? "emulator",
     process.execPath,
-    ["--import", "tsx", cli, "--host", "127.0.0.1", "--port", String(port), "--compute-delay-ms", "0"],
+    ["--import", "tsx", cli, "--host", "127.0.0.1", "--port", String(port), "--compute-delay-ms", delay],
     { cwd: where.root, logDir: where.logDir },
   );
   const baseUrl = `http://127.0.0.1:${port}/v1`;
@@ -115,23 +120,34 @@ general_settings: { master_key: ${MASTER_KEY} }
 `;
 }
 
+function logSize(logDir: string, name: string): number {
+  const path = join(logDir, `${name}.log`);
+  return existsSync(path) ? statSync(path).size : 0;
+}
+
+/** xgate on a free port; `name` (default "xgate") names its log and config files; one worker by default. */
 export async function startXgate(
   where: Where,
   emulatorBaseUrl: string,
-  cliArgs: string[],
-  nodeArgs: string[] = [],
+  launch: XgateLaunch,
+  options: { name?: string; workers?: number } = {},
 ): Promise<Target> {
   const port = await freePort();
-  const configPath = join(where.scratchDir, "xgate-config.yaml");
+  const name = options.name ?? "xgate";
+  const configPath = join(where.scratchDir, `${name}-config.yaml`);
   writeFileSync(configPath, xgateConfig(emulatorBaseUrl));
+  const workers = options.workers === undefined ? [] : ["--num_workers", String(options.workers)];
+  const logStart = logSize(where.logDir, name);
   const child = spawnChild(
-    "xgate",
+    name,
     process.execPath,
-    [...nodeArgs, ...cliArgs, "--config", configPath, "--host", "127.0.0.1", "--port", String(port)],
+    [...launch.nodeArgs, ...launch.cliArgs, "--config", configPath, "--host", "127.0.0.1", "--port", String(port), ...workers],
     { cwd: where.root, logDir: where.logDir },
   );
   const url = `http://127.0.0.1:${port}`;
   await waitUntilReady(child, `${url}/health/liveliness`);
+  // The first worker to listen answers the probe; the primary prints its banner once all of them listen.
+  if (options.workers !== undefined && options.workers > 1) await waitForLog(child, `(${options.workers} workers)`, logStart);
   return {
     id: "xgate",
     baseUrl: `${url}/v1`,

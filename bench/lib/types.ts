@@ -1,4 +1,4 @@
-// Shared shapes of a benchmark run: targets, scenario results and the issue's targets (checks).
+// Shared shapes of a benchmark run: targets, scenario results and the targets xgate is judged on (checks).
 import type { Child } from "./processes.js";
 
 /** `floor` is a bare Node pass-through (bench/lib/floor-server.ts), run in S1 and S2 only. */
@@ -25,10 +25,10 @@ export interface Target {
   child: Child;
 }
 
-export type ScenarioId = "S1" | "S2" | "S3" | "S4" | "S5";
-export const SCENARIO_IDS: readonly ScenarioId[] = ["S1", "S2", "S3", "S4", "S5"];
+export type ScenarioId = "S1" | "S2" | "S3" | "S4" | "S5" | "S6";
+export const SCENARIO_IDS: readonly ScenarioId[] = ["S1", "S2", "S3", "S4", "S5", "S6"];
 
-export type Unit = "ms" | "req/s" | "MB";
+export type Unit = "ms" | "µs" | "req/s" | "MB" | "×";
 
 /** One line of the results table; ratios are to direct where direct has a value. */
 export interface MetricRow {
@@ -40,13 +40,18 @@ export interface MetricRow {
   values: Partial<Record<TargetId, number>>;
   /** Drawn in the chart's ratio panel (needs a direct value) or memory panel (MB). */
   chart: boolean;
-  /** A ratio to direct that xgate must reach (the chart marks it). */
+  /** A difference or a ratio already (e.g. added latency): the table shows no ratio to direct for it. */
+  noRatio?: boolean;
+  /**
+   * The ratio to direct that xgate must reach, for the chart's target line. A target set against another
+   * figure (the floor's, 1 worker's) is drawn as the ratio it allows on this run's direct figure.
+   */
   ratioTarget?: number;
   /** An absolute limit for xgate (the chart marks it in the memory panel). */
   limit?: number;
 }
 
-/** A target of the issue, judged on this run. */
+/** A target for xgate, judged on this run. */
 export interface Check {
   scenario: ScenarioId;
   description: string;
@@ -72,9 +77,20 @@ export interface Durations {
   s2Rounds: number;
   s2DurationS: number;
   s3Rounds: number;
+  /** Rounds of S3's 8,192-input variant (after one warm-up). */
+  s3LargeRounds: number;
   s4DurationS: number;
   s5DurationS: number;
+  s6Rounds: number;
+  s6DurationS: number;
   warmupS: number;
+}
+
+/** How to start xgate's CLI: node, these args, then --config/--host/--port (see servers.ts). */
+export interface XgateLaunch {
+  cliArgs: string[];
+  /** Node options before the CLI (e.g. --cpu-prof). */
+  nodeArgs: string[];
 }
 
 export interface BenchContext {
@@ -84,5 +100,13 @@ export interface BenchContext {
   targets: Target[];
   emulator: Child;
   durations: Durations;
+  /** The load generator for fixed-concurrency throughput (S2, S6). */
   s2Tool: "wrk" | "autocannon";
+  /** Undefined when xgate is not among the targets (S6 then has nothing to measure). */
+  xgate: XgateLaunch | undefined;
+  /**
+   * Starts each gateway in `targets` again in a new process, in its place: before a window that reports peak
+   * RSS, so that the peak is that window's own and not garbage left by the one before.
+   */
+  freshGateways(): Promise<void>;
 }

@@ -103,8 +103,9 @@ function resultOf(
   method: string,
   measured: Map<TargetId, Measured>,
   notes: string[],
-  limitMB: number | undefined,
+  target: { rpsVsDirect: number; peakRssMB?: number },
 ): ScenarioResult {
+  const limitMB = target.peakRssMB;
   const rps: Partial<Record<TargetId, number>> = {};
   const p99: Partial<Record<TargetId, number>> = {};
   const peak: Partial<Record<TargetId, number>> = {};
@@ -119,7 +120,16 @@ function resultOf(
   }
   if (Object.keys(failures).length > 0) notes.push(`non-2xx or failed responses: ${JSON.stringify(failures)}`);
   const rows: MetricRow[] = [
-    { scenario: id, key: "rps", label: "requests/s", unit: "req/s", better: "higher", values: rps, chart: true },
+    {
+      scenario: id,
+      key: "rps",
+      label: "requests/s",
+      unit: "req/s",
+      better: "higher",
+      values: rps,
+      chart: true,
+      ratioTarget: target.rpsVsDirect,
+    },
     { scenario: id, key: "p99", label: "latency p99", unit: "ms", better: "lower", values: p99, chart: false },
     {
       scenario: id,
@@ -133,13 +143,24 @@ function resultOf(
     },
   ];
   const checks: Check[] = [];
+  const x = rps.xgate;
+  const d = rps.direct;
+  checks.push({
+    scenario: id,
+    description: `requests/s ≥ ${target.rpsVsDirect}× direct's at concurrency ${CONNECTIONS}`,
+    measured:
+      x === undefined || d === undefined || !(d > 0)
+        ? `not measured (${x === undefined ? "xgate did not run" : "direct completed no request"})`
+        : `${x.toFixed(1)} vs ${d.toFixed(1)} req/s: ${(x / d).toFixed(2)}×`,
+    met: x === undefined || d === undefined || !(d > 0) ? null : x / d >= target.rpsVsDirect,
+  });
   if (limitMB !== undefined) {
-    const x = peak.xgate;
+    const mb = peak.xgate;
     checks.push({
       scenario: id,
-      description: `xgate's peak RSS ≤ ${limitMB} MB`,
-      measured: x === undefined ? "not measured" : `${x} MB`,
-      met: x === undefined ? null : x <= limitMB,
+      description: `peak RSS ≤ ${limitMB} MB`,
+      measured: mb === undefined ? "not measured (xgate did not run)" : `${mb} MB`,
+      met: mb === undefined ? null : mb <= limitMB,
     });
   }
   const details: Record<string, unknown> = {};
@@ -176,7 +197,7 @@ export async function runS4(ctx: BenchContext, allTargets: Target[]): Promise<Sc
       "at a time; peak RSS of the gateway's process over its own run (sampled every 10 ms, and VmHWM).",
     measured,
     notes,
-    undefined,
+    { rpsVsDirect: 0.7 },
   );
 }
 
@@ -204,6 +225,6 @@ export async function runS5(ctx: BenchContext, allTargets: Target[]): Promise<Sc
       `${ctx.durations.warmupS} s warm-up then ${durationS} s per target, one target at a time; gateway peak RSS as in S4.`,
     measured,
     notes,
-    200,
+    { rpsVsDirect: 0.6, peakRssMB: 200 },
   );
 }
