@@ -6,6 +6,7 @@ import pino, { type Logger } from "pino";
 import { buildApp } from "./app.js";
 import { stateDescription } from "./banner.js";
 import type { ProxyConfig } from "./config/index.js";
+import { removeOrphanedSpoolDirs } from "./files/spool-dir.js";
 import { resolveSettings } from "./settings.js";
 import type { FastifyInstance } from "fastify";
 
@@ -35,6 +36,8 @@ export async function startProxy(config: ProxyConfig, options: StartOptions): Pr
   const logger =
     options.logger ?? pino({ level: options.logLevel ?? "info", base: undefined }, pino.destination({ dest: 1, sync: false }));
   const settings = resolveSettings(config, process.env);
+  const orphans = await removeOrphanedSpoolDirs();
+  if (orphans > 0) logger.warn({ removed: orphans }, `removed ${orphans} upload spool folder(s) left by processes that are gone`);
   const built = await buildApp(settings, { logger, stateDescription: stateDescription(config) });
   // Redis first: until it is connected, requests would route without the shared state.
   await built.router.ready();

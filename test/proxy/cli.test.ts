@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 /** The `xgate` command as a user runs it: help, version, --check, bad configs, startup and graceful stop. */
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
@@ -144,6 +145,26 @@ ${extra}`;
       assert.match(proxy.output().stderr, /xgate: SIGTERM received, stopping: draining 1 in-flight request, up to 30 s\n(.*\n)*xgate: stopped\n/);
     } finally {
       await slow.close();
+    }
+  });
+
+  test("a worker that dies is replaced, and the others keep serving meanwhile", async () => {
+    const proxy = await startProxyProcess(config(), { args: ["--num_workers", "2"] });
+    const workers = (): number[] =>
+      execFileSync("pgrep", ["-P", String(proxy.child.pid)], { encoding: "utf8" }).split("\n").filter(Boolean).map(Number);
+    try {
+      const [victim, survivor] = workers();
+      assert.ok(victim !== undefined && survivor !== undefined, "two workers");
+      process.kill(victim, "SIGKILL");
+      // Until its replacement runs, the survivor answers: every request meanwhile gets its answer.
+      const said = new RegExp(`worker ${victim} exited .*; starting another`);
+      for (let i = 0; !(said.test(proxy.output().stderr) && workers().length === 2 && !workers().includes(victim)); i++) {
+        assert.ok(i < 400, `a replacement worker starts; stderr so far: ${proxy.output().stderr}`);
+        assert.equal((await fetch(`${proxy.url}/health/liveliness`)).status, 200);
+      }
+      assert.ok(workers().includes(survivor), "the other worker was left alone");
+    } finally {
+      assert.equal(await proxy.stop(), 0);
     }
   });
 

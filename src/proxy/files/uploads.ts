@@ -6,9 +6,8 @@
  * file that is no image — is the client's 4xx before anything goes upstream, and leaves no file behind.
  */
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import type { IncomingMessage } from "node:http";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -19,6 +18,7 @@ import type { FileLike } from "../../types.js";
 import { fieldTooLarge, fileTooLarge, formError, formTooLarge, unnamedPart } from "./form-errors.js";
 import type { FilePartLabel, FormLimits } from "./form-errors.js";
 import { imageCheck } from "./image-check.js";
+import { makeSpoolDir } from "./spool-dir.js";
 
 export interface SpooledFile {
   path: string;
@@ -136,7 +136,7 @@ export async function readEditForm(request: FastifyRequest, limits: UploadLimits
   }
   const formLimits: FormLimits = { ...limits, maxFields: MAX_FIELDS, maxParts: MAX_PARTS };
   const budget = new FormBudget(formLimits);
-  const dir = await mkdtemp(join(tmpdir(), "xgate-upload-"));
+  const dir = await makeSpoolDir();
   const form: EditForm = {
     fields: {},
     images: [],
