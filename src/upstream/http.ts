@@ -202,6 +202,26 @@ function notJsonError(target: UpstreamTarget, url: string, status: number, body:
   );
 }
 
+/**
+ * Builds the exchange and runs `send` with it, unless the request cannot be built (the gateway's error) or
+ * the attempt is already cancelled: then it rejects without anything sent.
+ */
+function started<T>(
+  target: UpstreamTarget,
+  req: UpstreamRequest,
+  signal: AbortSignal | undefined,
+  send: (exchange: Exchange, url: string) => Promise<T>,
+): Promise<T> {
+  let exchange: Exchange;
+  try {
+    exchange = exchangeFor(target, req);
+  } catch (err) {
+    return Promise.reject(err instanceof APIError ? err : connectionFailure(err, target, target.apiBase + req.path, false));
+  }
+  if (signal?.aborted === true) return Promise.reject(abortError(signal.reason, target, req, exchange.url));
+  return send(exchange, exchange.url);
+}
+
 function isSuccess(status: number): boolean {
   return status >= 200 && status < 300;
 }
@@ -220,16 +240,7 @@ export function sendOnce<T = unknown>(
   signal: AbortSignal | undefined,
   decode: BodyDecoder<T> = parseJsonBody as BodyDecoder<T>,
 ): Promise<T> {
-  let exchange: Exchange;
-  try {
-    exchange = exchangeFor(target, req);
-  } catch (err) {
-    return Promise.reject(err instanceof APIError ? err : connectionFailure(err, target, target.apiBase + req.path, false));
-  }
-  const { url } = exchange;
-  if (signal?.aborted === true) return Promise.reject(abortError(signal.reason, target, req, url));
-
-  return new Promise<T>((resolve, reject) => {
+  return started(target, req, signal, (exchange, url) => new Promise<T>((resolve, reject) => {
     let settled = false;
     let controller: DispatchController | undefined;
     let status = 0;
@@ -296,7 +307,7 @@ export function sendOnce<T = unknown>(
     } catch (err) {
       finish(connectionFailure(err, target, url, false));
     }
-  });
+  }));
 }
 
 /**
@@ -311,16 +322,7 @@ export function openStream(
   toError: ErrorMapper,
   signal: AbortSignal | undefined,
 ): Promise<UpstreamStream> {
-  let exchange: Exchange;
-  try {
-    exchange = exchangeFor(target, req);
-  } catch (err) {
-    return Promise.reject(err instanceof APIError ? err : connectionFailure(err, target, target.apiBase + req.path, false));
-  }
-  const { url } = exchange;
-  if (signal?.aborted === true) return Promise.reject(abortError(signal.reason, target, req, url));
-
-  return new Promise<UpstreamStream>((resolve, reject) => {
+  return started(target, req, signal, (exchange, url) => new Promise<UpstreamStream>((resolve, reject) => {
     let controller: DispatchController | undefined;
     let status = 0;
     let headers: ResponseHeaders = {};
@@ -402,5 +404,5 @@ export function openStream(
     } catch (err) {
       fail(connectionFailure(err, target, url, false));
     }
-  });
+  }));
 }
