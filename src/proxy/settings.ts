@@ -8,7 +8,7 @@ import { getProvider, parseModelString } from "../providers/index.js";
 import type { Environment } from "../upstream/target.js";
 import type { ProxyConfig } from "./config/index.js";
 import type { UploadLimits } from "./files/uploads.js";
-import { buildDeployments, type ConnectionOf, type Deployment } from "./router/deployment.js";
+import { buildDeployments, type ConnectionOf, type Deployment, isSecretParam } from "./router/deployment.js";
 import { routerSettingsFrom, type RouterSettings } from "./router/config.js";
 import { type RedisConnection, redisConnectionFrom } from "./router/create-state.js";
 
@@ -60,7 +60,6 @@ export interface Settings {
 const MB = 1024 * 1024;
 /** Files an image edit may carry: the images and a mask. */
 const MAX_UPLOAD_FILES = 16;
-const SECRET_PARAM = /key|secret|password|token|credential/i;
 
 function nonEmpty(value: string | null | undefined): string | undefined {
   return value === undefined || value === null || value === "" ? undefined : value;
@@ -80,7 +79,7 @@ function connectionFrom(env: Environment): ConnectionOf {
 function modelInfoOf(config: ProxyConfig): ModelInfoEntry[] {
   return config.model_list.map((entry) => ({
     model_name: entry.model_name,
-    litellm_params: Object.fromEntries(Object.entries(entry.litellm_params).filter(([key]) => !SECRET_PARAM.test(key))),
+    litellm_params: Object.fromEntries(Object.entries(entry.litellm_params).filter(([key]) => !isSecretParam(key))),
     model_info: { ...entry.model_info },
   }));
 }

@@ -66,6 +66,11 @@ const GATEWAY_PARAMS: ReadonlySet<string> = new Set([
 /** Parameters that hold credentials: kept out of ids, extras and anything shown. */
 const SECRET_PARAM = /key|secret|password|token|credential/i;
 
+/** Whether a `litellm_params` key holds a credential: never hashed into ids, sent as an extra, or shown. */
+export function isSecretParam(key: string): boolean {
+  return SECRET_PARAM.test(key);
+}
+
 export function isGatewayParam(key: string): boolean {
   return (
     GATEWAY_PARAMS.has(key) || LITELLM_PARAMS_VOCABULARY.settings.has(key) || isLitellmMetadataKey(key) || SECRET_PARAM.test(key)
