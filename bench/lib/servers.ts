@@ -125,24 +125,28 @@ function logSize(logDir: string, name: string): number {
   return existsSync(path) ? statSync(path).size : 0;
 }
 
-/** xgate on a free port; `name` (default "xgate") names its log and config files; one worker by default. */
+/**
+ * xgate on a free port; `name` (default "xgate") names its log and config files; one worker by default.
+ * `config` replaces the bench's config (the soak's has more models and short timeouts), `env` adds to its
+ * environment (the soak's private TMPDIR).
+ */
 export async function startXgate(
   where: Where,
   emulatorBaseUrl: string,
   launch: XgateLaunch,
-  options: { name?: string; workers?: number } = {},
+  options: { name?: string; workers?: number; config?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<Target> {
   const port = await freePort();
   const name = options.name ?? "xgate";
   const configPath = join(where.scratchDir, `${name}-config.yaml`);
-  writeFileSync(configPath, xgateConfig(emulatorBaseUrl));
+  writeFileSync(configPath, options.config ?? xgateConfig(emulatorBaseUrl));
   const workers = options.workers === undefined ? [] : ["--num_workers", String(options.workers)];
   const logStart = logSize(where.logDir, name);
   const child = spawnChild(
     name,
     process.execPath,
     [...launch.nodeArgs, ...launch.cliArgs, "--config", configPath, "--host", "127.0.0.1", "--port", String(port), ...workers],
-    { cwd: where.root, logDir: where.logDir },
+    { cwd: where.root, logDir: where.logDir, env: options.env },
   );
   const url = `http://127.0.0.1:${port}`;
   await waitUntilReady(child, `${url}/health/liveliness`);
