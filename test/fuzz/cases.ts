@@ -156,9 +156,21 @@ function uploadBytes(rng: Rng, world: FuzzWorld): { bytes: Buffer; filename: str
   }
 }
 
-/** A multipart edit form: valid, or missing parts, repeated parts, files and text swapped, bad boundaries, cut short. */
-function editForm(rng: Rng, world: FuzzWorld): { body: Buffer; contentType: string } {
-  const boundary = rng.pick(["xgate-fuzz", "----WebKitFormBoundary7MA4YWxkTrZu0gW", "a", "x".repeat(70)]);
+/** A valid edit form, its parts as the OpenAI client writes them: the model, a prompt, one image or two. */
+function validEditForm(rng: Rng, world: FuzzWorld, boundary: string): Buffer[] {
+  const parts = [formPart(boundary, "model", "sd"), formPart(boundary, "prompt", "make it snow")];
+  if (rng.chance(0.5)) parts.push(formPart(boundary, "size", rng.pick(["8x8", "16x16", "original"])));
+  if (rng.chance(0.3)) parts.push(formPart(boundary, "response_format", rng.pick(["b64_json", "url"])));
+  const images = rng.int(1, 2);
+  for (let i = 0; i < images; i++) {
+    const image = rng.pick(world.images);
+    parts.push(formPart(boundary, images > 1 ? "image[]" : "image", image.bytes, { filename: image.name, type: image.type }));
+  }
+  return parts;
+}
+
+/** A hostile edit form: odd values, missing parts, repeated parts, files and text swapped, broken files. */
+function hostileEditForm(rng: Rng, world: FuzzWorld, boundary: string): Buffer[] {
   const parts: Buffer[] = [];
   const text = (name: string, valid: string): void => {
     if (rng.chance(0.08)) return;
@@ -172,33 +184,32 @@ function editForm(rng: Rng, world: FuzzWorld): { body: Buffer; contentType: stri
   const files = rng.pick([0, 1, 1, 1, 2, 3]);
   for (let i = 0; i < files; i++) {
     const upload = uploadBytes(rng, world);
-    parts.push(formPart(boundary, rng.pick(["image", "image", "image[]", "mask", "other"]), upload.bytes, upload));
+    parts.push(formPart(boundary, rng.pick(["image", "image", "image", "image[]", "mask", "other"]), upload.bytes, upload));
   }
-  if (rng.chance(0.1)) parts.push(formPart(boundary, "prompt", rng.pick(world.images).bytes, { filename: "p.png", type: "image/png" }));
+  if (rng.chance(0.05)) parts.push(formPart(boundary, "prompt", rng.pick(world.images).bytes, { filename: "p.png", type: "image/png" }));
   if (rng.chance(0.1)) parts.push(formPart(boundary, key(rng), oddString(rng)));
   if (rng.chance(0.05)) parts.push(formPart(boundary, "huge", "x".repeat(rng.pick([100_000, 1_100_000]))));
   if (rng.chance(0.05)) parts.push(Buffer.from(`--${boundary}\r\nno-disposition: here\r\n\r\nvalue\r\n`));
   if (rng.chance(0.3)) shuffle(rng, parts);
-  let body = Buffer.concat([...parts, Buffer.from(`--${boundary}--\r\n`)]);
-  if (rng.chance(0.1)) body = body.subarray(0, rng.int(0, body.length - 1));
-  let contentType = `multipart/form-data; boundary=${boundary}`;
-  switch (rng.int(0, 19)) {
-    case 0:
-      contentType = "multipart/form-data";
-      break;
-    case 1:
-      contentType = "multipart/form-data; boundary=not-the-one";
-      break;
-    case 2:
-      contentType = `multipart/form-data; boundary="${boundary}"`;
-      break;
-    case 3:
-      contentType = "application/json";
-      break;
-    case 4:
-      contentType = `multipart/mixed; boundary=${boundary}`;
-      break;
+  return parts;
+}
+
+/** A multipart edit form, valid or hostile, then sometimes cut short or sent under a wrong Content-Type. */
+function editForm(rng: Rng, world: FuzzWorld): { body: Buffer; contentType: string } {
+  const boundary = rng.pick(["xgate-fuzz", "----WebKitFormBoundary7MA4YWxkTrZu0gW", "a", "x".repeat(70)]);
+  if (rng.chance(0.35)) {
+    return { body: Buffer.concat([...validEditForm(rng, world, boundary), Buffer.from(`--${boundary}--\r\n`)]), contentType: `multipart/form-data; boundary=${boundary}` };
   }
+  let body = Buffer.concat([...hostileEditForm(rng, world, boundary), Buffer.from(`--${boundary}--\r\n`)]);
+  if (rng.chance(0.1)) body = body.subarray(0, rng.int(0, body.length - 1));
+  const contentType = rng.pick([
+    ...Array<string>(15).fill(`multipart/form-data; boundary=${boundary}`),
+    "multipart/form-data",
+    "multipart/form-data; boundary=not-the-one",
+    `multipart/form-data; boundary="${boundary}"`,
+    "application/json",
+    `multipart/mixed; boundary=${boundary}`,
+  ]);
   return { body, contentType };
 }
 
@@ -311,7 +322,8 @@ export function fuzzCase(seed: number, index: number, world: FuzzWorld): FuzzCas
 export function describeCase(fuzz: FuzzCase, limit = 1_500): string {
   const lines = [`${fuzz.method} ${fuzz.path}`, `headers: ${JSON.stringify(fuzz.headers)}`];
   if (fuzz.body !== undefined) {
-    const printable = /^[\x09\x0a\x0d\x20-\x7e\u00a0-\uffff]*$/u.test(fuzz.body.toString("utf8"));
+    // Valid UTF-8 is shown as a JSON string (control characters escaped), anything else as base64.
+    const printable = Buffer.from(fuzz.body.toString("utf8")).equals(fuzz.body);
     const shown = printable ? JSON.stringify(fuzz.body.toString("utf8").slice(0, limit)) : `base64 ${fuzz.body.subarray(0, limit).toString("base64")}`;
     lines.push(`body (${fuzz.body.length} bytes${fuzz.body.length > limit ? `, first ${limit}` : ""}): ${shown}`);
   }
