@@ -136,13 +136,17 @@ export async function readEditForm(request: FastifyRequest, limits: UploadLimits
   }
   const formLimits: FormLimits = { ...limits, maxFields: MAX_FIELDS, maxParts: MAX_PARTS };
   const budget = new FormBudget(formLimits);
-  const dir = await makeSpoolDir();
+  // Made when the first file arrives, not before the form is read: nothing may be awaited between the
+  // handler's start and request.parts(), or a client that hangs up meanwhile leaves a reader waiting forever
+  // on a request that will say nothing more (and its folder behind).
+  let dir: string | undefined;
   const form: EditForm = {
     fields: {},
     images: [],
     mask: undefined,
-    cleanup: () => rm(dir, { recursive: true, force: true }),
+    cleanup: () => (dir === undefined ? Promise.resolve() : rm(dir, { recursive: true, force: true })),
   };
+  if (request.raw.destroyed) throw new BadRequestError("The client closed the connection before sending the form.", { code: "invalid_multipart" });
   let receiving: { label: FilePartLabel; wasCut: () => boolean } | undefined;
   try {
     const parts: AsyncIterable<Multipart> = request.parts({
@@ -173,6 +177,7 @@ export async function readEditForm(request: FastifyRequest, limits: UploadLimits
       }
       if (!isImage && form.mask) throw new BadRequestError("Send at most one mask.", { param: "mask" });
       const label = { field: name, filename: part.filename || "image" };
+      dir ??= await makeSpoolDir();
       const path = join(dir, String(form.images.length + (form.mask ? 1 : 0) + (isImage ? 0 : 1000)));
       receiving = { label, wasCut: watchForCut(part.file) };
       const spooled = await spool(part, label, path, budget);
