@@ -15,7 +15,7 @@ import { requestId } from "./http/request-id.js";
 import { ModelResolver } from "./model-resolver.js";
 import { authenticator } from "./pipeline/authenticate.js";
 import { type Admission, Dispatcher, logRequest, type Pipeline, registerOperationRoute } from "./pipeline/index.js";
-import { createRouter, modelServerClient, type RouterBundle } from "./router/index.js";
+import { createRouter, modelServerClient, type RouterBundle, type RouterLogger } from "./router/index.js";
 import { embeddingsRoute } from "./routes/embeddings.js";
 import { healthRoutes } from "./routes/health.js";
 import { hostedImageRoutes } from "./routes/hosted-images.js";
@@ -32,6 +32,11 @@ export interface AppDeps {
   imageDir?: string;
   /** Checks every operation request passes between parse and dispatch (see pipeline/index.ts). */
   admit?: readonly Admission[];
+  /**
+   * Whether this process reports what the health checks find (default true). Of several workers, one does:
+   * the others log their findings at debug level, so that each is reported once.
+   */
+  reportsHealth?: boolean;
   /** Where router state lives, as `/health/readiness` says it. */
   stateDescription?: string;
 }
@@ -45,13 +50,23 @@ export interface App {
   close(): Promise<void>;
 }
 
+/** The health checks' lines at debug level: what the worker that reports them says at info and warn. */
+function quietly(logger: Logger): RouterLogger {
+  return { info: (fields, message) => logger.debug(fields, message), warn: (fields, message) => logger.debug(fields, message) };
+}
+
 export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> {
   const { logger } = deps;
   const router =
     deps.router ??
     createRouter(
       { settings: settings.router, deployments: settings.deployments, redis: settings.redis },
-      { logger, servers: modelServerClient(providers), probe: cheapProbe },
+      {
+        logger,
+        ...(deps.reportsHealth === false && { healthLogger: quietly(logger) }),
+        servers: modelServerClient(providers),
+        probe: cheapProbe,
+      },
     );
   const images = new ImageStore({ ttlSeconds: settings.imageUrlTtlSeconds, ...(deps.imageDir && { dir: deps.imageDir }) });
   const resolver = new ModelResolver(settings.deployments.map((d) => ({ model_name: d.group, litellm_params: { model: d.model } })), settings.aliases);

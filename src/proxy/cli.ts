@@ -147,7 +147,9 @@ async function runServer(run: Run, port: number, logLevel: string): Promise<void
   if (cluster.isPrimary) watchParent((parent) => stop(`${parentGone(parent)}, stopping as on SIGTERM`));
 
   try {
-    proxy = await startProxy(run.config, { host: run.listen.host, port, logLevel });
+    // Of several workers, the first reports the health checks' findings; the others check alike and keep quiet.
+    const reportsHealth = cluster.isPrimary || process.env[WORKER_INDEX] === "0";
+    proxy = await startProxy(run.config, { host: run.listen.host, port, logLevel, reportsHealth });
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === "EADDRINUSE") fail(`xgate: port ${port} is in use; choose another with --port.`);
@@ -159,6 +161,9 @@ async function runServer(run: Run, port: number, logLevel: string): Promise<void
   else process.send?.({ type: "listening", address });
 }
 
+/** Set by the primary on each worker it forks: its place, 0 to N-1, which a replacement takes over. */
+const WORKER_INDEX = "XGATE_WORKER_INDEX";
+
 function parentGone(parent: number): string {
   return `the process that started xgate (pid ${parent}) is gone`;
 }
@@ -168,6 +173,10 @@ function runPrimary(run: Run): void {
   const grace = run.config.general_settings.graceful_shutdown_seconds;
   let listening = 0;
   let stopping = false;
+  const indexOf = new Map<number, string>();
+  const fork = (index: string): void => {
+    indexOf.set(cluster.fork({ [WORKER_INDEX]: index }).id, index);
+  };
   cluster.on("message", (_worker, message: { type?: string; address?: AddressInfo | string | null }) => {
     if (message?.type === "listening" && ++listening === run.workers) {
       console.log(banner(run.config, { address: message.address ?? null, host: run.listen.choice, workers: run.workers, version: version() }));
@@ -179,7 +188,8 @@ function runPrimary(run: Run): void {
       fail(`xgate: worker ${worker.process.pid} exited with code ${code} before listening`);
     } else if (!stopping) {
       console.error(`xgate: worker ${worker.process.pid} exited with code ${code}; starting another`);
-      cluster.fork();
+      fork(indexOf.get(worker.id) ?? "0");
+      indexOf.delete(worker.id);
     } else if (Object.keys(cluster.workers ?? {}).length === 0) {
       console.error("xgate: stopped");
       process.exit(0);
@@ -196,7 +206,7 @@ function runPrimary(run: Run): void {
   process.on("SIGTERM", () => stop("SIGTERM received, stopping"));
   process.on("SIGINT", () => stop("SIGINT received, stopping"));
   watchParent((parent) => stop(`${parentGone(parent)}, stopping as on SIGTERM`));
-  for (let i = 0; i < run.workers; i++) cluster.fork();
+  for (let i = 0; i < run.workers; i++) fork(String(i));
 }
 
 main().catch((err: unknown) => fail(`xgate: ${(err as Error).stack ?? String(err)}`));

@@ -16,6 +16,8 @@ export interface StartOptions {
   logLevel?: string;
   /** A logger of the caller's; by default JSON lines on stdout. */
   logger?: Logger;
+  /** Whether this process reports the health checks' findings (see AppDeps); default true. */
+  reportsHealth?: boolean;
 }
 
 export interface RunningProxy {
@@ -38,7 +40,11 @@ export async function startProxy(config: ProxyConfig, options: StartOptions): Pr
   const settings = resolveSettings(config, process.env);
   const orphans = await removeOrphanedSpoolDirs();
   if (orphans > 0) logger.warn({ removed: orphans }, `removed ${orphans} upload spool folder(s) left by processes that are gone`);
-  const built = await buildApp(settings, { logger, stateDescription: stateDescription(config) });
+  const built = await buildApp(settings, {
+    logger,
+    stateDescription: stateDescription(config),
+    ...(options.reportsHealth !== undefined && { reportsHealth: options.reportsHealth }),
+  });
   // Redis first: until it is connected, requests would route without the shared state.
   await built.router.ready();
   await built.router.health.start();

@@ -1,4 +1,15 @@
 import { execFileSync } from "node:child_process";
+import { get } from "node:http";
+/** The status of a GET on a connection of its own. */
+function freshStatus(url: string): Promise<number | undefined> {
+  return new Promise((resolve, reject) => {
+    get(url, { agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    }).on("error", reject);
+  });
+}
+
 /** The `xgate` command as a user runs it: help, version, --check, bad configs, startup and graceful stop. */
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
@@ -148,6 +159,32 @@ ${extra}`;
     }
   });
 
+  test("with several workers, each health finding is reported once", async () => {
+    const proxy = await startProxyProcess(
+      `
+model_list:
+  - model_name: missing
+    litellm_params: { model: xinference/not-launched-uid, api_base: "${emulator.baseUrl}" }
+    model_info: { mode: embedding }
+general_settings: { background_health_checks: true }
+`,
+      { args: ["--num_workers", "2"] },
+    );
+    const unhealthyLines = (): number => proxy.output().stdout.split("\n").filter((line) => line.includes("is unhealthy")).length;
+    try {
+      // Both workers check at start; readiness, answered by either, leaves "starting" once its worker has.
+      let settled = 0;
+      for (let i = 0; settled < 10; i++) {
+        assert.ok(i < 2000, "the first health passes end");
+        const readiness = (await (await fetch(`${proxy.url}/health/readiness`)).json()) as { status: string };
+        settled = readiness.status === "starting" ? 0 : settled + 1;
+      }
+      assert.equal(unhealthyLines(), 1, proxy.output().stdout);
+    } finally {
+      assert.equal(await proxy.stop(), 0);
+    }
+  });
+
   test("a worker that dies is replaced, and the others keep serving meanwhile", async () => {
     const proxy = await startProxyProcess(config(), { args: ["--num_workers", "2"] });
     const workers = (): number[] =>
@@ -160,7 +197,8 @@ ${extra}`;
       const said = new RegExp(`worker ${victim} exited .*; starting another`);
       for (let i = 0; !(said.test(proxy.output().stderr) && workers().length === 2 && !workers().includes(victim)); i++) {
         assert.ok(i < 400, `a replacement worker starts; stderr so far: ${proxy.output().stderr}`);
-        assert.equal((await fetch(`${proxy.url}/health/liveliness`)).status, 200);
+        // A new connection each time: one kept alive to the killed worker died with it, as any client's would.
+        assert.equal(await freshStatus(`${proxy.url}/health/liveliness`), 200);
       }
       assert.ok(workers().includes(survivor), "the other worker was left alone");
     } finally {

@@ -46,6 +46,11 @@ export interface CreateRouterOptions {
   /** A real call per deployment on each health pass. */
   probe?: HealthProbe;
   logger?: RouterLogger;
+  /**
+   * The health checks' logger; by default `logger`. Workers that check the same upstreams give all but one
+   * of themselves a quiet one, so that each finding is reported once.
+   */
+  healthLogger?: RouterLogger;
   clock?: Clock;
   random?: Random;
 }
@@ -81,7 +86,7 @@ export function createRouter(input: RouterInput, options: CreateRouterOptions = 
     ...(options.servers && { servers: options.servers }),
     ...(options.probe && { probe: options.probe }),
     ...(options.clock && { clock: options.clock }),
-    ...(options.logger && { logger: options.logger }),
+    ...((options.healthLogger ?? options.logger) && { logger: options.healthLogger ?? options.logger }),
   });
   const state =
     options.state ??
