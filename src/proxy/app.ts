@@ -95,7 +95,8 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
   app.addHook("onResponse", async (request, reply) => logRequest(logger, request, reply.statusCode, reply.elapsedTime));
   installErrorHandlers(app, logger);
 
-  const imageDeps = { images, publicBaseUrl: settings.publicBaseUrl, uploads: settings.uploads, dispatcher };
+  const urls = { publicBaseUrl: settings.publicBaseUrl, trustProxy: settings.trustProxy };
+  const imageDeps = { images, urls, uploads: settings.uploads, dispatcher };
   registerOperationRoute(app, pipeline, embeddingsRoute);
   registerOperationRoute(app, pipeline, imageGenerationRoute(imageDeps));
   registerOperationRoute(app, pipeline, imageEditRoute(imageDeps));

@@ -10,11 +10,11 @@ import type { ImageResponse } from "../../types.js";
 import type { ImageStore } from "../files/image-store.js";
 import { openSpooled, readEditForm, type UploadLimits } from "../files/uploads.js";
 import { asObject, type Dispatcher, type OperationRoute } from "../pipeline/index.js";
-import { hostedImageUrl } from "./hosted-images.js";
+import { hostedImageUrl, type HostedImageUrls } from "./hosted-images.js";
 
 export interface ImageRouteDeps {
   images: ImageStore;
-  publicBaseUrl: string | undefined;
+  urls: HostedImageUrls;
   uploads: UploadLimits;
   dispatcher: Dispatcher;
 }
@@ -26,7 +26,7 @@ async function toHostedUrls(response: ImageResponse, deps: ImageRouteDeps, reque
       if (image.b64_json === undefined) return image;
       const name = await deps.images.put(Buffer.from(image.b64_json, "base64"));
       const { b64_json: _dropped, ...rest } = image;
-      return { ...rest, url: hostedImageUrl(deps.publicBaseUrl, request, name) };
+      return { ...rest, url: hostedImageUrl(deps.urls, request, name) };
     }),
   );
   return { ...response, data };
