@@ -38,7 +38,7 @@ export interface FilePartLabel {
 const RFC_BOUNDARY_MAX = 70;
 const RAISE_LIMIT = "general_settings.max_request_size_mb";
 
-function megabytes(bytes: number): string {
+export function megabytes(bytes: number): string {
   return `${Math.round((bytes / 1024 / 1024) * 10) / 10} MB`;
 }
 
