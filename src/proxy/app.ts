@@ -15,7 +15,7 @@ import { checkProtocol, continueIfExpected, httpServer } from "./http/protocol.j
 import { requestId } from "./http/request-id.js";
 import { ModelResolver } from "./model-resolver.js";
 import { authenticator } from "./pipeline/authenticate.js";
-import { type Admission, Dispatcher, logRequest, type Pipeline, registerOperationRoute } from "./pipeline/index.js";
+import { type Admission, attemptLog, Dispatcher, logRequest, type Pipeline, registerOperationRoute } from "./pipeline/index.js";
 import { createRouter, modelServerClient, type RouterBundle } from "./router/index.js";
 import { embeddingsRoute } from "./routes/embeddings.js";
 import { healthRoutes } from "./routes/health.js";
@@ -56,7 +56,7 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
     );
   const images = new ImageStore({ ttlSeconds: settings.imageUrlTtlSeconds, ...(deps.imageDir && { dir: deps.imageDir }) });
   const resolver = new ModelResolver(settings.deployments.map((d) => ({ model_name: d.group, litellm_params: { model: d.model } })), settings.aliases);
-  const dispatcher = new Dispatcher(router.router, router.health, resolver);
+  const dispatcher = new Dispatcher(router.router, router.health, resolver, attemptLog(logger));
   const pipeline: Pipeline = {
     parse: { dropParams: settings.dropParams, allowClientCredentials: settings.allowClientCredentials },
     admit: deps.admit ?? [],
