@@ -16,7 +16,7 @@ import type { Multipart, MultipartFile, MultipartValue } from "@fastify/multipar
 import type { FastifyRequest } from "fastify";
 import { BadRequestError } from "../../errors.js";
 import type { FileLike } from "../../types.js";
-import { fieldTooLarge, fileTooLarge, formError, formTooLarge, unnamedPart } from "./form-errors.js";
+import { fieldTooLarge, fileTooLarge, formClosedEarly, formError, formTooLarge, unnamedPart } from "./form-errors.js";
 import type { FilePartLabel, FormLimits } from "./form-errors.js";
 import { imageCheck } from "./image-check.js";
 
@@ -156,6 +156,9 @@ export async function readEditForm(request: FastifyRequest, limits: UploadLimits
         fieldSize: limits.maxTotalBytes,
       },
     });
+    // @fastify/multipart notices the request closing only from the first step of the iteration on: a
+    // client gone before it (while the folder above was made) would leave the loop waiting forever.
+    if (request.raw.destroyed) throw formClosedEarly();
     for await (const part of parts) {
       // The types promise a name; a part with `Content-Disposition: form-data` and no name= has none.
       const name: string | undefined = part.fieldname;
