@@ -33,8 +33,11 @@ export function errorTypeForStatus(status: number | undefined): string {
     case 404:
     case 409:
     case 413:
+    case 414:
     case 415:
+    case 417:
     case 422:
+    case 431:
       return "invalid_request_error";
     case 401:
       return "authentication_error";

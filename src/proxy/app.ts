@@ -3,18 +3,19 @@
  * `inject`, and server.ts listens. Wires the router and its health checks, the image store, the pipeline's
  * stages and the routes. Knows nothing of any provider: routes reach upstreams only through the pipeline.
  */
-import { createServer } from "node:http";
 import multipart from "@fastify/multipart";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import * as providers from "../providers/index.js";
 import { ImageStore } from "./files/image-store.js";
 import { cheapProbe, healthReport } from "./health-report.js";
-import { installErrorHandlers } from "./http/errors.js";
+import { clientErrorHandler } from "./http/client-errors.js";
+import { frameworkErrorHandler, installErrorHandlers } from "./http/errors.js";
+import { checkProtocol, continueIfExpected, httpServer } from "./http/protocol.js";
 import { requestId } from "./http/request-id.js";
 import { ModelResolver } from "./model-resolver.js";
 import { authenticator } from "./pipeline/authenticate.js";
-import { type Admission, Dispatcher, logRequest, type Pipeline, registerOperationRoute } from "./pipeline/index.js";
+import { type Admission, attemptLog, Dispatcher, logRequest, type Pipeline, registerOperationRoute } from "./pipeline/index.js";
 import { createRouter, modelServerClient, type RouterBundle, type RouterLogger } from "./router/index.js";
 import { embeddingsRoute } from "./routes/embeddings.js";
 import { healthRoutes } from "./routes/health.js";
@@ -70,7 +71,7 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
     );
   const images = new ImageStore({ ttlSeconds: settings.imageUrlTtlSeconds, ...(deps.imageDir && { dir: deps.imageDir }) });
   const resolver = new ModelResolver(settings.deployments.map((d) => ({ model_name: d.group, litellm_params: { model: d.model } })), settings.aliases);
-  const dispatcher = new Dispatcher(router.router, router.health, resolver);
+  const dispatcher = new Dispatcher(router.router, router.health, resolver, attemptLog(logger));
   const pipeline: Pipeline = {
     parse: { dropParams: settings.dropParams, allowClientCredentials: settings.allowClientCredentials },
     admit: deps.admit ?? [],
@@ -78,19 +79,17 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
   };
 
   const { server } = settings;
+  const limits = { bodyLimitBytes: server.bodyLimitBytes };
   const app = Fastify({
     logger: false,
     bodyLimit: server.bodyLimitBytes,
-    // Node checks these deadlines every connectionsCheckingInterval (30 s by default): check each second, so
-    // a client that trickles its headers or body is cut off near its deadline, not up to 30 s after it.
-    serverFactory: (handler) =>
-      createServer(
-        { headersTimeout: server.headersTimeoutMs, requestTimeout: server.requestTimeoutMs, connectionsCheckingInterval: 1000 },
-        handler,
-      ),
+    serverFactory: (handler) => httpServer(handler, server),
+    clientErrorHandler: clientErrorHandler(server, logger),
+    frameworkErrors: frameworkErrorHandler(logger, limits),
     // In-flight requests finish on close; idle keep-alive sockets are closed at once.
     forceCloseConnections: "idle",
-    return503OnClosing: true,
+    // Fastify's own 503 while closing is not in the error shape: checkProtocol answers those requests.
+    return503OnClosing: false,
     routerOptions: { ignoreTrailingSlash: true },
     genReqId: requestId,
   });
@@ -100,17 +99,21 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
   // Counted so that a graceful stop knows when every answer is out: a keep-alive connection can outlive its
   // request, and waiting on connections instead would wait for clients to hang up.
   let active = 0;
+  let closing = false;
   const authenticate = authenticator(settings.masterKey);
   app.addHook("onRequest", async (request, reply) => {
     active++;
     reply.raw.once("close", () => active--);
     reply.header("x-request-id", request.id);
+    checkProtocol(request, closing);
     authenticate(request);
   });
+  app.addHook("preParsing", async (request, reply) => continueIfExpected(request, reply));
   app.addHook("onResponse", async (request, reply) => logRequest(logger, request, reply.statusCode, reply.elapsedTime));
-  installErrorHandlers(app, logger);
+  installErrorHandlers(app, logger, limits);
 
-  const imageDeps = { images, publicBaseUrl: settings.publicBaseUrl, uploads: settings.uploads, dispatcher };
+  const urls = { publicBaseUrl: settings.publicBaseUrl, trustProxy: settings.trustProxy };
+  const imageDeps = { images, urls, uploads: settings.uploads, dispatcher };
   registerOperationRoute(app, pipeline, embeddingsRoute);
   registerOperationRoute(app, pipeline, imageGenerationRoute(imageDeps));
   registerOperationRoute(app, pipeline, imageEditRoute(imageDeps));
@@ -127,6 +130,7 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
     router,
     activeRequests: () => active,
     async close() {
+      closing = true;
       clearInterval(sweeper);
       await app.close();
       await router.close();

@@ -59,11 +59,16 @@ export async function startProxy(config: ProxyConfig, options: StartOptions): Pr
     url: `http://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${port}`,
     app,
     async close() {
+      const inFlight = built.activeRequests();
+      const graceMs = settings.server.gracefulShutdownMs;
+      logger.info({ in_flight: inFlight, grace_ms: graceMs }, `draining ${inFlight} in-flight requests`);
       const closed = built.close();
-      await untilIdle(built.activeRequests, settings.server.gracefulShutdownMs);
+      await untilIdle(built.activeRequests, graceMs);
       // Every answer is out (or the grace period is over): what is left are idle keep-alive connections.
+      const cutOff = built.activeRequests();
       app.server.closeAllConnections();
       await closed;
+      logger.info({ cut_off: cutOff }, cutOff > 0 ? `stopped; ${cutOff} requests were cut off at the end of the grace period` : "stopped");
       await new Promise<void>((resolve) => logger.flush(() => resolve()));
     },
   };

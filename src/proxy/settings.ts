@@ -43,8 +43,10 @@ export interface Settings {
   uploads: UploadLimits;
   /** How long a hosted image stays fetchable. */
   imageUrlTtlSeconds: number;
-  /** Base of hosted image URLs; without it, the request's own address. */
+  /** Base of hosted image URLs; without it, the address the client connected to. */
   publicBaseUrl: string | undefined;
+  /** `general_settings.trust_proxy`: hosted image URLs follow X-Forwarded-Host / X-Forwarded-Proto. */
+  trustProxy: boolean;
   /** `litellm_settings.drop_params`. */
   dropParams: boolean;
   allowClientCredentials: boolean;
@@ -111,6 +113,7 @@ export function resolveSettings(config: ProxyConfig, env: Environment): Settings
     uploads: { maxFileBytes: maxBytes, maxTotalBytes: maxBytes, maxFiles: MAX_UPLOAD_FILES },
     imageUrlTtlSeconds: general.image_url_ttl_seconds,
     publicBaseUrl: general.public_base_url,
+    trustProxy: general.trust_proxy,
     dropParams: config.litellm_settings.drop_params,
     allowClientCredentials: general.allow_client_side_credentials,
     router,

@@ -191,8 +191,10 @@ export const generalSettingsSchema = z.object({
   allow_client_side_credentials: flag.default(false),
   /** How long a hosted image (`response_format: url`) stays fetchable. */
   image_url_ttl_seconds: z.preprocess(numeric, z.int().positive()).default(3600),
-  /** Base of hosted image URLs behind a load balancer; without it, the request's Host is used. */
+  /** Base of hosted image URLs behind a load balancer; without it, the address the client connected to. */
   public_base_url: httpUrl.optional(),
+  /** Believe X-Forwarded-Host / X-Forwarded-Proto: only true behind a proxy that sets them. */
+  trust_proxy: flag.default(false),
   request_header_timeout_seconds: positive.default(30),
   request_body_timeout_seconds: positive.default(300),
   graceful_shutdown_seconds: nonNegative.default(30),

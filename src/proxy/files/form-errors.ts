@@ -38,7 +38,7 @@ export interface FilePartLabel {
 const RFC_BOUNDARY_MAX = 70;
 const RAISE_LIMIT = "general_settings.max_request_size_mb";
 
-function megabytes(bytes: number): string {
+export function megabytes(bytes: number): string {
   return `${Math.round((bytes / 1024 / 1024) * 10) / 10} MB`;
 }
 
@@ -118,6 +118,10 @@ function syntaxError(message: string, contentType: string | undefined, reading: 
   return undefined;
 }
 
+export function formClosedEarly(): InvalidMultipartError {
+  return new InvalidMultipartError("The client closed the connection before the whole form had arrived.");
+}
+
 /** @fastify/multipart's codes; its limit errors are ours to word, with the limit in them. */
 function pluginError(code: string, limits: FormLimits): APIError | undefined {
   switch (code) {
@@ -143,7 +147,7 @@ function pluginError(code: string, limits: FormLimits): APIError | undefined {
         "A form field labelled Content-Type: application/json is not valid JSON: send valid JSON, or send the field as plain text.",
       );
     case "FST_MP_PREMATURE_CLOSE":
-      return new InvalidMultipartError("The client closed the connection before the whole form had arrived.");
+      return formClosedEarly();
     default:
       return undefined;
   }

@@ -15,7 +15,7 @@ import type { Multipart, MultipartFile, MultipartValue } from "@fastify/multipar
 import type { FastifyRequest } from "fastify";
 import { BadRequestError } from "../../errors.js";
 import type { FileLike } from "../../types.js";
-import { fieldTooLarge, fileTooLarge, formError, formTooLarge, unnamedPart } from "./form-errors.js";
+import { fieldTooLarge, fileTooLarge, formClosedEarly, formError, formTooLarge, unnamedPart } from "./form-errors.js";
 import type { FilePartLabel, FormLimits } from "./form-errors.js";
 import { imageCheck } from "./image-check.js";
 import { makeSpoolDir } from "./spool-dir.js";
@@ -146,7 +146,6 @@ export async function readEditForm(request: FastifyRequest, limits: UploadLimits
     mask: undefined,
     cleanup: () => (dir === undefined ? Promise.resolve() : rm(dir, { recursive: true, force: true })),
   };
-  if (request.raw.destroyed) throw new BadRequestError("The client closed the connection before sending the form.", { code: "invalid_multipart" });
   let receiving: { label: FilePartLabel; wasCut: () => boolean } | undefined;
   try {
     const parts: AsyncIterable<Multipart> = request.parts({
@@ -160,6 +159,9 @@ export async function readEditForm(request: FastifyRequest, limits: UploadLimits
         fieldSize: limits.maxTotalBytes,
       },
     });
+    // @fastify/multipart notices the request closing only from the first step of the iteration on: a
+    // client gone before it (while the handler waited on anything) would leave the loop waiting forever.
+    if (request.raw.destroyed) throw formClosedEarly();
     for await (const part of parts) {
       // The types promise a name; a part with `Content-Disposition: form-data` and no name= has none.
       const name: string | undefined = part.fieldname;

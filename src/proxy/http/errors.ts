@@ -1,11 +1,14 @@
 /**
  * Turns anything thrown while serving a request into the OpenAI error body
  * `{"error": {"message", "type", "param", "code"}}` with the right status, and installs the handlers that
- * do so for every route and for requests that match none.
+ * do so for every route, for requests that match none, and for URLs Fastify refuses before routing.
+ * Errors on the connection itself, before there is a request, are client-errors.ts's.
  */
-import type { FastifyInstance } from "fastify";
+import type { Socket } from "node:net";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import { APIError, errorTypeForStatus } from "../../errors.js";
+import { megabytes } from "../files/form-errors.js";
 import { logRequest } from "../pipeline/record.js";
 
 export interface ErrorBody {
@@ -18,26 +21,64 @@ export interface HttpError {
   headers: Record<string, string>;
 }
 
-/** Fastify's own errors (body parsing, limits, timeouts) carry a `statusCode` and an `FST_…` code. */
+/** What messages about the proxy's limits name. */
+export interface ErrorLimits {
+  bodyLimitBytes: number;
+}
+
+/** An answer the proxy wrote on a connection before closing it (client-errors.ts), for the log line of the request in flight there. */
+export interface Refusal {
+  status: number;
+  code: string;
+}
+
+const refusals = new WeakMap<Socket, Refusal>();
+
+export function noteRefusal(socket: Socket, refusal: Refusal): void {
+  refusals.set(socket, refusal);
+}
+
+/** Fastify's own errors (body parsing, limits, URLs) carry a `statusCode` and an `FST_…` code. */
 interface FastifyLikeError {
   statusCode?: number;
   code?: string;
   message?: string;
 }
 
-const FASTIFY_CODES: Record<string, { code: string; message?: string }> = {
+interface KnownError {
+  code: string;
+  message: (limits: ErrorLimits) => string;
+}
+
+const FASTIFY_CODES: Record<string, KnownError> = {
   FST_ERR_CTP_BODY_TOO_LARGE: {
     code: "payload_too_large",
-    message: "Request body is larger than the limit; raise general_settings.max_request_size_mb or send less.",
+    message: (limits) =>
+      `The request body is larger than the proxy's limit of ${megabytes(limits.bodyLimitBytes)} ` +
+      "(general_settings.max_request_size_mb): send less, or raise the limit.",
   },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: {
     code: "unsupported_media_type",
-    message: "Unsupported Content-Type; send application/json (or multipart/form-data for image edits).",
+    message: () => "Unsupported Content-Type; send application/json (or multipart/form-data for image edits).",
   },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { code: "invalid_json", message: "Request body is empty; send a JSON object." },
-  FST_ERR_CTP_INVALID_JSON_BODY: { code: "invalid_json", message: "Request body is not valid JSON; send a JSON object." },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: "invalid_request", message: "Content-Length does not match the body." },
-  FST_ERR_REQUEST_TIMEOUT: { code: "request_timeout", message: "The request body did not arrive in time." },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { code: "invalid_json", message: () => "Request body is empty; send a JSON object." },
+  FST_ERR_CTP_INVALID_JSON_BODY: { code: "invalid_json", message: () => "Request body is not valid JSON; send a JSON object." },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    code: "invalid_content_length",
+    message: () => "The body is not as long as its Content-Length says: send the body's exact length in bytes, or let the HTTP client set it.",
+  },
+  FST_ERR_BAD_URL: {
+    code: "invalid_url",
+    message: () =>
+      "The URL's path is not valid percent-encoding: every % must start an escape of two hex digits (%20, %2F). " +
+      "Encode the path's parts with encodeURIComponent (or your client's equivalent).",
+  },
+  FST_ERR_MAX_PARAM_LENGTH: {
+    code: "uri_too_long",
+    message: () =>
+      "A part of the URL's path is longer than 100 characters, longer than any name xgate serves (hosted image names are " +
+      "under 50): use the image URL exactly as xgate answered it.",
+  },
 };
 
 /** Upstream failures are reported to clients as gateway errors: the upstream's 500 is our 500, a refused connection our 502. */
@@ -46,7 +87,7 @@ function statusForApiError(err: APIError): number {
   return err.code === "upstream_timeout" ? 504 : 502;
 }
 
-export function toHttpError(err: unknown): HttpError {
+export function toHttpError(err: unknown, limits: ErrorLimits): HttpError {
   if (err instanceof APIError) {
     const status = statusForApiError(err);
     const headers: Record<string, string> = {};
@@ -56,7 +97,7 @@ export function toHttpError(err: unknown): HttpError {
   const fe = err as FastifyLikeError;
   if (typeof fe?.statusCode === "number" && fe.statusCode >= 400 && fe.statusCode < 500) {
     const known = fe.code ? FASTIFY_CODES[fe.code] : undefined;
-    const message = known?.message ?? fe.message ?? "Bad request";
+    const message = known?.message(limits) ?? fe.message ?? "Bad request";
     return { status: fe.statusCode, headers: {}, body: errorBody(fe.statusCode, message, known?.code ?? "invalid_request", null) };
   }
   return {
@@ -70,34 +111,55 @@ export function errorBody(status: number, message: string, code: string, param: 
   return { error: { message, type: errorTypeForStatus(status), param, code } };
 }
 
+/** Sends an error answer and notes its code for the request's log line. */
+function sendError(request: FastifyRequest, reply: FastifyReply, http: HttpError): FastifyReply {
+  (request.trace ??= {}).errorCode = http.body.error.code;
+  return reply.code(http.status).headers(http.headers).send(http.body);
+}
+
+/**
+ * Fastify's `frameworkErrors`: a URL it refuses before routing (bad percent-encoding, an over-long path
+ * part). No hook has run for these, so the request id header and the log line are written here.
+ */
+export function frameworkErrorHandler(logger: Logger, limits: ErrorLimits) {
+  return (err: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
+    reply.header("x-request-id", request.id);
+    reply.raw.once("finish", () => logRequest(logger, request, reply.statusCode, reply.elapsedTime));
+    void sendError(request, reply, toHttpError(err, limits));
+  };
+}
+
 /** The error handler every route shares, and the 404 for requests that match no route. */
-export function installErrorHandlers(app: FastifyInstance, logger: Logger): void {
+export function installErrorHandlers(app: FastifyInstance, logger: Logger, limits: ErrorLimits): void {
   app.setErrorHandler(async (err, request, reply) => {
     // A client that went away mid-request is not an error of ours: its upstream call was cancelled, and
-    // nobody is left to read an answer. 499 (nginx's "client closed request") marks it in the log line.
+    // nobody is left to read an answer. 499 (nginx's "client closed request") marks it in the log line,
+    // unless the proxy itself closed the connection with an answer (a body too slow, or cut): that answer's.
     // onResponse never runs for it, so its line is written here.
     if (request.raw.socket?.destroyed || reply.raw.destroyed) {
-      logRequest(logger, request, 499, reply.elapsedTime);
+      const refusal = refusals.get(request.raw.socket);
+      (request.trace ??= {}).errorCode = refusal?.code ?? "client_closed_request";
+      logRequest(logger, request, refusal?.status ?? 499, reply.elapsedTime);
       return reply.code(499).send();
     }
-    const http = toHttpError(err);
+    const http = toHttpError(err, limits);
     if (http.body.error.code === "internal_error") {
       logger.error({ request_id: request.id, err: { message: (err as Error).message, stack: (err as Error).stack } }, "unhandled error");
     }
-    return reply.code(http.status).headers(http.headers).send(http.body);
+    return sendError(request, reply, http);
   });
 
   app.setNotFoundHandler(async (request, reply) =>
-    reply
-      .code(404)
-      .send(
-        errorBody(
-          404,
-          `No route ${request.method} ${request.url.split("?")[0]}. xgate serves POST /v1/embeddings, /v1/images/generations, ` +
-            "/v1/images/edits, /v1/rerank and GET /v1/models, /model/info, /health.",
-          "route_not_found",
-          null,
-        ),
+    sendError(request, reply, {
+      status: 404,
+      headers: {},
+      body: errorBody(
+        404,
+        `No route ${request.method} ${request.url.split("?")[0]}. xgate serves POST /v1/embeddings, /v1/images/generations, ` +
+          "/v1/images/edits, /v1/rerank and GET /v1/models, /model/info, /health.",
+        "route_not_found",
+        null,
       ),
+    }),
   );
 }

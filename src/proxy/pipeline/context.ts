@@ -1,7 +1,7 @@
 /**
  * What one request carries through the stages: the typed request once parsed, and what the later stages
  * learn (which group and deployment answered, how long the upstream took, the tokens used) for the response
- * headers and the log line.
+ * headers and the log line, and the code of the error answered when the request failed.
  */
 
 /** What a request did, for its log line and response headers. */
@@ -13,6 +13,8 @@ export interface RequestTrace {
   attempts?: number;
   upstreamMs?: number;
   tokens?: number;
+  /** The `code` of the error answered, if one was. */
+  errorCode?: string;
 }
 
 declare module "fastify" {

@@ -8,7 +8,7 @@ import { type Operation, type OperationTarget } from "../../operations/index.js"
 import { resolveModel } from "../../providers/index.js";
 import type { UpstreamTarget } from "../../upstream/target.js";
 import type { ModelResolver } from "../model-resolver.js";
-import type { CallContext, Deployment, HealthMonitor, Router } from "../router/index.js";
+import type { CallContext, Deployment, DeploymentCall, HealthMonitor, Router } from "../router/index.js";
 import type { ParsedRequest } from "./parse.js";
 
 export interface Dispatched<Result> {
@@ -39,11 +39,33 @@ export function attemptTarget(deployment: Deployment, context: CallContext, pars
   return { provider, uid, upstream, params: deployment.extras, dropParams: parsed.dropParams };
 }
 
+/** Told of every call the router makes for a request, as it starts and when it fails: what debug logs show. */
+export interface AttemptObserver {
+  /** `context.attempt` above 1 is a retry, or the first call of a fallback. */
+  started(requestId: string, deployment: Deployment, context: CallContext): void;
+  failed(requestId: string, deployment: Deployment, context: CallContext, error: unknown, elapsedMs: number): void;
+}
+
+function observed<T>(call: DeploymentCall<T>, observer: AttemptObserver, requestId: string): DeploymentCall<T> {
+  return async (deployment, context) => {
+    observer.started(requestId, deployment, context);
+    const started = performance.now();
+    try {
+      return await call(deployment, context);
+    } catch (error) {
+      observer.failed(requestId, deployment, context, error, performance.now() - started);
+      throw error;
+    }
+  };
+}
+
 export class Dispatcher {
   constructor(
     private readonly router: Router,
     private readonly health: HealthMonitor,
     private readonly resolver: ModelResolver,
+    /** Undefined unless something listens (debug logging): the calls are then not wrapped at all. */
+    private readonly observer?: AttemptObserver,
   ) {}
 
   /** Throws a 400 when the model's servers report it cannot do this image edit, before any GPU work. */
@@ -55,11 +77,13 @@ export class Dispatcher {
     operation: Operation<Request, Result>,
     parsed: ParsedRequest<Request>,
     signal: AbortSignal,
+    requestId: string,
   ): Promise<Dispatched<Result>> {
     const { group, wildcardMatch } = this.resolver.resolve(parsed.model);
+    const call: DeploymentCall<Result> = (deployment, context) => operation.run(parsed.request, attemptTarget(deployment, context, parsed));
     const outcome = await this.router.execute(
       group,
-      (deployment, context) => operation.run(parsed.request, attemptTarget(deployment, context, parsed)),
+      this.observer === undefined ? call : observed(call, this.observer, requestId),
       {
         signal,
         ...(wildcardMatch !== undefined && { wildcardMatch }),

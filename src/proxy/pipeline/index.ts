@@ -18,7 +18,7 @@ import { recordDispatch } from "./record.js";
 export { asObject, MAX_JSON_DEPTH, type ParsedRequest } from "./parse.js";
 export { attemptTarget, type Dispatched, Dispatcher } from "./dispatch.js";
 export type { RequestTrace } from "./context.js";
-export { logRequest } from "./record.js";
+export { attemptLog, logRequest } from "./record.js";
 
 /** What a route read from the request: text fields to check, files to add after the checks, and what to release. */
 export interface RouteInput {
@@ -66,7 +66,7 @@ async function handle<Request, Result>(
     const trace = (request.trace ??= {});
     trace.model = parsed.model;
     const sent = route.upstreamRequest === undefined ? parsed : { ...parsed, request: route.upstreamRequest(parsed.request) };
-    outcome = await pipeline.dispatcher.dispatch(route.operation, sent, clientGoneSignal(request.raw.socket));
+    outcome = await pipeline.dispatcher.dispatch(route.operation, sent, clientGoneSignal(request.raw.socket), request.id);
     recordDispatch(trace, outcome, reply);
   } finally {
     // Uploads are done with once the upstream has answered: released before the answer goes out, so that a

@@ -10,11 +10,11 @@ import type { ImageResponse } from "../../types.js";
 import type { ImageStore } from "../files/image-store.js";
 import { openSpooled, readEditForm, type UploadLimits } from "../files/uploads.js";
 import { asObject, type Dispatcher, type OperationRoute } from "../pipeline/index.js";
-import { hostedImageUrl } from "./hosted-images.js";
+import { hostedImageUrl, type HostedImageUrls } from "./hosted-images.js";
 
 export interface ImageRouteDeps {
   images: ImageStore;
-  publicBaseUrl: string | undefined;
+  urls: HostedImageUrls;
   uploads: UploadLimits;
   dispatcher: Dispatcher;
 }
@@ -24,7 +24,7 @@ async function hostedUrls(images: Images, deps: ImageRouteDeps, request: Fastify
   const data = await Promise.all(
     Array.from({ length: images.count }, async (_unused, i) => {
       const name = await deps.images.put(images.decoded(i));
-      return { url: hostedImageUrl(deps.publicBaseUrl, request, name) };
+      return { url: hostedImageUrl(deps.urls, request, name) };
     }),
   );
   return { created: images.created, data };

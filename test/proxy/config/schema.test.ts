@@ -107,6 +107,7 @@ describe("a valid config", () => {
       allow_client_side_credentials: false,
       image_url_ttl_seconds: 600,
       public_base_url: "https://gateway.example.com",
+      trust_proxy: true,
       request_header_timeout_seconds: 10,
       request_body_timeout_seconds: 120,
       graceful_shutdown_seconds: 15,
