@@ -271,7 +271,11 @@ function hostedImagePath(rng: Rng, world: FuzzWorld): string {
     "%2e%2e",
     "%00",
     percentEncoded(oddString(rng).slice(0, 8)),
-    "x".repeat(rng.pick([64, 100])),
+    "x".repeat(rng.pick([64, 100, 101, 255])),
+    // A bad percent-encoding, and names past the router's parameter limit: the proxy's own 400 and 414.
+    "%",
+    "%E0%A4%A",
+    percentEncoded(oddString(rng)).repeat(8),
   ]);
   return `/v1/files/images/${name}`;
 }
