@@ -3,13 +3,11 @@
  * shape that says what is wrong with the form, nothing reaches Xinference, and no spooled upload is left behind.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { request } from "node:http";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, afterEach, before, describe, test } from "node:test";
-import { type Emulator, startEmulator } from "../support/emulator/index.js";
-import { type ProxyProcess, startProxyProcess } from "../support/proxy-process.js";
+import { describe, test } from "node:test";
+import { spoolingProxy } from "../support/spooling-proxy.js";
 
 const MASTER_KEY = "sk-multipart-errors";
 const BOUNDARY = "xgate-test-boundary";
@@ -47,43 +45,12 @@ const fields = (prompt = "a lighthouse"): Buffer[] => [part("model", "sd"), part
 const image = (data: Buffer = PNG): Buffer => part("image", data, { filename: "a.png", type: "image/png" });
 
 describe("proxy: malformed and over-large image-edit forms", () => {
-  let emulator: Emulator;
-  let proxy: ProxyProcess;
-  /** The proxy's temporary directory, where it spools uploads. */
-  let spoolRoot: string;
-
-  before(async () => {
-    spoolRoot = await mkdtemp(join(tmpdir(), "xgate-spool-root-"));
-    emulator = await startEmulator();
-    proxy = await startProxyProcess(
-      `
-model_list:
-  - model_name: sd
-    litellm_params: { model: xinference/stabilityai/stable-diffusion-3.5-large, api_base: "${emulator.baseUrl}" }
-general_settings:
-  master_key: ${MASTER_KEY}
-  max_request_size_mb: 2
-`,
-      { env: { TMPDIR: spoolRoot } },
-    );
-  });
-
-  after(async () => {
-    await proxy?.stop();
-    await emulator?.close();
-    await rm(spoolRoot, { recursive: true, force: true });
-  });
-
-  afterEach(async () => {
-    const left = (await readdir(spoolRoot)).filter((name) => name.startsWith("xgate-upload-"));
-    assert.deepEqual(left, [], "spooled uploads left behind");
-    emulator.clearRequests();
-  });
+  const { emulator, proxy, spoolRoot } = spoolingProxy(MASTER_KEY);
 
   /** POSTs raw bytes to the edits route; a server that answers before reading everything is fine. */
   function send(body: Buffer, contentType = FORM_TYPE): Promise<Answer> {
     return new Promise((resolve, reject) => {
-      const req = request(`${proxy.url}/v1/images/edits`, {
+      const req = request(`${proxy().url}/v1/images/edits`, {
         method: "POST",
         headers: { authorization: `Bearer ${MASTER_KEY}`, "content-type": contentType, "content-length": body.length },
       });
@@ -108,8 +75,8 @@ general_settings:
   /** Resolves once the proxy has begun spooling a file, i.e. it holds the file's part. */
   async function spoolingStarted(): Promise<void> {
     for (let i = 0; i < 500; i++) {
-      for (const dir of (await readdir(spoolRoot)).filter((name) => name.startsWith("xgate-upload-"))) {
-        const files = await readdir(join(spoolRoot, dir)).catch(() => []);
+      for (const dir of (await readdir(spoolRoot())).filter((name) => name.startsWith("xgate-upload-"))) {
+        const files = await readdir(join(spoolRoot(), dir)).catch(() => []);
         if (files.length > 0) return;
       }
       await new Promise((resolve) => setTimeout(resolve, 10));
@@ -120,7 +87,7 @@ general_settings:
   /** Sends `first` (chunked), waits until the proxy is spooling a file, then ends the body. */
   function sendCutAfter(first: Buffer): Promise<Answer> {
     return new Promise((resolve, reject) => {
-      const req = request(`${proxy.url}/v1/images/edits`, {
+      const req = request(`${proxy().url}/v1/images/edits`, {
         method: "POST",
         headers: { authorization: `Bearer ${MASTER_KEY}`, "content-type": FORM_TYPE },
       });
@@ -142,7 +109,7 @@ general_settings:
     assert.equal(answer.body.error.type, "invalid_request_error");
     assert.ok("param" in answer.body.error);
     assert.match(answer.body.error.message, message);
-    assert.ok(!emulator.requests.some((r) => r.path === "/v1/images/edits"), "the form reached Xinference");
+    assert.ok(!emulator().requests.some((r) => r.path === "/v1/images/edits"), "the form reached Xinference");
   }
 
   describe("malformed multipart is a 400 naming the problem", () => {
@@ -176,7 +143,7 @@ general_settings:
     });
 
     test("a client that hangs up inside a file leaves no spooled file", async () => {
-      const req = request(`${proxy.url}/v1/images/edits`, {
+      const req = request(`${proxy().url}/v1/images/edits`, {
         method: "POST",
         headers: { authorization: `Bearer ${MASTER_KEY}`, "content-type": FORM_TYPE, "content-length": 1024 * 1024 },
       });
@@ -185,7 +152,7 @@ general_settings:
       await spoolingStarted();
       req.destroy();
       // The proxy learns of the hang-up from its socket: wait until it has cleaned up (afterEach checks it did).
-      for (let i = 0; i < 500 && (await readdir(spoolRoot)).some((name) => name.startsWith("xgate-upload-")); i++) {
+      for (let i = 0; i < 500 && (await readdir(spoolRoot())).some((name) => name.startsWith("xgate-upload-")); i++) {
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
     });
@@ -259,7 +226,7 @@ general_settings:
       const prompt = "p".repeat(1.5 * MB);
       const answer = await send(form(...fields(prompt), image()));
       assert.equal(answer.status, 200, JSON.stringify(answer.body));
-      const edit = emulator.requests.find((r) => r.path === "/v1/images/edits");
+      const edit = emulator().requests.find((r) => r.path === "/v1/images/edits");
       const sent = edit?.body as { fields: Record<string, string> } | undefined;
       assert.equal(sent?.fields.prompt?.length, prompt.length);
     });
@@ -268,6 +235,6 @@ general_settings:
   test("after all of that the proxy still serves and logged no internal error", async () => {
     const answer = await send(form(...fields(), image()));
     assert.equal(answer.status, 200, JSON.stringify(answer.body));
-    assert.ok(!proxy.output().stdout.includes("unhandled error"), proxy.output().stdout);
+    assert.ok(!proxy().output().stdout.includes("unhandled error"), proxy().output().stdout);
   });
 });

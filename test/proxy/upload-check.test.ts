@@ -3,16 +3,13 @@
  * client's 400 before anything goes upstream, so one bad upload cannot count against the image deployment.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { Agent, type ClientRequest, request } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { after, afterEach, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
+import { spoolingProxy } from "../support/spooling-proxy.js";
 import { describeHead, imageCheck, InvalidImageError } from "../../src/proxy/files/image-check.js";
-import { type Emulator, startEmulator } from "../support/emulator/index.js";
-import { fetchHealth, type ProxyProcess, startProxyProcess } from "../support/proxy-process.js";
+import { fetchHealth } from "../support/proxy-process.js";
 
 const MASTER_KEY = "sk-upload-check";
 /** A whole 8×8 PNG, which Xinference's image library can open. */
@@ -94,40 +91,8 @@ describe("describeHead", () => {
 });
 
 describe("proxy: uploads that are no image", () => {
-  let emulator: Emulator;
-  let proxy: ProxyProcess;
-  let spoolRoot: string;
-
-  before(async () => {
-    spoolRoot = await mkdtemp(join(tmpdir(), "xgate-spool-root-"));
-    emulator = await startEmulator();
-    // One failure cools a deployment down: an upload counted against it would show at once.
-    proxy = await startProxyProcess(
-      `
-model_list:
-  - model_name: sd
-    litellm_params: { model: xinference/stabilityai/stable-diffusion-3.5-large, api_base: "${emulator.baseUrl}" }
-router_settings:
-  allowed_fails: 1
-general_settings:
-  master_key: ${MASTER_KEY}
-  max_request_size_mb: 2
-`,
-      { env: { TMPDIR: spoolRoot } },
-    );
-  });
-
-  after(async () => {
-    await proxy?.stop();
-    await emulator?.close();
-    await rm(spoolRoot, { recursive: true, force: true });
-  });
-
-  afterEach(async () => {
-    const left = (await readdir(spoolRoot)).filter((name) => name.startsWith("xgate-upload-"));
-    assert.deepEqual(left, [], "spooled uploads left behind");
-    emulator.clearRequests();
-  });
+  // One failure cools a deployment down: an upload counted against it would show at once.
+  const { emulator, proxy } = spoolingProxy(MASTER_KEY, "router_settings:\\n  allowed_fails: 1\\n");
 
   function editForm(files: { field: string; data: Buffer; type: string; filename: string }[]): FormData {
     const form = new FormData();
@@ -138,7 +103,7 @@ general_settings:
   }
 
   async function edit(form: FormData): Promise<{ status: number; body: ErrorShape }> {
-    const res = await fetch(`${proxy.url}/v1/images/edits`, { method: "POST", headers: { authorization: `Bearer ${MASTER_KEY}` }, body: form });
+    const res = await fetch(`${proxy().url}/v1/images/edits`, { method: "POST", headers: { authorization: `Bearer ${MASTER_KEY}` }, body: form });
     return { status: res.status, body: (await res.json()) as ErrorShape };
   }
 
@@ -149,7 +114,7 @@ general_settings:
     assert.equal(answer.body.error.param, param);
     assert.match(answer.body.error.message, /PNG, JPEG or WebP/);
     assert.match(answer.body.error.message, message);
-    assert.ok(!emulator.requests.some((r) => r.path === "/v1/images/edits"), "the upload reached Xinference");
+    assert.ok(!emulator().requests.some((r) => r.path === "/v1/images/edits"), "the upload reached Xinference");
   }
 
   test("a text file sent as the image", async () => {
@@ -173,7 +138,7 @@ general_settings:
   test("an image is sent upstream as the type its bytes show", async () => {
     const answer = await edit(editForm([{ field: "image", data: PNG, type: "application/octet-stream", filename: "upload" }]));
     assert.equal(answer.status, 200, JSON.stringify(answer.body));
-    const sent = emulator.requests.find((r) => r.path === "/v1/images/edits")?.body as { files: { contentType: string }[] };
+    const sent = emulator().requests.find((r) => r.path === "/v1/images/edits")?.body as { files: { contentType: string }[] };
     assert.equal(sent.files[0]?.contentType, "image/png");
   });
 
@@ -190,7 +155,7 @@ general_settings:
         Buffer.from(`\r\n--${boundary}--\r\n`),
       ]);
       const post = (): { req: ClientRequest; answer: Promise<number> } => {
-        const req = request(`${proxy.url}/v1/images/edits`, {
+        const req = request(`${proxy().url}/v1/images/edits`, {
           method: "POST",
           agent,
           headers: { authorization: `Bearer ${MASTER_KEY}`, "content-type": `multipart/form-data; boundary=${boundary}`, "content-length": body.length },
@@ -220,15 +185,15 @@ general_settings:
     assert.equal(answer.status, 400, JSON.stringify(answer.body));
     assert.equal(answer.body.error.code, "invalid_image");
     assert.match(answer.body.error.message, /Xinference could not open an uploaded image/);
-    assert.equal(emulator.requests.filter((r) => r.path === "/v1/images/edits").length, 1);
-    const health = await fetchHealth(proxy, MASTER_KEY);
+    assert.equal(emulator().requests.filter((r) => r.path === "/v1/images/edits").length, 1);
+    const health = await fetchHealth(proxy(), MASTER_KEY);
     assert.equal(health.unhealthy_count, 0, JSON.stringify(health.unhealthy_endpoints));
   });
 
   test("after those the deployment is healthy and edits work", async () => {
     const answer = await edit(editForm([{ field: "image", data: PNG, type: "image/png", filename: "a.png" }]));
     assert.equal(answer.status, 200, JSON.stringify(answer.body));
-    const health = await fetchHealth(proxy, MASTER_KEY);
+    const health = await fetchHealth(proxy(), MASTER_KEY);
     assert.equal(health.unhealthy_count, 0, JSON.stringify(health.unhealthy_endpoints));
   });
 });
