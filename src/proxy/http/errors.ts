@@ -87,11 +87,18 @@ function statusForApiError(err: APIError): number {
   return err.code === "upstream_timeout" ? 504 : 502;
 }
 
+/**
+ * 5xx answers whose cause waiting does not cure (every deployment misconfigured): OpenAI clients retry every
+ * 5xx unless told not to, so these say `x-should-retry: false`, which the `openai` client honours.
+ */
+const NOT_WORTH_RETRYING: ReadonlySet<string> = new Set(["no_deployment_usable"]);
+
 export function toHttpError(err: unknown, limits: ErrorLimits): HttpError {
   if (err instanceof APIError) {
     const status = statusForApiError(err);
     const headers: Record<string, string> = {};
     if (err.retryAfterMs !== undefined) headers["retry-after"] = String(Math.max(1, Math.ceil(err.retryAfterMs / 1000)));
+    if (NOT_WORTH_RETRYING.has(err.code)) headers["x-should-retry"] = "false";
     return { status, headers, body: errorBody(status, err.message, err.code, err.param) };
   }
   const fe = err as FastifyLikeError;

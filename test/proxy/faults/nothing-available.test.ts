@@ -57,6 +57,7 @@ after(async () => {
 interface Answer {
   status: number;
   retryAfter: string | null;
+  shouldRetry: string | null;
   error: { message: string; type: string; param: string | null; code: string };
 }
 
@@ -67,7 +68,7 @@ async function embed(model: string): Promise<Answer> {
     body: JSON.stringify({ model, input: "hello" }),
   });
   const body = (await res.json()) as { error: Answer["error"] };
-  return { status: res.status, retryAfter: res.headers.get("retry-after"), error: body.error };
+  return { status: res.status, retryAfter: res.headers.get("retry-after"), shouldRetry: res.headers.get("x-should-retry"), error: body.error };
 }
 
 const embeddingCalls = (emulator: Emulator): number => emulator.requests.filter((r) => r.path === "/v1/embeddings").length;
@@ -95,6 +96,8 @@ describe("a misconfiguration the health pass found", () => {
     for (let request = 0; request < 2; request++) {
       const answer = await embed("down");
       assert.deepEqual([answer.status, answer.retryAfter, answer.error.code], [502, null, "no_deployment_usable"]);
+      // The openai client would retry a 502 twice on its own: it is told waiting will not help.
+      assert.equal(answer.shouldRetry, "false");
       assert.match(
         answer.error.message,
         new RegExp(`^Model group 'down' cannot answer: none of its deployments can be used as configured\\. down-1 needs a fix: Xinference server ${deadBase.replace(/[.]/g, "\\.")} did not list its models: `),
