@@ -11,7 +11,7 @@ import { parseArgs } from "node:util";
 import { startProxy, type RunningProxy } from "./server.js";
 import { banner, deploymentLines } from "./banner.js";
 import { ConfigError, loadConfig, type ProxyConfig } from "./config/index.js";
-import { drainingText, inFlightCounter, watchParent } from "./lifecycle.js";
+import { drainingText, watchParent } from "./lifecycle.js";
 import { chooseHost, isLoopback, type ListenHost } from "./listen-address.js";
 
 const USAGE = `Usage: xgate --config config.yaml [options]
@@ -149,13 +149,13 @@ async function runServer(run: Run, port: number, logLevel: string): Promise<void
   try {
     // Of several workers, the first reports the health checks' findings; the others check alike and keep quiet.
     const reportsHealth = cluster.isPrimary || process.env[WORKER_INDEX] === "0";
-    proxy = await startProxy(run.config, { host: run.listen.host, port, logLevel, reportsHealth });
+    proxy = await startProxy(run.config, { host: run.listen.host, port, logLevel, reportsHealth, workers: run.workers });
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === "EADDRINUSE") fail(`xgate: port ${port} is in use; choose another with --port.`);
     throw err;
   }
-  inFlight = inFlightCounter(proxy.app.server);
+  inFlight = proxy.activeRequests;
   const address = proxy.app.server.address();
   if (cluster.isPrimary) console.log(banner(run.config, { address, host: run.listen.choice, workers: run.workers, version: version() }));
   else process.send?.({ type: "listening", address });

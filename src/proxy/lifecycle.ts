@@ -3,24 +3,10 @@
  * is gone. `npx xgate` runs xgate under npm; a SIGTERM to npm ends npm alone, and xgate, adopted by init
  * (or a subreaper), would hold the port for ever. The parent's pid changing is the only sign of that.
  */
-import type { IncomingMessage, Server, ServerResponse } from "node:http";
 
 /** `draining 2 in-flight requests, up to 30 s`. */
 export function drainingText(inFlight: number, graceSeconds: number): string {
   return `draining ${inFlight} in-flight request${inFlight === 1 ? "" : "s"}, up to ${graceSeconds} s`;
-}
-
-/**
- * Requests whose response is not done yet, counted on the server's own events. Counting starts when
- * this is called, which must be before the first request can arrive: right after `listen` resolves.
- */
-export function inFlightCounter(server: Server): () => number {
-  let active = 0;
-  server.on("request", (_request: IncomingMessage, response: ServerResponse) => {
-    active++;
-    response.once("close", () => active--);
-  });
-  return () => active;
 }
 
 /**

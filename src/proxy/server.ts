@@ -16,6 +16,8 @@ export interface StartOptions {
   logLevel?: string;
   /** A logger of the caller's; by default JSON lines on stdout. */
   logger?: Logger;
+  /** How many worker processes serve the port, for what `/health/readiness` says of the router's state. */
+  workers?: number;
   /** Whether this process reports the health checks' findings (see AppDeps); default true. */
   reportsHealth?: boolean;
 }
@@ -23,6 +25,8 @@ export interface StartOptions {
 export interface RunningProxy {
   url: string;
   app: FastifyInstance;
+  /** Requests whose answer is not done yet. */
+  activeRequests(): number;
   /** Stops accepting, lets in-flight requests finish within the grace period, then releases everything. */
   close(): Promise<void>;
 }
@@ -42,7 +46,7 @@ export async function startProxy(config: ProxyConfig, options: StartOptions): Pr
   if (orphans > 0) logger.warn({ removed: orphans }, `removed ${orphans} upload spool folder(s) left by processes that are gone`);
   const built = await buildApp(settings, {
     logger,
-    stateDescription: stateDescription(config),
+    stateDescription: stateDescription(config, options.workers),
     ...(options.reportsHealth !== undefined && { reportsHealth: options.reportsHealth }),
   });
   // Redis first: until it is connected, requests would route without the shared state.
@@ -58,6 +62,7 @@ export async function startProxy(config: ProxyConfig, options: StartOptions): Pr
   return {
     url: `http://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${port}`,
     app,
+    activeRequests: built.activeRequests,
     async close() {
       const inFlight = built.activeRequests();
       const graceMs = settings.server.gracefulShutdownMs;
