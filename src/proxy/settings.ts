@@ -5,7 +5,7 @@
  * parameters split from the gateway's. Nothing else reads the raw config or the environment per request.
  */
 import { getProvider, parseModelString } from "../providers/index.js";
-import type { Environment } from "../upstream/target.js";
+import { type Environment, resolveTarget } from "../upstream/target.js";
 import type { ProxyConfig } from "./config/index.js";
 import type { UploadLimits } from "./files/uploads.js";
 import { buildDeployments, type ConnectionOf, type Deployment, isSecretParam } from "./router/deployment.js";
@@ -67,14 +67,15 @@ function nonEmpty(value: string | null | undefined): string | undefined {
   return value === undefined || value === null || value === "" ? undefined : value;
 }
 
-/** A deployment's connection: its own api_base and api_key, else its provider's environment variables, else the default. */
+/**
+ * A deployment's connection: its own api_base and api_key, else its provider's environment variables, else
+ * the default — the SDK's own rule (resolveTarget), applied once here rather than per request.
+ */
 function connectionFrom(env: Environment): ConnectionOf {
   return (params) => {
-    const defaults = getProvider(parseModelString(params.model).provider).connection;
-    return {
-      apiBase: (nonEmpty(params.api_base) ?? nonEmpty(env[defaults.apiBaseEnv]) ?? defaults.defaultApiBase).replace(/\/+$/, ""),
-      apiKey: nonEmpty(params.api_key) ?? nonEmpty(env[defaults.apiKeyEnv]),
-    };
+    const { connection } = getProvider(parseModelString(params.model).provider);
+    const target = resolveTarget(connection, { api_base: nonEmpty(params.api_base), api_key: nonEmpty(params.api_key) }, env);
+    return { apiBase: target.apiBase, apiKey: target.apiKey };
   };
 }
 
