@@ -8,6 +8,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import * as providers from "../providers/index.js";
 import { ImageStore } from "./files/image-store.js";
+import { formDeclaredLimit } from "./files/uploads.js";
 import { cheapProbe, healthReport } from "./health-report.js";
 import { clientErrorHandler } from "./http/client-errors.js";
 import { frameworkErrorHandler, installErrorHandlers } from "./http/errors.js";
@@ -108,7 +109,8 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
     checkProtocol(request, closing);
     authenticate(request);
   });
-  app.addHook("preParsing", async (request, reply) => continueIfExpected(request, reply));
+  const declaredLimits = { bodyLimitBytes: server.bodyLimitBytes, ...formDeclaredLimit(settings.uploads) };
+  app.addHook("preParsing", async (request, reply) => continueIfExpected(request, reply, declaredLimits));
   app.addHook("onResponse", async (request, reply) => logRequest(logger, request, reply.statusCode, reply.elapsedTime));
   installErrorHandlers(app, logger, limits);
 

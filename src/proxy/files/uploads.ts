@@ -46,6 +46,24 @@ export interface UploadLimits {
 const MAX_FIELDS = 64;
 const MAX_PARTS = 1000;
 
+/**
+ * The most framing a part can add to its content: its boundary line (busboy takes boundaries up to 252
+ * characters) and its headers, which busboy reads up to 80 KiB.
+ */
+const PART_FRAMING_MAX_BYTES = 256 + 80 * 1024;
+
+/**
+ * The longest Content-Length a form the proxy could accept may declare; a longer one is refused before its
+ * body is sent (Expect: 100-continue), with the error reading the form would have given.
+ */
+export function formDeclaredLimit(limits: UploadLimits): { formDeclaredMaxBytes: number; formTooLarge: () => Error } {
+  const formLimits: FormLimits = { ...limits, maxFields: MAX_FIELDS, maxParts: MAX_PARTS };
+  return {
+    formDeclaredMaxBytes: limits.maxTotalBytes + MAX_PARTS * PART_FRAMING_MAX_BYTES,
+    formTooLarge: () => formTooLarge(formLimits),
+  };
+}
+
 /** The form field names clients use: OpenAI's SDK sends `image` for one file and `image[]` for an array. */
 const IMAGE_FIELDS = new Set(["image", "image[]", "images", "images[]"]);
 const MASK_FIELDS = new Set(["mask", "mask[]"]);

@@ -57,10 +57,31 @@ export function checkProtocol(request: FastifyRequest, closing: boolean): void {
   }
 }
 
-/** A client that sent `Expect: 100-continue` waits for this before it sends the body: sent once its headers passed every check. */
-export function continueIfExpected(request: FastifyRequest, reply: FastifyReply): void {
+/** The longest body a request may declare: a JSON body's limit, or a form's limit on its content plus its framing. */
+export interface DeclaredLengthLimits {
+  bodyLimitBytes: number;
+  /** The form limit's error, for a form that declares more than `formDeclaredMaxBytes`. */
+  formTooLarge: () => Error;
+  formDeclaredMaxBytes: number;
+}
+
+/** Fastify's own error for a body over its limit: the error handler words it as for a body that was sent. */
+function bodyTooLarge(): Error {
+  return Object.assign(new Error("Request body is too large"), { statusCode: 413, code: "FST_ERR_CTP_BODY_TOO_LARGE" });
+}
+
+/**
+ * A client that sent `Expect: 100-continue` waits for this before it sends the body: sent once its headers
+ * passed every check — its declared length included, so that a body the proxy would refuse is never sent.
+ */
+export function continueIfExpected(request: FastifyRequest, reply: FastifyReply, limits: DeclaredLengthLimits): void {
   const { httpVersion, headers } = request.raw;
-  if (httpVersion === "1.1" && headers.expect !== undefined && CONTINUE.test(headers.expect) && !reply.raw.headersSent) {
-    reply.raw.writeContinue();
+  if (httpVersion !== "1.1" || headers.expect === undefined || !CONTINUE.test(headers.expect) || reply.raw.headersSent) return;
+  const declared = Number(headers["content-length"]);
+  if (Number.isFinite(declared)) {
+    const form = /^multipart\/form-data/i.test(headers["content-type"] ?? "");
+    if (form && declared > limits.formDeclaredMaxBytes) throw limits.formTooLarge();
+    if (!form && declared > limits.bodyLimitBytes) throw bodyTooLarge();
   }
+  reply.raw.writeContinue();
 }

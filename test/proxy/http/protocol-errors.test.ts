@@ -166,6 +166,16 @@ describe("protocol errors", () => {
     assert.equal(answer[0]?.status, 400);
   });
 
+  test("Expect: 100-continue with a declared length over the limit gets the 413 instead of a 100: the body is never sent", async () => {
+    const json = await exchange(port, head("POST /v1/embeddings HTTP/1.1", { ...JSON_HEAD, "Content-Length": 2 * 1024 * 1024, Expect: "100-continue" }));
+    assert.match(assertError(json, 413, "payload_too_large").message, /limit of 1 MB \(general_settings\.max_request_size_mb\)/);
+    // A form may carry framing beyond its content's limit; one declaring far more than any form it could accept is refused.
+    const formHead = { ...AUTH, "Content-Type": "multipart/form-data; boundary=x", "Content-Length": 500 * 1024 * 1024, Expect: "100-continue" };
+    const form = await exchange(port, head("POST /v1/images/edits HTTP/1.1", formHead));
+    assert.match(assertError(form, 413, "payload_too_large").message, /form is larger than the proxy's limit of 1 MB/);
+    await assertStillServing();
+  });
+
   test("a request that is not HTTP is a 400 malformed_request", async () => {
     const responses = await exchange(port, "HELLO\r\n\r\n");
     assertError(responses, 400, "malformed_request");
