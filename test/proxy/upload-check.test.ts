@@ -8,7 +8,8 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { describe, test } from "node:test";
 import { spoolingProxy } from "../support/spooling-proxy.js";
-import { describeHead, imageCheck, InvalidImageError } from "../../src/proxy/files/image-check.js";
+import { ACCEPTED_IMAGES, IMAGE_RULE, InvalidImageError } from "../../src/proxy/files/image-check.js";
+import { describeHead as describeAnyHead, typeCheck } from "../../src/proxy/files/upload-check.js";
 import { fetchHealth } from "../support/proxy-process.js";
 
 const MASTER_KEY = "sk-upload-check";
@@ -21,6 +22,8 @@ const JPEG_HEAD = Buffer.from("ffd8ffe000104a46494600010100000100010000", "hex")
 const WEBP_HEAD = Buffer.from("RIFF\x24\x00\x00\x00WEBPVP8 ", "latin1");
 const NOT_AN_IMAGE = Buffer.from("0001020304050607a1b2c3d4e5f60718", "hex");
 
+const describeHead = (head: Buffer): string => describeAnyHead(head, ACCEPTED_IMAGES);
+
 interface ErrorShape {
   error: { message: string; type: string; param: string | null; code: string };
 }
@@ -30,7 +33,7 @@ async function check(...chunks: Buffer[]): Promise<{ type?: string; error?: unkn
   let type: string | undefined;
   let passed = 0;
   try {
-    await pipeline(Readable.from(chunks), imageCheck({ field: "image", filename: "x.bin" }, (t) => (type = t)), async (source) => {
+    await pipeline(Readable.from(chunks), typeCheck({ field: "image", filename: "x.bin" }, IMAGE_RULE, (t) => (type = t)), async (source) => {
       for await (const chunk of source as AsyncIterable<Buffer>) passed += chunk.length;
     });
     return { type, passed };
@@ -39,7 +42,7 @@ async function check(...chunks: Buffer[]): Promise<{ type?: string; error?: unkn
   }
 }
 
-describe("imageCheck", () => {
+describe("the image check", () => {
   test("passes PNG, JPEG and WebP through whole and reports the type", async () => {
     assert.deepEqual(await check(PNG), { type: "image/png", passed: PNG.length });
     assert.deepEqual(await check(JPEG_HEAD), { type: "image/jpeg", passed: JPEG_HEAD.length });
