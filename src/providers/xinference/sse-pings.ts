@@ -21,8 +21,10 @@ type Match = { kind: "ping"; end: number } | { kind: "partial" } | { kind: "none
  * when the data ends before it could tell.
  */
 function matchPing(data: Buffer, start: number): Match {
+  // Scanned no further than a ping can reach: a line that long is no ping, whatever follows it.
+  const limit = Math.min(data.length, start + MAX_PING_BYTES);
   let i = start + PING_START.length;
-  while (i < data.length && data[i] !== CR && data[i] !== LF) i++;
+  while (i < limit && data[i] !== CR && data[i] !== LF) i++;
   const end = i + PING_END.length;
   if (end - start > MAX_PING_BYTES) return { kind: "none" };
   const available = Math.min(data.length, end) - i;
