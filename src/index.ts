@@ -1,11 +1,13 @@
 /**
- * xgate's SDK: embeddings, image generation, image edits and rerank against Xinference, with LiteLLM's
- * parameter names and OpenAI-shaped responses.
+ * xgate's SDK: embeddings, image generation, image edits, rerank, transcriptions, translations and speech
+ * against Xinference, with LiteLLM's parameter names and OpenAI-shaped responses.
  */
 export { embedding } from "./sdk/embedding.js";
 export { imageGeneration } from "./sdk/image-generation.js";
 export { imageEdit } from "./sdk/image-edit.js";
 export { rerank } from "./sdk/rerank.js";
+export { transcription, translation } from "./sdk/transcription.js";
+export { speech } from "./sdk/speech.js";
 export {
   APIConnectionError,
   APIError,
@@ -29,6 +31,7 @@ export type {
   EmbeddingInput,
   EmbeddingParams,
   EmbeddingResponse,
+  FileInput,
   FileLike,
   ImageData,
   ImageEditParams,
@@ -40,5 +43,15 @@ export type {
   RerankParams,
   RerankResponse,
   RerankResult,
+  SpeechParams,
+  SpeechResponse,
+  SpeechResponseFormat,
+  TimestampGranularity,
+  Transcription,
+  TranscriptionParams,
+  TranscriptionResponseFormat,
+  TranscriptionSegment,
+  TranscriptionVerbose,
+  TranscriptionWord,
   Usage,
 } from "./types.js";

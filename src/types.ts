@@ -82,8 +82,11 @@ export interface FileLike {
   contentType?: string;
 }
 
-/** Anything an image can be passed as: bytes, a Blob or File, a readable stream (an `fs.ReadStream` keeps its name), or `{ data, filename, contentType }`. */
-export type ImageInput = Uint8Array | Blob | Readable | FileLike;
+/** Anything a file can be passed as: bytes, a Blob or File, a readable stream (an `fs.ReadStream` keeps its name), or `{ data, filename, contentType }`. */
+export type FileInput = Uint8Array | Blob | Readable | FileLike;
+
+/** An image, in any form a file can be passed as. */
+export type ImageInput = FileInput;
 
 export interface ImageEditParams extends CallOptions {
   model: string;
@@ -134,4 +137,94 @@ export interface RerankResponse {
     billed_units?: { search_units?: number; total_tokens?: number } | null;
     tokens?: { input_tokens?: number; output_tokens?: number } | null;
   };
+}
+
+/** `json` and `verbose_json` answer objects; `text`, `srt` and `vtt` answer text, as OpenAI's API does. */
+export type TranscriptionResponseFormat = "json" | "text" | "srt" | "verbose_json" | "vtt";
+
+export type TimestampGranularity = "segment" | "word";
+
+/** A transcription or a translation (which takes the same parameters: the audio is translated into English). */
+export interface TranscriptionParams extends CallOptions {
+  model: string;
+  /** The audio: WAV, MP3, AAC, FLAC, Ogg, WebM, MP4/M4A or AIFF. */
+  file: FileInput;
+  /** The audio's language, as ISO-639-1 (`en`), so the model need not guess it. */
+  language?: string;
+  prompt?: string;
+  /** Default `json`. */
+  response_format?: TranscriptionResponseFormat;
+  /** From 0 to 1; higher is more random. */
+  temperature?: number;
+  /** With `verbose_json`: which timings to give (default segments). */
+  timestamp_granularities?: TimestampGranularity[];
+  [extra: string]: unknown;
+}
+
+/** The `json` answer. */
+export interface Transcription {
+  text: string;
+}
+
+export interface TranscriptionSegment {
+  id: number;
+  /** Where the segment's text starts in the whole text. */
+  seek: number;
+  /** Seconds from the start of the audio. */
+  start: number;
+  end: number;
+  text: string;
+  tokens: number[];
+  temperature: number;
+  avg_logprob: number;
+  compression_ratio: number;
+  no_speech_prob: number;
+}
+
+export interface TranscriptionWord {
+  word: string;
+  start: number;
+  end: number;
+}
+
+/** The `verbose_json` answer. */
+export interface TranscriptionVerbose {
+  task: "transcribe" | "translate";
+  language: string;
+  /** Seconds. */
+  duration: number;
+  text: string;
+  segments?: TranscriptionSegment[];
+  words?: TranscriptionWord[];
+}
+
+/** OpenAI's formats; the `content_type` of the answer follows it. */
+export type SpeechResponseFormat = "mp3" | "opus" | "aac" | "flac" | "wav" | "pcm";
+
+export interface SpeechParams extends CallOptions {
+  model: string;
+  /** The text to speak, at most 4096 characters. */
+  input: string;
+  /** The model's voice or speaker, e.g. `alloy` for OpenAI's models; what a model knows is its own. */
+  voice: string;
+  /** Default `mp3`. */
+  response_format?: SpeechResponseFormat;
+  /** From 0.25 to 4.0; default 1. */
+  speed?: number;
+  /**
+   * Ask the model to send its audio as it synthesizes it, so the first bytes come sooner (Xinference's
+   * `stream`; not every model can). The answer is a stream of bytes either way.
+   */
+  stream?: boolean;
+  [extra: string]: unknown;
+}
+
+/** Spoken audio, as it arrives: like the Response openai-node's `audio.speech.create` returns. */
+export interface SpeechResponse {
+  /** The audio's type, from the response_format asked for: `audio/mpeg`, `audio/wav`… */
+  content_type: string;
+  /** The audio bytes as they arrive. Destroying it (or aborting the call's signal) cancels the upstream request. */
+  body: Readable;
+  /** Reads the whole audio; rejects when the upstream broke off before its end. */
+  arrayBuffer(): Promise<ArrayBuffer>;
 }

@@ -6,6 +6,15 @@ import { disposeImageEdit, type ImageEditCall, parseImageEdit, runImageEdit } fr
 import { type ImageGenerationCall, parseImageGeneration, runImageGeneration } from "./image-generation.js";
 import type { Images } from "./images.js";
 import { parseRerank, type RerankCall, runRerank } from "./rerank.js";
+import { parseSpeech, runSpeech, type SpeechAudio, type SpeechCall } from "./speech.js";
+import {
+  disposeTranscription,
+  parseTranscription,
+  parseTranslation,
+  runTranscription,
+  type TranscriptionAnswer,
+  type TranscriptionCall,
+} from "./transcription.js";
 import type { OperationTarget, RawParams } from "./types.js";
 
 export type { Embeddings, EmbeddingsRequest, EncodingFormat } from "./embeddings.js";
@@ -15,6 +24,8 @@ export type { ImageEditCall } from "./image-edit.js";
 export type { ImageGenerationCall } from "./image-generation.js";
 export type { Images } from "./images.js";
 export type { RerankCall } from "./rerank.js";
+export type { SpeechAudio, SpeechCall } from "./speech.js";
+export type { TranscriptionAnswer, TranscriptionCall } from "./transcription.js";
 export { CALL_OPTIONS, type OperationTarget, type RawParams } from "./types.js";
 
 export interface Operation<Request, Result> {
@@ -71,4 +82,26 @@ export const rerank: Operation<RerankCall, RerankResponse> = {
   parse: parseRerank,
   run: runRerank,
   tokensOf: (result) => result.meta.tokens?.input_tokens,
+};
+
+export const transcription: Operation<TranscriptionCall, TranscriptionAnswer> = {
+  name: "transcription",
+  parse: parseTranscription,
+  run: runTranscription,
+  dispose: disposeTranscription,
+};
+
+export const translation: Operation<TranscriptionCall, TranscriptionAnswer> = {
+  name: "translation",
+  parse: parseTranslation,
+  run: runTranscription,
+  dispose: disposeTranscription,
+};
+
+/** Speech: the attempt lasts until the audio has all been passed on (see speech.ts). */
+export const speech: Operation<SpeechCall, SpeechAudio> = {
+  name: "speech",
+  parse: parseSpeech,
+  run: runSpeech,
+  done: (result) => result.done,
 };

@@ -67,3 +67,19 @@ export function responseFormat(value: unknown): ImageResponseFormat {
     param: "response_format",
   });
 }
+
+/** A number from `min` to `max`, both included. */
+export function optionalNumber(value: unknown, param: string, min: number, max: number): number | undefined {
+  if (!given(value)) return undefined;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < min || value > max) {
+    throw new BadRequestError(`${param} must be a number from ${min} to ${max}, not ${shown(value)}.`, { param });
+  }
+  return value;
+}
+
+/** One of `allowed`, or `fallback` when not given. */
+export function oneOf<T extends string>(value: unknown, param: string, allowed: readonly T[], fallback: T): T {
+  if (!given(value)) return fallback;
+  if (typeof value === "string" && (allowed as readonly string[]).includes(value)) return value as T;
+  throw new BadRequestError(`${param} must be one of ${allowed.map((a) => `"${a}"`).join(", ")}, not ${shown(value)}.`, { param });
+}

@@ -4,6 +4,7 @@ import type { Provider } from "./types.js";
 import { xinference } from "./xinference/index.js";
 
 export type {
+  AudioTask,
   EmbeddingRequest,
   EmbeddingResult,
   ImageEditRequest,
@@ -14,6 +15,9 @@ export type {
   Provider,
   ProviderModel,
   RerankRequest,
+  SpeechRequest,
+  Transcript,
+  TranscriptionRequest,
 } from "./types.js";
 
 const PROVIDERS: ReadonlyMap<string, Provider> = new Map([[xinference.name, xinference]]);

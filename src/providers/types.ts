@@ -4,6 +4,7 @@
  * already checked what OpenAI's API itself requires (a prompt, n in range, a well-formed size…) and removed
  * the call options; a provider checks what only it knows (which parameters it supports).
  */
+import type { Readable } from "node:stream";
 import type { UpstreamClient } from "../upstream/client.js";
 import type { FileSource } from "../upstream/files.js";
 import type { ErrorMapper } from "../upstream/http.js";
@@ -14,6 +15,10 @@ import type {
   EmbeddingInput,
   ImageResponseFormat,
   RerankResponse,
+  SpeechResponseFormat,
+  TimestampGranularity,
+  TranscriptionSegment,
+  TranscriptionWord,
   Usage,
 } from "../types.js";
 
@@ -83,6 +88,39 @@ export interface RerankRequest extends ProviderCall {
   return_documents: boolean;
 }
 
+/** `transcribe`: text in the audio's language; `translate`: text in English. */
+export type AudioTask = "transcribe" | "translate";
+
+export interface TranscriptionRequest extends ProviderCall {
+  task: AudioTask;
+  file: FileSource;
+  language?: string;
+  prompt?: string;
+  temperature?: number;
+  /** The timings the answer needs: none when the text alone will do. */
+  timings: readonly TimestampGranularity[];
+}
+
+/** What the provider heard, in OpenAI's terms; the operation writes it in the format the caller asked for. */
+export interface Transcript {
+  /** Without leading or trailing whitespace. */
+  text: string;
+  language: string | undefined;
+  /** Seconds, when the provider said or its timings show. */
+  duration: number | undefined;
+  segments: TranscriptionSegment[] | undefined;
+  words: TranscriptionWord[] | undefined;
+}
+
+export interface SpeechRequest extends ProviderCall {
+  input: string;
+  voice: string;
+  response_format: SpeechResponseFormat;
+  speed?: number;
+  /** Ask the model to stream its audio as it synthesizes it. */
+  stream: boolean;
+}
+
 /** A model running at the provider, as `GET /v1/models` lists it. */
 export interface ProviderModel {
   id: string;
@@ -91,7 +129,7 @@ export interface ProviderModel {
   model_name: string | undefined;
   /** Embedding models: the length of their vectors. */
   dimensions?: number;
-  /** Image models: `text2image`, `image2image`, `inpainting`… */
+  /** Image models: `text2image`, `image2image`, `inpainting`…; audio models: `audio2text`, `text2audio`… */
   model_ability?: string[];
   /** Everything the provider said about the model. */
   raw: Record<string, unknown>;
@@ -114,6 +152,13 @@ export interface Provider {
   imageGeneration(request: ImageGenerationRequest, client: UpstreamClient): Promise<ImageResult>;
   imageEdit(request: ImageEditRequest, client: UpstreamClient): Promise<ImageResult>;
   rerank(request: RerankRequest, client: UpstreamClient): Promise<RerankResponse>;
+  /** A transcription, or a translation into English (`task`). */
+  transcription(request: TranscriptionRequest, client: UpstreamClient): Promise<Transcript>;
+  /**
+   * Resolves at the headers of a 2xx answer with the audio bytes as they arrive: a failure before then is the
+   * attempt's; after, it errors the stream. Destroying the stream cancels the upstream request.
+   */
+  speech(request: SpeechRequest, client: UpstreamClient): Promise<Readable>;
   /** The models running at the target (for health checks). */
   listModels(target: CallOptions): Promise<ProviderModel[]>;
   /** Starts a model and resolves with its uid. Not retried unless `num_retries` says so: a launch is not idempotent. */

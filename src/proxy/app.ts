@@ -18,6 +18,7 @@ import { ModelResolver } from "./model-resolver.js";
 import { authenticator } from "./pipeline/authenticate.js";
 import { type Admission, attemptLog, Dispatcher, logRequest, type Pipeline, registerOperationRoute } from "./pipeline/index.js";
 import { createRouter, modelServerClient, type RouterBundle, type RouterLogger } from "./router/index.js";
+import { speechRoute, transcriptionRoute, translationRoute } from "./routes/audio.js";
 import { embeddingsRoute } from "./routes/embeddings.js";
 import { healthRoutes } from "./routes/health.js";
 import { hostedImageRoutes } from "./routes/hosted-images.js";
@@ -120,6 +121,10 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
   registerOperationRoute(app, pipeline, imageGenerationRoute(imageDeps));
   registerOperationRoute(app, pipeline, imageEditRoute(imageDeps));
   registerOperationRoute(app, pipeline, rerankRoute);
+  const audioDeps = { uploads: settings.uploads, dispatcher };
+  registerOperationRoute(app, pipeline, transcriptionRoute(audioDeps));
+  registerOperationRoute(app, pipeline, translationRoute(audioDeps));
+  registerOperationRoute(app, pipeline, speechRoute(audioDeps));
   hostedImageRoutes(app, images);
   modelRoutes(app, resolver, settings.modelInfo);
   const stateDescription = deps.stateDescription ?? "in-process (one instance)";

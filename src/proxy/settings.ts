@@ -60,7 +60,7 @@ export interface Settings {
 }
 
 const MB = 1024 * 1024;
-/** Files an image edit may carry: the images and a mask. */
+/** Files a form may carry: an edit's images and its mask (an audio call carries one). */
 const MAX_UPLOAD_FILES = 16;
 
 function nonEmpty(value: string | null | undefined): string | undefined {

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { FileSource } from "./files.js";
-import { EXTENSIONS, SNIFF_BYTES, sniffImageType } from "./sniff.js";
+import { EXTENSIONS, SNIFF_BYTES, sniffFileType } from "./sniff.js";
 
 export type MultipartPart =
   | { name: string; value: string }
@@ -46,7 +46,7 @@ async function* filePart(boundary: string, name: string, file: FileSource, defau
   const iterator = file.open()[Symbol.asyncIterator]();
   try {
     const { head, headBytes, done } = await peek(iterator);
-    const sniffed = sniffImageType(headBytes);
+    const sniffed = sniffFileType(headBytes);
     const contentType = file.contentType ?? sniffed ?? "application/octet-stream";
     const filename = file.filename ?? `${defaultName}${(sniffed && EXTENSIONS[sniffed]) ?? ""}`;
     yield Buffer.from(

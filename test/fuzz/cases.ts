@@ -16,17 +16,25 @@ export interface FuzzCase {
 export interface FuzzWorld {
   masterKey: string;
   /** Model names the config serves, by what they do. */
-  models: { embed: string[]; image: string[]; rerank: string[] };
+  models: { embed: string[]; image: string[]; rerank: string[]; transcribe: string[]; speak: string[] };
   /** Real encoded images (PNG, JPEG, WebP) to upload. */
-  images: { name: string; type: string; bytes: Buffer }[];
+  images: UploadFile[];
+  /** Real audio files (WAV, MP3) to upload. */
+  audio: UploadFile[];
   /** Names of hosted images the proxy has answered so far: GETs of them should find them. */
   hosted: string[];
+}
+
+export interface UploadFile {
+  name: string;
+  type: string;
+  bytes: Buffer;
 }
 
 type Fields = [string, string][];
 
 function anyModel(rng: Rng, world: FuzzWorld): string {
-  const all = [...world.models.embed, ...world.models.image, ...world.models.rerank];
+  const all = Object.values(world.models).flat();
   return rng.chance(0.85) ? json(rng.pick(all)) : anyValue(rng, 1);
 }
 
@@ -72,6 +80,18 @@ function rerankFields(rng: Rng, world: FuzzWorld): Fields {
   ];
   if (rng.chance(0.3)) fields.push(["top_n", json(rng.int(1, 5))]);
   if (rng.chance(0.3)) fields.push(["return_documents", json(rng.chance(0.5))]);
+  return fields;
+}
+
+function speechFields(rng: Rng, world: FuzzWorld): Fields {
+  const fields: Fields = [
+    ["model", rng.chance(0.9) ? json(rng.pick(world.models.speak)) : anyModel(rng, world)],
+    ["input", json(rng.pick(["Hello there.", "☃ 🙂", "x", "a".repeat(rng.pick([10, 4096, 4097]))]))],
+    ["voice", json(rng.pick(["2155", "alloy", ""]))],
+  ];
+  if (rng.chance(0.5)) fields.push(["response_format", json(rng.pick(["mp3", "wav", "pcm", "opus", "ogg"]))]);
+  if (rng.chance(0.3)) fields.push(["speed", json(rng.pick([0.25, 1, 4, 4.5, 0]))]);
+  if (rng.chance(0.3)) fields.push(["stream", json(rng.chance(0.5))]);
   return fields;
 }
 
@@ -136,23 +156,24 @@ function formPart(boundary: string, name: string, value: Buffer | string, file?:
   return Buffer.concat([Buffer.from(head), Buffer.from(value), Buffer.from("\r\n")]);
 }
 
-function uploadBytes(rng: Rng, world: FuzzWorld): { bytes: Buffer; filename: string; type: string } {
-  const image = rng.pick(world.images);
+/** One of `files` to upload, sometimes broken: noise, cut short, empty, oddly named or typed, or text. */
+function uploadBytes(rng: Rng, files: UploadFile[]): { bytes: Buffer; filename: string; type: string } {
+  const file = rng.pick(files);
   switch (rng.int(0, 9)) {
     case 0:
-      return { bytes: rng.bytes(rng.int(0, 2_000)), filename: "noise.png", type: "image/png" };
+      return { bytes: rng.bytes(rng.int(0, 2_000)), filename: `noise${file.name.slice(file.name.lastIndexOf("."))}`, type: file.type };
     case 1:
-      return { bytes: image.bytes.subarray(0, rng.int(1, image.bytes.length - 1)), filename: image.name, type: image.type };
+      return { bytes: file.bytes.subarray(0, rng.int(1, file.bytes.length - 1)), filename: file.name, type: file.type };
     case 2:
-      return { bytes: Buffer.concat([image.bytes.subarray(0, 16), rng.bytes(300)]), filename: image.name, type: image.type };
+      return { bytes: Buffer.concat([file.bytes.subarray(0, 16), rng.bytes(300)]), filename: file.name, type: file.type };
     case 3:
-      return { bytes: Buffer.alloc(0), filename: "empty.png", type: "image/png" };
+      return { bytes: Buffer.alloc(0), filename: "empty.bin", type: file.type };
     case 4:
-      return { bytes: image.bytes, filename: rng.pick(["../../etc/passwd", "☃.png", "a\".png", "", "x".repeat(300)]), type: rng.pick(["application/octet-stream", "text/plain", "image/gif", ""]) };
+      return { bytes: file.bytes, filename: rng.pick(["../../etc/passwd", "☃.bin", "a\".bin", "", "x".repeat(300)]), type: rng.pick(["application/octet-stream", "text/plain", "image/gif", ""]) };
     case 5:
-      return { bytes: Buffer.from("not an image at all"), filename: "a.txt", type: "text/plain" };
+      return { bytes: Buffer.from("not an upload at all"), filename: "a.txt", type: "text/plain" };
     default:
-      return { bytes: image.bytes, filename: image.name, type: image.type };
+      return { bytes: file.bytes, filename: file.name, type: file.type };
   }
 }
 
@@ -183,7 +204,7 @@ function hostileEditForm(rng: Rng, world: FuzzWorld, boundary: string): Buffer[]
   if (rng.chance(0.3)) text("response_format", rng.pick(["b64_json", "url"]));
   const files = rng.pick([0, 1, 1, 1, 2, 3]);
   for (let i = 0; i < files; i++) {
-    const upload = uploadBytes(rng, world);
+    const upload = uploadBytes(rng, world.images);
     parts.push(formPart(boundary, rng.pick(["image", "image", "image", "image[]", "mask", "other"]), upload.bytes, upload));
   }
   if (rng.chance(0.05)) parts.push(formPart(boundary, "prompt", rng.pick(world.images).bytes, { filename: "p.png", type: "image/png" }));
@@ -194,13 +215,49 @@ function hostileEditForm(rng: Rng, world: FuzzWorld, boundary: string): Buffer[]
   return parts;
 }
 
-/** A multipart edit form, valid or hostile, then sometimes cut short or sent under a wrong Content-Type. */
-function editForm(rng: Rng, world: FuzzWorld): { body: Buffer; contentType: string } {
+/** A valid transcription form, as the OpenAI client writes it: the model, the file, maybe a format and timings. */
+function validAudioForm(rng: Rng, world: FuzzWorld, boundary: string): Buffer[] {
+  const format = rng.pick(["json", "text", "srt", "vtt", "verbose_json"]);
+  const parts = [formPart(boundary, "model", rng.pick(world.models.transcribe)), formPart(boundary, "response_format", format)];
+  if (format === "verbose_json" && rng.chance(0.5)) parts.push(formPart(boundary, "timestamp_granularities[]", rng.pick(["word", "segment"])));
+  if (rng.chance(0.3)) parts.push(formPart(boundary, "temperature", rng.pick(["0", "0.4"])));
+  const audio = rng.pick(world.audio);
+  parts.push(formPart(boundary, "file", audio.bytes, { filename: audio.name, type: audio.type }));
+  return parts;
+}
+
+/** A hostile transcription form: odd values, missing or repeated parts, images and broken files as the audio. */
+function hostileAudioForm(rng: Rng, world: FuzzWorld, boundary: string): Buffer[] {
+  const parts: Buffer[] = [];
+  const text = (name: string, valid: string): void => {
+    if (rng.chance(0.08)) return;
+    parts.push(formPart(boundary, name, rng.chance(0.15) ? oddString(rng) : valid));
+  };
+  text("model", rng.chance(0.85) ? rng.pick(world.models.transcribe) : rng.pick([...world.models.speak, ...world.models.image, "nope"]));
+  if (rng.chance(0.6)) text("response_format", rng.pick(["json", "text", "srt", "vtt", "verbose_json", "mp3"]));
+  if (rng.chance(0.3)) text("temperature", rng.pick(["0", "0.5", "2", "-1", "warm", ""]));
+  if (rng.chance(0.2)) text("language", rng.pick(["en", "de", ""]));
+  for (let i = rng.pick([0, 1, 2]); i > 0; i--) text("timestamp_granularities[]", rng.pick(["word", "segment", "letter"]));
+  const files = rng.pick([0, 1, 1, 1, 2]);
+  for (let i = 0; i < files; i++) {
+    const upload = uploadBytes(rng, rng.chance(0.85) ? world.audio : world.images);
+    parts.push(formPart(boundary, rng.pick(["file", "file", "file", "file[]", "audio", "image"]), upload.bytes, upload));
+  }
+  if (rng.chance(0.1)) parts.push(formPart(boundary, key(rng), oddString(rng)));
+  if (rng.chance(0.05)) parts.push(formPart(boundary, "huge", "x".repeat(rng.pick([100_000, 1_100_000]))));
+  if (rng.chance(0.3)) shuffle(rng, parts);
+  return parts;
+}
+
+type FormParts = (rng: Rng, world: FuzzWorld, boundary: string) => Buffer[];
+
+/** A multipart form, valid or hostile, then sometimes cut short or sent under a wrong Content-Type. */
+function multipartForm(rng: Rng, world: FuzzWorld, valid: FormParts, hostile: FormParts): { body: Buffer; contentType: string } {
   const boundary = rng.pick(["xgate-fuzz", "----WebKitFormBoundary7MA4YWxkTrZu0gW", "a", "x".repeat(70)]);
   if (rng.chance(0.35)) {
-    return { body: Buffer.concat([...validEditForm(rng, world, boundary), Buffer.from(`--${boundary}--\r\n`)]), contentType: `multipart/form-data; boundary=${boundary}` };
+    return { body: Buffer.concat([...valid(rng, world, boundary), Buffer.from(`--${boundary}--\r\n`)]), contentType: `multipart/form-data; boundary=${boundary}` };
   }
-  let body = Buffer.concat([...hostileEditForm(rng, world, boundary), Buffer.from(`--${boundary}--\r\n`)]);
+  let body = Buffer.concat([...hostile(rng, world, boundary), Buffer.from(`--${boundary}--\r\n`)]);
   if (rng.chance(0.1)) body = body.subarray(0, rng.int(0, body.length - 1));
   const contentType = rng.pick([
     ...Array<string>(15).fill(`multipart/form-data; boundary=${boundary}`),
@@ -253,8 +310,10 @@ const JSON_ROUTES = [
   { paths: ["/v1/embeddings", "/embeddings"], fields: embeddingFields },
   { paths: ["/v1/images/generations", "/images/generations"], fields: imageGenerationFields },
   { paths: ["/v1/rerank", "/rerank", "/v2/rerank"], fields: rerankFields },
+  { paths: ["/v1/audio/speech", "/audio/speech"], fields: speechFields },
 ];
 const EDIT_PATHS = ["/v1/images/edits", "/images/edits"];
+const AUDIO_FORM_PATHS = ["/v1/audio/transcriptions", "/audio/transcriptions", "/v1/audio/translations", "/audio/translations"];
 const GET_PATHS = ["/v1/models", "/models", "/model/info", "/v1/model/info", "/health", "/health/readiness", "/health/liveliness", "/health/liveness"];
 
 /** Every UTF-8 byte as %XX: lone surrogates included (as U+FFFD), which encodeURIComponent refuses. */
@@ -300,8 +359,9 @@ export function fuzzCase(seed: number, index: number, world: FuzzWorld): FuzzCas
     const type = jsonContentType(rng);
     if (type !== undefined) headers["content-type"] = type;
   } else if (roll < 80) {
-    path = rng.pick(EDIT_PATHS);
-    const form = editForm(rng, world);
+    const edit = roll < 70;
+    path = rng.pick(edit ? EDIT_PATHS : AUDIO_FORM_PATHS);
+    const form = edit ? multipartForm(rng, world, validEditForm, hostileEditForm) : multipartForm(rng, world, validAudioForm, hostileAudioForm);
     body = form.body;
     headers["content-type"] = form.contentType;
   } else if (roll < 92) {
@@ -313,7 +373,7 @@ export function fuzzCase(seed: number, index: number, world: FuzzWorld): FuzzCas
   } else {
     // The wrong method for a route, or a route that does not exist.
     method = rng.pick(["GET", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD", "POST"] as const);
-    path = rng.pick([...EDIT_PATHS, ...GET_PATHS, "/v1/chat/completions", "/v1/nope", "/", "/v1", "/v1/files/images/"]);
+    path = rng.pick([...EDIT_PATHS, ...AUDIO_FORM_PATHS, ...GET_PATHS, "/v1/chat/completions", "/v1/nope", "/", "/v1", "/v1/files/images/"]);
     if (method !== "GET" && method !== "HEAD" && rng.chance(0.5)) {
       body = Buffer.from(array([anyValue(rng, 1)]));
       headers["content-type"] = "application/json";

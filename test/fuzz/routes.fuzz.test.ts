@@ -16,6 +16,7 @@ import assert from "node:assert/strict";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { Pool, request } from "undici";
+import { id3Tag, mp3Frames, tonePcm, wavHeader } from "../support/emulator/audio-encoding.js";
 import { type Emulator, startEmulator } from "../support/emulator/index.js";
 import { type TestApp, testApp } from "../support/app.js";
 import { jpegBytes, pngBytes, webpBytes } from "../upstream/helpers.js";
@@ -54,6 +55,10 @@ model_list:
     litellm_params: { model: xinference/sd-turbo, api_base: "${emulator.baseUrl}" }
   - model_name: rerank
     litellm_params: { model: xinference/bge-reranker-base, api_base: "${emulator.baseUrl}" }
+  - model_name: whisper
+    litellm_params: { model: xinference/whisper-large-v3, api_base: "${emulator.baseUrl}" }
+  - model_name: tts
+    litellm_params: { model: xinference/ChatTTS, api_base: "${emulator.baseUrl}" }
 router_settings:
   model_group_alias: { text-embedding-3-small: embed }
 general_settings:
@@ -99,12 +104,16 @@ describe(`fuzzing every route (FUZZ_SEED=${SEED})`, () => {
   it("answers every request with no 5xx of its own and every error in the OpenAI shape, and keeps serving", async (t) => {
     const world: FuzzWorld = {
       masterKey: MASTER_KEY,
-      models: { embed: ["embed", "text-embedding-3-small"], image: ["sd", "turbo"], rerank: ["rerank"] },
+      models: { embed: ["embed", "text-embedding-3-small"], image: ["sd", "turbo"], rerank: ["rerank"], transcribe: ["whisper"], speak: ["tts"] },
       images: [
         { name: "a.png", type: "image/png", bytes: await pngBytes(8, 8) },
         { name: "b.png", type: "image/png", bytes: await pngBytes(24, 16) },
         { name: "c.jpg", type: "image/jpeg", bytes: await jpegBytes(16, 16) },
         { name: "d.webp", type: "image/webp", bytes: await webpBytes(8, 8) },
+      ],
+      audio: [
+        { name: "a.wav", type: "audio/wav", bytes: Buffer.concat([wavHeader(24_000), tonePcm(0.5, 1)]) },
+        { name: "b.mp3", type: "audio/mpeg", bytes: Buffer.concat([id3Tag(), mp3Frames(1)]) },
       ],
       hosted: [],
     };

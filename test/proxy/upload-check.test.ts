@@ -8,7 +8,9 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { describe, test } from "node:test";
 import { spoolingProxy } from "../support/spooling-proxy.js";
-import { describeHead, imageCheck, InvalidImageError } from "../../src/proxy/files/image-check.js";
+import { AUDIO_RULE, InvalidAudioError } from "../../src/proxy/files/audio-check.js";
+import { ACCEPTED_IMAGES, IMAGE_RULE, InvalidImageError } from "../../src/proxy/files/image-check.js";
+import { describeHead as describeAnyHead, typeCheck, type TypeRule } from "../../src/proxy/files/upload-check.js";
 import { fetchHealth } from "../support/proxy-process.js";
 
 const MASTER_KEY = "sk-upload-check";
@@ -21,16 +23,18 @@ const JPEG_HEAD = Buffer.from("ffd8ffe000104a46494600010100000100010000", "hex")
 const WEBP_HEAD = Buffer.from("RIFF\x24\x00\x00\x00WEBPVP8 ", "latin1");
 const NOT_AN_IMAGE = Buffer.from("0001020304050607a1b2c3d4e5f60718", "hex");
 
+const describeHead = (head: Buffer): string => describeAnyHead(head, ACCEPTED_IMAGES);
+
 interface ErrorShape {
   error: { message: string; type: string; param: string | null; code: string };
 }
 
-/** Runs bytes (in the given chunks) through the check; the type it reported, or the error it failed with. */
-async function check(...chunks: Buffer[]): Promise<{ type?: string; error?: unknown; passed: number }> {
+/** Runs bytes (in the given chunks) through a check; the type it reported, or the error it failed with. */
+async function checkWith(rule: TypeRule, field: string, chunks: Buffer[]): Promise<{ type?: string; error?: unknown; passed: number }> {
   let type: string | undefined;
   let passed = 0;
   try {
-    await pipeline(Readable.from(chunks), imageCheck({ field: "image", filename: "x.bin" }, (t) => (type = t)), async (source) => {
+    await pipeline(Readable.from(chunks), typeCheck({ field, filename: "x.bin" }, rule, (t) => (type = t)), async (source) => {
       for await (const chunk of source as AsyncIterable<Buffer>) passed += chunk.length;
     });
     return { type, passed };
@@ -39,7 +43,9 @@ async function check(...chunks: Buffer[]): Promise<{ type?: string; error?: unkn
   }
 }
 
-describe("imageCheck", () => {
+const check = (...chunks: Buffer[]): ReturnType<typeof checkWith> => checkWith(IMAGE_RULE, "image", chunks);
+
+describe("the image check", () => {
   test("passes PNG, JPEG and WebP through whole and reports the type", async () => {
     assert.deepEqual(await check(PNG), { type: "image/png", passed: PNG.length });
     assert.deepEqual(await check(JPEG_HEAD), { type: "image/jpeg", passed: JPEG_HEAD.length });
@@ -70,6 +76,42 @@ describe("imageCheck", () => {
     assert.match(empty.error.message, /\(field 'image'\) is empty\./);
     const short = await check(Buffer.from([0x89, 0x50]));
     assert.ok(short.error instanceof InvalidImageError);
+  });
+});
+
+describe("the audio check", () => {
+  const heads: [string, Buffer][] = [
+    ["audio/wav", Buffer.from("RIFF\x24\x00\x00\x00WAVEfmt ", "latin1")],
+    ["audio/mpeg", Buffer.from("ID3\x04\x00\x00\x00\x00\x00\x00", "latin1")],
+    ["audio/mpeg", Buffer.from("fff3 84c0 0000 0000 0000 0000".replace(/ /g, ""), "hex")],
+    ["audio/aac", Buffer.from("fff1 5080 2dff fc00 0000 0000".replace(/ /g, ""), "hex")],
+    ["audio/flac", Buffer.from("fLaC\x00\x00\x00\x22\x12\x00\x12\x00", "latin1")],
+    ["audio/ogg", Buffer.from("OggS\x00\x02\x00\x00\x00\x00\x00\x00", "latin1")],
+    ["audio/webm", Buffer.from("1a45dfa3a34286810142f7810142f2", "hex")],
+    ["audio/mp4", Buffer.from("\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00", "latin1")],
+    ["audio/aiff", Buffer.from("FORM\x00\x00\x10\x00AIFFCOMM", "latin1")],
+  ];
+
+  test("passes the containers ffmpeg reads, and reports their type", async () => {
+    for (const [type, head] of heads) {
+      const result = await checkWith(AUDIO_RULE, "file", [head, Buffer.alloc(64)]);
+      assert.deepEqual(result, { type, passed: head.length + 64 }, type);
+    }
+  });
+
+  test("refuses what is no audio, saying what it looks like", async () => {
+    const refused = async (bytes: Buffer): Promise<string> => {
+      const { error } = await checkWith(AUDIO_RULE, "file", [bytes]);
+      assert.ok(error instanceof InvalidAudioError, String(error));
+      assert.equal(error.code, "invalid_audio");
+      assert.equal(error.param, "file");
+      return error.message;
+    };
+    assert.match(await refused(PNG), /^The file 'x\.bin' \(field 'file'\) is not WAV, MP3, AAC, FLAC, Ogg, WebM, M4A or AIFF audio: its first bytes look like image\/png; convert it to WAV/);
+    assert.match(await refused(Buffer.from("\x00\x00\x00\x1cftypheic\x00\x00\x00\x00", "latin1")), /HEIC or AVIF image/);
+    assert.match(await refused(Buffer.from("UklGRiQAAABXQVZFZm10IBAAAAABAAEA")), /base64 text of a WebP image or WAV audio/);
+    assert.match(await refused(Buffer.from("hello, this is a transcript\n")), /look like text/);
+    assert.match(await refused(Buffer.alloc(0)), /\(field 'file'\) is empty\. Send a WAV/);
   });
 });
 

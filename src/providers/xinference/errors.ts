@@ -3,7 +3,7 @@
  * HTTPException, FastAPI's 422 list, the text/plain "Internal Server Error: ..." of an uncaught exception, and
  * whatever a proxy in front of it sends (HTML pages, empty bodies). The upstream's own words are kept.
  */
-import { BadRequestError, errorFromStatus, NotFoundError } from "../../errors.js";
+import { BadRequestError, errorFromStatus, NotFoundError, UnsupportedParamsError } from "../../errors.js";
 import type { APIError, APIErrorOptions } from "../../errors.js";
 import type { UpstreamFailure } from "../../upstream/http.js";
 import { displayUrl } from "../../upstream/target.js";
@@ -117,6 +117,37 @@ function isJsonDecodeError(text: string): boolean {
   return JSON_DECODE_PROBLEMS.some((problem) => text.startsWith(`${problem}: `)) && /: line \d+ column \d+ \(char \d+\)$/.test(text);
 }
 
+/** What ffmpeg's reader, under the transformers pipeline, says of an upload it cannot decode. */
+const UNREADABLE_AUDIO = "Soundfile is either not in the correct format or is malformed";
+
+/** The audio models' 500s that are the request's fault: an upload that is no audio, a parameter the model does not take. */
+function audioMistake(text: string, options: APIErrorOptions): APIError | undefined {
+  if (text.startsWith(UNREADABLE_AUDIO)) {
+    return new BadRequestError(
+      "Xinference could not decode the uploaded audio: the file is not audio, or is cut short or damaged. " +
+        "Send a whole WAV, MP3, FLAC, Ogg, WebM or M4A file as 'file'.",
+      { ...options, code: "invalid_audio", param: "file" },
+    );
+  }
+  if (/is not suitable for translations/.test(text)) {
+    return new BadRequestError(`${sentence(text)} Translations need a multilingual model (e.g. whisper-large-v3, not a .en one).`, {
+      ...options,
+      code: "unsupported_by_model",
+      param: "model",
+    });
+  }
+  // A Python TypeError from the model's method: an extra, sent in kwargs, that the model does not take.
+  const unexpected = /\.(transcriptions|translations|speech)\(\) got an unexpected keyword argument '([^']+)'/.exec(text);
+  if (unexpected !== null) {
+    const param = unexpected[2] as string;
+    return new UnsupportedParamsError(
+      `The model does not take the parameter '${param}' (${text}). Remove it from the request.`,
+      { ...options, param },
+    );
+  }
+  return undefined;
+}
+
 /**
  * Xinference's 500s that are the request's fault, not the deployment's: the same request gets the same
  * answer anywhere, so they are the client's 400 (and never cool a deployment down). Undefined for any other.
@@ -136,6 +167,8 @@ function clientMistake(message: string, failure: UpstreamFailure, options: APIEr
       { ...options, code: "invalid_image", param: "image" },
     );
   }
+  const audio = audioMistake(text, options);
+  if (audio !== undefined) return audio;
   const format = /^Unsupported response format: (.*)$/.exec(text)?.[1];
   if (format !== undefined) {
     const accepted = failure.url.includes("/images/") ? ": use 'b64_json' or 'url'" : ": use one the operation supports";

@@ -7,6 +7,8 @@ import { imageEdit } from "./image-edit.js";
 import { imageGeneration } from "./image-generation.js";
 import { CONNECTION, launchModel, listModels } from "./models.js";
 import { rerank } from "./rerank.js";
+import { speech } from "./speech.js";
+import { transcription } from "./transcription.js";
 
 export const xinference: Provider = {
   name: PROVIDER,
@@ -16,6 +18,8 @@ export const xinference: Provider = {
   imageGeneration,
   imageEdit,
   rerank,
+  transcription,
+  speech,
   listModels,
   launchModel,
 };

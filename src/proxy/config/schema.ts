@@ -38,7 +38,14 @@ export const MODEL_MODES = [
 ] as const;
 
 /** The modes xgate serves routes for. */
-export const SERVED_MODES: ReadonlySet<string> = new Set(["embedding", "image_generation", "image_edit", "rerank"]);
+export const SERVED_MODES: ReadonlySet<string> = new Set([
+  "embedding",
+  "image_generation",
+  "image_edit",
+  "rerank",
+  "audio_transcription",
+  "audio_speech",
+]);
 
 /** Xinference's `model_type` values for `POST /v1/models`. */
 export const XINFERENCE_MODEL_TYPES = ["LLM", "embedding", "image", "rerank", "audio", "video", "flexible"] as const;

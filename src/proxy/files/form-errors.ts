@@ -28,6 +28,14 @@ export interface FormLimits {
   maxParts: number;
 }
 
+/** The call a form is for, as messages name it. */
+export interface FormKind {
+  /** e.g. `an image edit`. */
+  call: string;
+  /** The fields the call reads, e.g. `image, mask, prompt and model`. */
+  fields: string;
+}
+
 /** A file part of the form, to name in a message. */
 export interface FilePartLabel {
   field: string;
@@ -123,24 +131,24 @@ export function formClosedEarly(): InvalidMultipartError {
 }
 
 /** @fastify/multipart's codes; its limit errors are ours to word, with the limit in them. */
-function pluginError(code: string, limits: FormLimits): APIError | undefined {
+function pluginError(code: string, limits: FormLimits, kind: FormKind): APIError | undefined {
   switch (code) {
     case "FST_REQ_FILE_TOO_LARGE":
       return new PayloadTooLargeError(
         `An uploaded file is larger than the proxy's limit of ${megabytes(limits.maxFileBytes)} per file (${RAISE_LIMIT}): send a smaller file, or raise the limit.`,
       );
     case "FST_FILES_LIMIT":
-      return new PayloadTooLargeError(`The form has more than ${limits.maxFiles} files; an image edit takes at most ${limits.maxFiles}: send fewer.`);
+      return new PayloadTooLargeError(`The form has more than ${limits.maxFiles} files; ${kind.call} takes at most ${limits.maxFiles}: send fewer.`);
     case "FST_FIELDS_LIMIT":
       return new PayloadTooLargeError(
-        `The form has more than ${limits.maxFields} text fields; an image edit takes at most ${limits.maxFields} fields: send only the ones the edit needs.`,
+        `The form has more than ${limits.maxFields} text fields; ${kind.call} takes at most ${limits.maxFields} fields: send only the ones it needs.`,
       );
     case "FST_PARTS_LIMIT":
-      return new PayloadTooLargeError(`The form has more than ${limits.maxParts} parts: send only the fields and files the edit needs.`);
+      return new PayloadTooLargeError(`The form has more than ${limits.maxParts} parts: send only the fields and files ${kind.call} needs.`);
     case "FST_PROTO_VIOLATION":
       return new InvalidMultipartError(
         "A form field is named '__proto__', 'constructor' or another property every JavaScript object has, which the proxy refuses: " +
-          "rename it (an image edit reads image, mask, prompt, model, n, size, response_format and user).",
+          `rename it (${kind.call} reads ${kind.fields}).`,
       );
     case "FST_INVALID_JSON_FIELD_ERROR":
       return new InvalidMultipartError(
@@ -157,8 +165,14 @@ function pluginError(code: string, limits: FormLimits): APIError | undefined {
  * The client's mistake that `err`, thrown while reading a form, stands for; anything else (a fault of the
  * proxy's, a full disk) is passed on as it is. `reading`: the file being received when it was thrown.
  */
-export function formError(err: unknown, limits: FormLimits, contentType: string | undefined, reading?: FilePartLabel): unknown {
+export function formError(
+  err: unknown,
+  limits: FormLimits,
+  kind: FormKind,
+  contentType: string | undefined,
+  reading?: FilePartLabel,
+): unknown {
   if (err instanceof APIError || !(err instanceof Error)) return err;
   const code = (err as { code?: unknown }).code;
-  return (typeof code === "string" ? pluginError(code, limits) : undefined) ?? syntaxError(err.message, contentType, reading) ?? err;
+  return (typeof code === "string" ? pluginError(code, limits, kind) : undefined) ?? syntaxError(err.message, contentType, reading) ?? err;
 }

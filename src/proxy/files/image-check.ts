@@ -1,18 +1,11 @@
-/**
- * Checks an uploaded image by its first bytes while it is spooled, before anything goes upstream. Xinference
- * answers a file its image library cannot open with a 500, which would count against the deployment: one
- * client's text file would take the model away from everyone.
- */
-import { Transform } from "node:stream";
+/** An image edit's uploads must be PNG, JPEG or WebP images: what Xinference's image library opens (see upload-check.ts). */
 import { BadRequestError } from "../../errors.js";
 import { sniffImageType } from "../../upstream/sniff.js";
 import { describeFile } from "./form-errors.js";
 import type { FilePartLabel } from "./form-errors.js";
+import { describeHead, type TypeRule } from "./upload-check.js";
 
 export const ACCEPTED_IMAGES = "PNG, JPEG or WebP";
-
-/** Enough to sniff the type (12 bytes) and to show some text of a file that is not an image. */
-const HEAD_BYTES = 32;
 
 export class InvalidImageError extends BadRequestError {
   constructor(message: string, field: string) {
@@ -20,87 +13,12 @@ export class InvalidImageError extends BadRequestError {
   }
 }
 
-/** Signatures of files that are often sent by mistake, to name them in the error. */
-const KNOWN_SIGNATURES: [prefix: string, what: string][] = [
-  ["GIF8", "a GIF image"],
-  ["BM", "a BMP image"],
-  ["II*\0", "a TIFF image"],
-  ["MM\0*", "a TIFF image"],
-  ["%PDF", "a PDF document"],
-  ["PK\x03\x04", "a ZIP archive (or an Office document)"],
-  ["\x1f\x8b", "gzip-compressed data"],
-];
-
-/** Base64 text of an image, or a data: URL: the picture encoded, where the file's bytes belong. */
-const ENCODED_IMAGE: [pattern: RegExp, what: string][] = [
-  [/^data:image\//, "a data: URL"],
-  [/^(iVBORw0KGgo|\/9j\/|UklGR)/, "base64 text of an image"],
-];
-
-function startsWithText(head: Buffer, prefix: string): boolean {
-  return head.subarray(0, prefix.length).equals(Buffer.from(prefix, "latin1"));
-}
-
-/** The head as text, when it reads as UTF-8 without control characters other than whitespace. */
-function asText(head: Buffer): string | undefined {
-  try {
-    const text = new TextDecoder("utf-8", { fatal: true }).decode(head, { stream: true });
-    // eslint-disable-next-line no-control-regex
-    return text === "" || /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(text) ? undefined : text;
-  } catch {
-    return undefined;
-  }
-}
-
-/** What the first bytes of a file that is no accepted image look like, for the error message. */
-export function describeHead(head: Buffer): string {
-  const known = KNOWN_SIGNATURES.find(([prefix]) => startsWithText(head, prefix));
-  if (known !== undefined) return `look like ${known[1]}; convert it to ${ACCEPTED_IMAGES}`;
-  // ISO media files (HEIC, AVIF): a box size, then "ftyp".
-  if (startsWithText(head.subarray(4), "ftyp")) return `look like a HEIC or AVIF image; convert it to ${ACCEPTED_IMAGES}`;
-  const text = asText(head);
-  if (text !== undefined) {
-    const encoded = ENCODED_IMAGE.find(([pattern]) => pattern.test(text));
-    if (encoded !== undefined) return `are ${encoded[1]} (${JSON.stringify(text.slice(0, 16))}…); send the decoded bytes instead`;
-    return `look like text (${JSON.stringify(text.length > 24 ? `${text.slice(0, 24)}…` : text)})`;
-  }
-  const hex = [...head.subarray(0, 8)].map((byte) => byte.toString(16).padStart(2, "0")).join(" ");
-  return `are ${hex}, which is none of them`;
-}
-
 function notAnImage(file: FilePartLabel, head: Buffer): InvalidImageError {
-  const problem = head.length === 0 ? "is empty" : `is not a ${ACCEPTED_IMAGES} image: its first bytes ${describeHead(head)}`;
+  const problem = head.length === 0 ? "is empty" : `is not a ${ACCEPTED_IMAGES} image: its first bytes ${describeHead(head, ACCEPTED_IMAGES)}`;
   return new InvalidImageError(
     `${describeFile(file, true)} ${problem}. Send a ${ACCEPTED_IMAGES} file as '${file.field}'.`,
     file.field,
   );
 }
 
-/**
- * Passes a file's bytes through, failing with InvalidImageError once its first bytes show it is no PNG, JPEG
- * or WebP image. `onType` learns the image type the bytes show, which is what the file is sent upstream as.
- */
-export function imageCheck(file: FilePartLabel, onType: (type: string) => void): Transform {
-  let head = Buffer.alloc(0);
-  let decided = false;
-  const decide = (): Error | null => {
-    decided = true;
-    const type = sniffImageType(head);
-    if (type === undefined) return notAnImage(file, head);
-    onType(type);
-    return null;
-  };
-  return new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      if (decided) return callback(null, chunk);
-      head = Buffer.concat([head, chunk.subarray(0, HEAD_BYTES - head.length)]);
-      if (head.length < HEAD_BYTES) return callback(null, chunk);
-      const error = decide();
-      if (error === null) callback(null, chunk);
-      else callback(error);
-    },
-    flush(callback) {
-      callback(decided ? null : decide());
-    },
-  });
-}
+export const IMAGE_RULE: TypeRule = { sniff: sniffImageType, refuse: notAnImage };

@@ -1,9 +1,10 @@
 /**
- * Reads an image-edit form. Each uploaded file is streamed to a temporary file as it arrives, never held
- * whole in memory, and the upstream request later streams it from disk. Spooling (rather than piping the
- * client's stream straight upstream) is what lets a failed attempt be retried on another deployment, and
- * lets `model` arrive after the files in the form. Whatever is wrong with a form — its syntax, its size, a
- * file that is no image — is the client's 4xx before anything goes upstream, and leaves no file behind.
+ * Reads a multipart form (an image edit's, a transcription's). Each uploaded file is streamed to a temporary
+ * file as it arrives, never held whole in memory, and the upstream request later streams it from disk.
+ * Spooling (rather than piping the client's stream straight upstream) is what lets a failed attempt be
+ * retried on another deployment, and lets `model` arrive after the files in the form. Whatever is wrong with
+ * a form — its syntax, its size, a file of the wrong type — is the client's 4xx before anything goes
+ * upstream, and leaves no file behind.
  */
 import { createReadStream, createWriteStream } from "node:fs";
 import { rm } from "node:fs/promises";
@@ -16,22 +17,41 @@ import type { FastifyRequest } from "fastify";
 import { BadRequestError } from "../../errors.js";
 import type { FileLike } from "../../types.js";
 import { fieldTooLarge, fileTooLarge, formClosedEarly, formError, formTooLarge, unnamedPart } from "./form-errors.js";
-import type { FilePartLabel, FormLimits } from "./form-errors.js";
-import { imageCheck } from "./image-check.js";
+import type { FilePartLabel, FormKind, FormLimits } from "./form-errors.js";
 import { makeSpoolDir } from "./spool-dir.js";
+import { typeCheck, type TypeRule } from "./upload-check.js";
 
 export interface SpooledFile {
   path: string;
   filename: string;
-  /** The image type its bytes show (image/png, image/jpeg or image/webp), whatever the client labelled it. */
+  /** The type its bytes show (e.g. image/png, audio/wav), whatever the client labelled it. */
   contentType: string;
   size: number;
 }
 
-export interface EditForm {
-  fields: Record<string, string>;
-  images: SpooledFile[];
-  mask: SpooledFile | undefined;
+/** What one route's form holds: which file fields it takes, and what their files must be. */
+export interface FormSpec {
+  kind: FormKind;
+  /** What to say when the request is not multipart/form-data. */
+  notMultipart: string;
+  /** The file field each name a client may send stands for (OpenAI's SDK sends `image[]` for an array). */
+  fileFields: ReadonlyMap<string, string>;
+  /** File fields that take one file, each with what to say of a second. */
+  single: ReadonlyMap<string, string>;
+  /** What to say of a file under a name the form does not take. */
+  unexpectedFile(name: string): string;
+  /** Checks each file's bytes while it is spooled. */
+  rule: TypeRule;
+  /** A file's name when its part has none. */
+  defaultFilename: string;
+  /** Text fields kept as lists when repeated (`timestamp_granularities[]`); others keep their last value. */
+  listFields?: ReadonlySet<string>;
+}
+
+export interface SpooledForm {
+  fields: Record<string, string | string[]>;
+  /** By file field, in the order they came. */
+  files: Record<string, SpooledFile[]>;
   /** Removes the temporary files; call it when the request is done, whatever happened. */
   cleanup(): Promise<void>;
 }
@@ -42,7 +62,7 @@ export interface UploadLimits {
   maxFiles: number;
 }
 
-/** An edit has a handful of fields; these bound what a form can make the proxy hold. */
+/** A call's form has a handful of fields; these bound what a form can make the proxy hold. */
 const MAX_FIELDS = 64;
 const MAX_PARTS = 1000;
 
@@ -63,10 +83,6 @@ export function formDeclaredLimit(limits: UploadLimits): { formDeclaredMaxBytes:
     formTooLarge: () => formTooLarge(formLimits),
   };
 }
-
-/** The form field names clients use: OpenAI's SDK sends `image` for one file and `image[]` for an array. */
-const IMAGE_FIELDS = new Set(["image", "image[]", "images", "images[]"]);
-const MASK_FIELDS = new Set(["mask", "mask[]"]);
 
 /** The bytes read so far, fields and files together, against the limit for a whole request. */
 class FormBudget {
@@ -101,20 +117,26 @@ function fieldText(part: MultipartValue): string {
   return typeof part.value === "string" ? part.value : JSON.stringify(part.value);
 }
 
-function addField(form: EditForm, part: MultipartValue, budget: FormBudget): void {
+function addField(form: SpooledForm, part: MultipartValue, budget: FormBudget, listFields: ReadonlySet<string> | undefined): void {
   if (part.valueTruncated) throw fieldTooLarge(part.fieldname, budget.limits);
   const value = fieldText(part);
   budget.spend(Buffer.byteLength(value));
-  form.fields[part.fieldname.replace(/\[\]$/, "")] = value;
+  const name = part.fieldname.replace(/\[\]$/, "");
+  if (listFields?.has(name) !== true) {
+    form.fields[name] = value;
+    return;
+  }
+  const list = form.fields[name];
+  form.fields[name] = Array.isArray(list) ? [...list, value] : [value];
 }
 
-/** Streams a file part to `path`, checking that it is an image and counting it against the limits. */
-async function spool(part: MultipartFile, label: FilePartLabel, path: string, budget: FormBudget): Promise<SpooledFile> {
+/** Streams a file part to `path`, checking its type and counting it against the limits. */
+async function spool(part: MultipartFile, label: FilePartLabel, path: string, budget: FormBudget, rule: TypeRule): Promise<SpooledFile> {
   let size = 0;
   let contentType = part.mimetype;
   await pipeline(
     part.file,
-    imageCheck(label, (type) => (contentType = type)),
+    typeCheck(label, rule, (type) => (contentType = type)),
     budget.counter(label, (n) => (size += n)),
     createWriteStream(path),
   );
@@ -145,23 +167,18 @@ function discardRest(raw: IncomingMessage): void {
   raw.resume();
 }
 
-export async function readEditForm(request: FastifyRequest, limits: UploadLimits): Promise<EditForm> {
-  if (!request.isMultipart()) {
-    throw new BadRequestError(
-      "Image edits take multipart/form-data with the image file(s) under 'image' (or 'image[]') and fields 'prompt', 'model'.",
-      { code: "invalid_content_type" },
-    );
-  }
+export async function readForm(request: FastifyRequest, limits: UploadLimits, spec: FormSpec): Promise<SpooledForm> {
+  if (!request.isMultipart()) throw new BadRequestError(spec.notMultipart, { code: "invalid_content_type" });
   const formLimits: FormLimits = { ...limits, maxFields: MAX_FIELDS, maxParts: MAX_PARTS };
   const budget = new FormBudget(formLimits);
   // Made when the first file arrives, not before the form is read: nothing may be awaited between the
   // handler's start and request.parts(), or a client that hangs up meanwhile leaves a reader waiting forever
   // on a request that will say nothing more (and its folder behind).
   let dir: string | undefined;
-  const form: EditForm = {
+  let spooled = 0;
+  const form: SpooledForm = {
     fields: {},
-    images: [],
-    mask: undefined,
+    files: {},
     cleanup: () => (dir === undefined ? Promise.resolve() : rm(dir, { recursive: true, force: true })),
   };
   let receiving: { label: FilePartLabel; wasCut: () => boolean } | undefined;
@@ -185,31 +202,26 @@ export async function readEditForm(request: FastifyRequest, limits: UploadLimits
       const name: string | undefined = part.fieldname;
       if (name === undefined) throw unnamedPart(part.type === "file" ? part.filename : undefined);
       if (part.type === "field") {
-        addField(form, part, budget);
+        addField(form, part, budget, spec.listFields);
         continue;
       }
-      const isImage = IMAGE_FIELDS.has(name);
-      if (!isImage && !MASK_FIELDS.has(name)) {
-        throw new BadRequestError(
-          `Unexpected file field '${name}': send images as 'image' (or 'image[]') and the mask as 'mask'.`,
-          { param: name },
-        );
-      }
-      if (!isImage && form.mask) throw new BadRequestError("Send at most one mask.", { param: "mask" });
-      const label = { field: name, filename: part.filename || "image" };
+      const field = spec.fileFields.get(name);
+      if (field === undefined) throw new BadRequestError(spec.unexpectedFile(name), { param: name });
+      const files = (form.files[field] ??= []);
+      const second = spec.single.get(field);
+      if (second !== undefined && files.length > 0) throw new BadRequestError(second, { param: field });
+      const label = { field: name, filename: part.filename || spec.defaultFilename };
       dir ??= await makeSpoolDir();
-      const path = join(dir, String(form.images.length + (form.mask ? 1 : 0) + (isImage ? 0 : 1000)));
+      const path = join(dir, String(spooled++));
       receiving = { label, wasCut: watchForCut(part.file) };
-      const spooled = await spool(part, label, path, budget);
+      files.push(await spool(part, label, path, budget, spec.rule));
       receiving = undefined;
-      if (isImage) form.images.push(spooled);
-      else form.mask = spooled;
     }
   } catch (err) {
     discardRest(request.raw);
     await form.cleanup();
     const cut = receiving?.wasCut() === true ? receiving.label : undefined;
-    throw formError(err, formLimits, request.headers["content-type"], cut);
+    throw formError(err, formLimits, spec.kind, request.headers["content-type"], cut);
   }
   return form;
 }

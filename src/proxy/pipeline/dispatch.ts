@@ -8,7 +8,7 @@ import { type Operation, type OperationTarget } from "../../operations/index.js"
 import { resolveModel } from "../../providers/index.js";
 import type { UpstreamTarget } from "../../upstream/target.js";
 import type { ModelResolver } from "../model-resolver.js";
-import type { CallContext, Deployment, DeploymentCall, HealthMonitor, Router } from "../router/index.js";
+import type { AudioUse, CallContext, Deployment, DeploymentCall, HealthMonitor, Router } from "../router/index.js";
 import type { ParsedRequest } from "./parse.js";
 
 export interface Dispatched<Result> {
@@ -71,6 +71,11 @@ export class Dispatcher {
   /** Throws a 400 when the model's servers report it cannot do this image edit, before any GPU work. */
   assertCanEdit(requestedModel: string, withMask: boolean): void {
     this.health.checkEdit(this.resolver.resolve(requestedModel).group, withMask);
+  }
+
+  /** Throws a 400 when the model's servers report it cannot take this audio call, before any upload reaches a GPU. */
+  assertCanAudio(requestedModel: string, use: AudioUse): void {
+    this.health.checkAudio(this.resolver.resolve(requestedModel).group, use);
   }
 
   async dispatch<Request, Result>(

@@ -1,6 +1,7 @@
 /**
- * Whether a model can do an image edit, judged from what its server reports (Xinference's `model_type` and
- * `model_ability`), so that an impossible edit is refused with a 400 before any upload reaches a GPU.
+ * Whether a model can do an image edit or an audio call, judged from what its server reports (Xinference's
+ * `model_type` and `model_ability`), so that an impossible call is refused with a 400 before any upload
+ * reaches a GPU.
  */
 
 export interface ModelCapabilities {
@@ -28,4 +29,18 @@ export function editRefusal(capabilities: ModelCapabilities, withMask: boolean):
     ? `an edit with a mask needs the inpainting ability, and its abilities are: ${has}`
     : `an edit without a mask needs the image2image ability, and its abilities are: ${has}` +
         (abilities.includes("inpainting") ? " (send a mask to inpaint instead)" : "");
+}
+
+/** Transcriptions and translations need `audio2text`; speech a `text2audio` ability (`text2audio_zero_shot`…). */
+export type AudioUse = "audio2text" | "text2audio";
+
+/** Why a model cannot serve this audio call, or undefined when it can or when its capabilities are unknown. */
+export function audioRefusal(capabilities: ModelCapabilities, use: AudioUse): string | undefined {
+  const { modelType, abilities } = capabilities;
+  if (modelType !== undefined && modelType !== "audio") return `it is a ${modelType} model, not an audio model`;
+  if (abilities === undefined || abilities.some((ability) => ability.startsWith(use))) return undefined;
+  const has = abilities.length > 0 ? abilities.join(", ") : "none";
+  return use === "audio2text"
+    ? `turning speech into text needs the audio2text ability, and its abilities are: ${has}`
+    : `speaking text needs the text2audio ability, and its abilities are: ${has}`;
 }

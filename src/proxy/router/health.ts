@@ -16,7 +16,7 @@
  * auto-launch, which can take minutes, runs apart from the pass, which reports it as under way.
  */
 import { APIError, BadRequestError } from "../../errors.js";
-import { editRefusal } from "./abilities.js";
+import { type AudioUse, audioRefusal, editRefusal, type ModelCapabilities } from "./abilities.js";
 import { type Clock, systemClock, untilAborted } from "./clock.js";
 import type { LastingCause } from "./state.js";
 import type { Deployment } from "./deployment.js";
@@ -259,19 +259,42 @@ export class HealthMonitor implements Rotation {
    * deployment can, or when nothing is known (the upstream then decides).
    */
   checkEdit(group: string, withMask: boolean): void {
-    const members = this.deployments.filter((d) => d.group === group);
-    const refusals: string[] = [];
-    for (const deployment of members) {
-      const health = this.health.get(deployment.id);
-      const refusal = editRefusal({ modelType: health?.modelType, abilities: health?.abilities }, withMask);
-      if (refusal === undefined) return;
-      refusals.push(refusal);
-    }
-    if (refusals.length === 0) return;
+    const refusal = this.refusalOf(group, (capabilities) => editRefusal(capabilities, withMask));
+    if (refusal === undefined) return;
     throw new BadRequestError(
-      `Model '${group}' cannot edit images: ${refusals[0]}. Use a model that can, or generate with /v1/images/generations.`,
+      `Model '${group}' cannot edit images: ${refusal}. Use a model that can, or generate with /v1/images/generations.`,
       { param: "model", code: "model_cannot_edit" },
     );
+  }
+
+  /** As `checkEdit`, for a transcription or translation (`audio2text`) or speech (`text2audio`). */
+  checkAudio(group: string, use: AudioUse): void {
+    const refusal = this.refusalOf(group, (capabilities) => audioRefusal(capabilities, use));
+    if (refusal === undefined) return;
+    const [cannot, instead] =
+      use === "audio2text"
+        ? ["turn speech into text", "a speech model belongs on /v1/audio/speech"]
+        : ["speak text", "a transcription model belongs on /v1/audio/transcriptions"];
+    throw new BadRequestError(`Model '${group}' cannot ${cannot}: ${refusal}. Use a model that can (${instead}).`, {
+      param: "model",
+      code: use === "audio2text" ? "model_cannot_transcribe" : "model_cannot_speak",
+    });
+  }
+
+  /**
+   * The first deployment's reason not to take a call, when every deployment of the group has one; undefined
+   * when any can take it, or when the group has no capabilities known.
+   */
+  private refusalOf(group: string, refusal: (capabilities: ModelCapabilities) => string | undefined): string | undefined {
+    let first: string | undefined;
+    for (const deployment of this.deployments) {
+      if (deployment.group !== group) continue;
+      const health = this.health.get(deployment.id);
+      const reason = refusal({ modelType: health?.modelType, abilities: health?.abilities });
+      if (reason === undefined) return undefined;
+      first ??= reason;
+    }
+    return first;
   }
 
   /** One pass over every deployment; a call while a pass runs joins it. Never rejects. */

@@ -13,7 +13,7 @@ import { Router } from "./router.js";
 import type { Cooldown, RouterState } from "./state.js";
 import type { Random } from "./strategies/index.js";
 
-export { editRefusal, requiredEditAbility } from "./abilities.js";
+export { type AudioUse, editRefusal, requiredEditAbility } from "./abilities.js";
 export type { RouterConfigInput, RouterSettings } from "./config.js";
 export { routerSettingsFrom } from "./config.js";
 export type { Deployment } from "./deployment.js";

@@ -7,8 +7,9 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { BadRequestError } from "../../errors.js";
 import { imageEdit, type ImageEditCall, imageGeneration, type ImageGenerationCall, type Images } from "../../operations/index.js";
 import type { ImageResponse } from "../../types.js";
+import { IMAGE_RULE } from "../files/image-check.js";
 import type { ImageStore } from "../files/image-store.js";
-import { openSpooled, readEditForm, type UploadLimits } from "../files/uploads.js";
+import { type FormSpec, openSpooled, readForm, type UploadLimits } from "../files/uploads.js";
 import { asObject, type Dispatcher, type OperationRoute } from "../pipeline/index.js";
 import { hostedImageUrl, type HostedImageUrls } from "./hosted-images.js";
 
@@ -53,20 +54,40 @@ export function imageGenerationRoute(deps: ImageRouteDeps): OperationRoute<Image
   };
 }
 
+/** An edit's form: the images under `image` (or `image[]`; Xinference's own `images` too) and one `mask`. */
+const EDIT_FORM: FormSpec = {
+  kind: { call: "an image edit", fields: "image, mask, prompt, model, n, size, response_format and user" },
+  notMultipart: "Image edits take multipart/form-data with the image file(s) under 'image' (or 'image[]') and fields 'prompt', 'model'.",
+  fileFields: new Map([
+    ["image", "image"],
+    ["image[]", "image"],
+    ["images", "image"],
+    ["images[]", "image"],
+    ["mask", "mask"],
+    ["mask[]", "mask"],
+  ]),
+  single: new Map([["mask", "Send at most one mask."]]),
+  unexpectedFile: (name) => `Unexpected file field '${name}': send images as 'image' (or 'image[]') and the mask as 'mask'.`,
+  rule: IMAGE_RULE,
+  defaultFilename: "image",
+};
+
 export function imageEditRoute(deps: ImageRouteDeps): OperationRoute<ImageEditCall, Images> {
   return {
     urls: ["/v1/images/edits", "/images/edits"],
     operation: imageEdit,
     async read(request) {
-      const form = await readEditForm(request, deps.uploads);
+      const form = await readForm(request, deps.uploads, EDIT_FORM);
       const fields: Record<string, unknown> = { ...form.fields };
       if (fields.n !== undefined) fields.n = Number(fields.n);
-      if (form.images.length === 0) {
+      const images = form.files.image ?? [];
+      const mask = form.files.mask?.[0];
+      if (images.length === 0) {
         await form.cleanup();
         throw new BadRequestError("No image: send the image file(s) as 'image' (or 'image[]') in the form.", { param: "image" });
       }
-      const files: Record<string, unknown> = { image: form.images.map(openSpooled) };
-      if (form.mask !== undefined) files.mask = openSpooled(form.mask);
+      const files: Record<string, unknown> = { image: images.map(openSpooled) };
+      if (mask !== undefined) files.mask = openSpooled(mask);
       return { fields, files, release: form.cleanup };
     },
     admit: (parsed) => deps.dispatcher.assertCanEdit(parsed.model, (parsed.request as ImageEditCall).mask !== undefined),

@@ -91,14 +91,28 @@ describe("deployments", () => {
 
   test("an unknown mode warns with a suggestion; a mode xgate does not serve warns that it cannot be called", () => {
     const { warnings } = parseConfig(
-      `model_list:\n${deployment("a", "xinference/a", "    model_info:\n      mode: embeddings\n")}${deployment("chat", "xinference/qwen", "    model_info:\n      mode: chat\n")}`,
+      `model_list:\n${deployment("a", "xinference/a", "    model_info:\n      mode: embeddings\n")}${deployment("moderate", "xinference/qwen", "    model_info:\n      mode: moderation\n")}`,
       "config.yaml",
       {},
     );
     assert.deepEqual(warnings, [
       "model_list[0].model_info.mode (line 6) is 'embeddings', which is not a mode LiteLLM knows; did you mean embedding?",
-      "model_list[1].model_info.mode (line 11) is 'chat': xgate has no route for that mode yet (it serves embedding, image_generation, image_edit, rerank), so 'chat' is listed but cannot be called",
+      "model_list[1].model_info.mode (line 11) is 'moderation': xgate has no route for that mode yet (it serves embedding, image_generation, image_edit, rerank, audio_transcription, audio_speech), so 'moderate' is listed but cannot be called",
     ]);
+  });
+
+  test("the audio modes load without a warning, and give auto_launch its model_type", () => {
+    const launch = (mode: string, name: string): string => `    model_info:\n      mode: ${mode}\n      auto_launch:\n        model_name: ${name}\n`;
+    const { config, warnings } = parseConfig(
+      `model_list:\n${deployment("whisper", "xinference/whisper-large-v3", launch("audio_transcription", "whisper-large-v3"))}${deployment("tts", "xinference/ChatTTS", launch("audio_speech", "ChatTTS"))}`,
+      "config.yaml",
+      {},
+    );
+    assert.deepEqual(warnings, []);
+    assert.deepEqual(
+      config.model_list.map((d) => d.model_info.auto_launch?.model_type),
+      ["audio", "audio"],
+    );
   });
 
   test("auto_launch takes model_type from the mode, keeps launch options, and refuses what it cannot launch", () => {
