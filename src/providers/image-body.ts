@@ -8,8 +8,10 @@
  * Anything unusual (an escape inside the string, the key where it is not an item's) gives undefined, and the
  * caller parses the whole body the ordinary way: same results, same errors.
  */
-import { withoutBom } from "../upstream/http.js";
-import { isRecord } from "./shape.js";
+import { parseJsonBody, withoutBom } from "../upstream/http.js";
+import type { UpstreamTarget } from "../upstream/target.js";
+import { isRecord, unexpectedResponse } from "./shape.js";
+import type { ImageResult } from "./types.js";
 
 const KEY = Buffer.from('"b64_json"');
 const QUOTE = 0x22;
@@ -85,4 +87,26 @@ export function scanImageBody(raw: Buffer): ScannedImageBody | undefined {
     next++;
   }
   return next === images.length ? { skeleton: parsed, images } : undefined;
+}
+
+/**
+ * An OpenAI ImageList (`{"created", "data": [{"b64_json"}, …]}`) read as base64 bytes: the usual body scanned,
+ * an unusual one parsed and checked the same way. Providers ask for `b64_json` and answer a client's `url`
+ * themselves, so an item without one is a bad gateway.
+ */
+export function decodeImageList(body: Buffer, from: Pick<UpstreamTarget, "provider" | "label">): ImageResult {
+  const scanned = scanImageBody(body);
+  const json = scanned?.skeleton ?? parseJsonBody(body);
+  const bad = (what: string): Error => unexpectedResponse(from.provider, from.label, what);
+  if (!isRecord(json) || !Array.isArray(json.data)) throw bad("no `data` list");
+  const images =
+    scanned?.images ??
+    json.data.map((item: unknown, i): Buffer => {
+      const b64 = isRecord(item) ? item.b64_json : undefined;
+      const bytes = typeof b64 === "string" ? Buffer.from(b64, "latin1") : undefined;
+      if (bytes === undefined || !isBase64(bytes)) throw bad(`data[${i}] holds no b64_json image`);
+      return bytes;
+    });
+  const created = typeof json.created === "number" ? json.created : Math.floor(Date.now() / 1000);
+  return { created, images };
 }

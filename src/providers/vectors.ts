@@ -34,6 +34,26 @@ export function numberVectors(vectors: readonly number[][]): VectorList {
 }
 
 /**
+ * Vectors that arrived as little-endian float32 bytes (an OpenAI server's base64 answer): written out as base64
+ * without a conversion; read as numbers only when a caller wants floats.
+ */
+export function float32Vectors(vectors: readonly Buffer[]): VectorList {
+  const numbers = (i: number): number[] => {
+    const bytes = vectors[i] as Buffer;
+    const values = new Array<number>(bytes.length / 4);
+    for (let k = 0; k < values.length; k++) values[k] = bytes.readFloatLE(4 * k);
+    return values;
+  };
+  return {
+    length: vectors.length,
+    size: (i) => (vectors[i] as Buffer).length / 4,
+    numbers,
+    jsonElements: (i) => Buffer.from(JSON.stringify(numbers(i)).slice(1, -1)),
+    float32: (i) => vectors[i] as Buffer,
+  };
+}
+
+/**
  * A JSON array of numbers in a body: the bytes between its brackets, checked by scanNumberList, and where
  * its float32s start in the body's converted floats when it was read with scanFloat32List.
  */

@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { BadGatewayError } from "../../src/errors.js";
-import { scanImageBody } from "../../src/providers/image-body.js";
-import { decodeImageBody } from "../../src/providers/xinference/images.js";
+import { decodeImageList, scanImageBody } from "../../src/providers/image-body.js";
+import type { ImageResult } from "../../src/providers/index.js";
 
 const JPEG_B64 = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3, 4, 5, 6, 7, 8, 9]).toString("base64");
 const PNG_B64 = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3, 4]).toString("base64");
+
+const decodeImageBody = (raw: Buffer): ImageResult => decodeImageList(raw, { provider: "xinference", label: "Xinference" });
 
 function body(value: unknown, spacing?: number): Buffer {
   return Buffer.from(JSON.stringify(value, null, spacing));
