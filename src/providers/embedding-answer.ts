@@ -6,23 +6,29 @@
  */
 import { parseJsonBody } from "../upstream/http.js";
 import type { UpstreamTarget } from "../upstream/target.js";
+import { decodedLength, isBase64, type ScannedBase64Items, scanBase64Items } from "./base64-items.js";
 import { type ScannedEmbeddingBody, scanEmbeddingBody } from "./embedding-body.js";
-import { isBase64 } from "./image-body.js";
 import { isRecord, unexpectedResponse } from "./shape.js";
 import type { EmbeddingResult } from "./types.js";
-import { float32Vectors, numberVectors } from "./vectors.js";
+import { base64Vectors, numberVectors } from "./vectors.js";
 
-/** The body as the attempt decoded it: scanned when it has the usual shape, else parsed. */
+/** The body as the attempt decoded it: float lists or base64 strings scanned when it has the usual shape, else parsed. */
 export interface EmbeddingBody {
   scanned?: ScannedEmbeddingBody;
+  base64?: ScannedBase64Items;
   json?: unknown;
 }
 
 /** Who answered, as messages name it. */
 type Answerer = Pick<UpstreamTarget, "provider" | "label">;
 
-/** The attempt's decoder: `float32` converts float text as it is checked, for an answer to be written as base64. */
+/**
+ * The attempt's decoder. `float32`: the answer is to be written as base64, so base64 strings are looked for
+ * first (what an OpenAI server was asked for), and float text is converted as it is checked.
+ */
 export function decodeEmbeddingBody(body: Buffer, float32: boolean): EmbeddingBody {
+  const base64 = float32 ? scanBase64Items(body, "embedding") : undefined;
+  if (base64 !== undefined) return { base64 };
   const scanned = scanEmbeddingBody(body, { float32 });
   return scanned === undefined ? { json: parseJsonBody(body) } : { scanned };
 }
@@ -31,12 +37,10 @@ function isVector(value: unknown): value is number[] {
   return Array.isArray(value) && value.every((x) => typeof x === "number");
 }
 
-/** A base64 embedding as its float32 bytes, or undefined when it is not whole float32s in standard base64. */
-function float32Bytes(text: string): Buffer | undefined {
-  const ascii = Buffer.from(text, "latin1");
-  if (!isBase64(ascii)) return undefined;
-  const bytes = Buffer.from(text, "base64");
-  return bytes.length % 4 === 0 ? bytes : undefined;
+/** Item `embedding`'s base64 text: a placeholder for a string the scan checked, else the parsed string, checked here. */
+function base64Text(embedding: string, scanned: ScannedBase64Items | undefined): Buffer | undefined {
+  const text = scanned === undefined ? Buffer.from(embedding, "latin1") : scanned.strings[Number(embedding)];
+  return text !== undefined && (scanned !== undefined || isBase64(text)) && decodedLength(text) % 4 === 0 ? text : undefined;
 }
 
 /**
@@ -44,7 +48,7 @@ function float32Bytes(text: string): Buffer | undefined {
  * float list is a placeholder `[k]`); a 2xx body of another shape is a bad gateway naming what is wrong.
  */
 export function embeddingResult(body: EmbeddingBody, from: Answerer): EmbeddingResult {
-  const json = body.scanned?.skeleton ?? body.json;
+  const json = body.scanned?.skeleton ?? body.base64?.skeleton ?? body.json;
   const bad = (what: string): Error => unexpectedResponse(from.provider, from.label, what);
   if (!isRecord(json) || !Array.isArray(json.data)) throw bad("no `data` list");
   const lists: number[][] = [];
@@ -52,9 +56,9 @@ export function embeddingResult(body: EmbeddingBody, from: Answerer): EmbeddingR
   json.data.forEach((item: unknown, position) => {
     const embedding = isRecord(item) ? item.embedding : undefined;
     const index = isRecord(item) && typeof item.index === "number" ? item.index : position;
-    const bytes = typeof embedding === "string" ? float32Bytes(embedding) : undefined;
+    const text = typeof embedding === "string" ? base64Text(embedding, body.base64) : undefined;
     if (isVector(embedding)) lists[index] = embedding;
-    else if (bytes !== undefined) encoded[index] = bytes;
+    else if (text !== undefined) encoded[index] = text;
     else throw bad(`data[${position}] holds no list of floats or base64 float32s`);
   });
   if (lists.length > 0 && encoded.length > 0) throw bad("data mixes float lists and base64 embeddings");
@@ -64,7 +68,7 @@ export function embeddingResult(body: EmbeddingBody, from: Answerer): EmbeddingR
   }
   const vectors =
     encoded.length > 0
-      ? float32Vectors(encoded)
+      ? base64Vectors(encoded)
       : body.scanned === undefined
         ? numberVectors(lists)
         : body.scanned.vectors(lists.map((placeholder) => placeholder[0] as number));
