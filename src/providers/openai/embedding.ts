@@ -19,7 +19,10 @@ export async function embedding(request: EmbeddingRequest, client: UpstreamClien
   );
   const result = embeddingResult(answer, client.target);
   const wanted = request.dimensions;
-  const other = wanted === undefined ? undefined : Array.from({ length: result.vectors.length }, (_, i) => result.vectors.size(i)).find((n) => n !== wanted);
+  let other: number | undefined;
+  for (let i = 0; wanted !== undefined && other === undefined && i < result.vectors.length; i++) {
+    if (result.vectors.size(i) !== wanted) other = result.vectors.size(i);
+  }
   if (other !== undefined) {
     // A server that ignores `dimensions` must not hand out vectors of a length the caller did not ask for.
     throw new BadRequestError(

@@ -126,7 +126,8 @@ function checkDeployments(
       });
     } else if (deployment.litellm_params.api_base === undefined) {
       const missing = missingApiBase(provider);
-      if (missing !== undefined) result.issues.push({ path: modelPath, message: `${formatPath(["model_list", i, "litellm_params", "api_base"])}: ${missing}` });
+      const apiBasePath = ["model_list", i, "litellm_params", "api_base"];
+      if (missing !== undefined) result.issues.push({ path: modelPath, message: `${formatPath(apiBasePath)}: ${missing}` });
     }
 
     const info = deployment.model_info;
