@@ -1,7 +1,7 @@
 /**
  * Embeddings: one call may be split into several upstream requests (`max_batch_size` inputs each,
  * `max_concurrency` at a time); the answer keeps the input order and sums the usage. `encoding_format:
- * "base64"` is encoded here: Xinference always answers floats.
+ * "base64"` is encoded here when the provider answered floats (Xinference always does).
  */
 import { BadGatewayError, BadRequestError } from "../errors.js";
 import type { EmbeddingResult } from "../providers/index.js";
@@ -67,10 +67,16 @@ export interface Embeddings {
 }
 
 const CLOSE_VECTOR = Buffer.from("]}");
+const CLOSE_STRING = Buffer.from('"}');
 export const ANSWER_HEAD = Buffer.from('{"object":"list","data":[');
 
+/** Vector `i`'s float32s as base64: the text as it arrived when it came so, else encoded here. */
+function base64Bytes(vectors: VectorList, i: number): Buffer {
+  return vectors.base64?.(i) ?? Buffer.from(vectors.float32(i).toString("base64"), "latin1");
+}
+
 function base64(vectors: VectorList, i: number): string {
-  return vectors.float32(i).toString("base64");
+  return vectors.base64?.(i).toString("latin1") ?? vectors.float32(i).toString("base64");
 }
 
 /**
@@ -79,7 +85,7 @@ function base64(vectors: VectorList, i: number): string {
  */
 export function itemParts(vectors: VectorList, i: number, index: number, format: EncodingFormat): Buffer[] {
   const head = `${index === 0 ? "" : ","}{"object":"embedding","index":${index},"embedding":`;
-  if (format === "base64") return [Buffer.from(`${head}"${base64(vectors, i)}"}`)];
+  if (format === "base64") return [Buffer.from(`${head}"`), base64Bytes(vectors, i), CLOSE_STRING];
   return [Buffer.from(`${head}[`), vectors.jsonElements(i), CLOSE_VECTOR];
 }
 

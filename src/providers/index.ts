@@ -1,5 +1,6 @@
 /** The provider registry: model strings `provider/uid` pick a provider by their prefix. */
 import { BadRequestError } from "../errors.js";
+import { hostedVllm, openai } from "./openai/index.js";
 import type { Provider } from "./types.js";
 import { xinference } from "./xinference/index.js";
 
@@ -20,7 +21,7 @@ export type {
   TranscriptionRequest,
 } from "./types.js";
 
-const PROVIDERS: ReadonlyMap<string, Provider> = new Map([[xinference.name, xinference]]);
+const PROVIDERS: ReadonlyMap<string, Provider> = new Map([xinference, openai, hostedVllm].map((provider) => [provider.name, provider]));
 
 export function listProviders(): string[] {
   return [...PROVIDERS.keys()];

@@ -1,8 +1,9 @@
 /**
  * Embedding vectors as a provider answered them, readable three ways: as JS numbers (the SDK's objects),
- * as JSON array text, and as float32 bytes (base64). The proxy writes the text or the bytes straight into
+ * as JSON array text, and as float32 bytes (base64) — or as the base64 text itself, when they came as that. The proxy writes the text or the bytes straight into
  * its response, so a vector that arrived as JSON text is never parsed into numbers and printed again.
  */
+import { decodedLength } from "./base64-items.js";
 import { Float32Buffer, scanFloat32List } from "./json-floats.js";
 
 export interface VectorList {
@@ -15,6 +16,8 @@ export interface VectorList {
   jsonElements(i: number): Buffer;
   /** Vector `i` as little-endian float32s: possibly a view of a shared buffer, not to be written to. */
   float32(i: number): Buffer;
+  /** Vector `i`'s float32s as base64 text, when they arrived so: a writer copies it as it is. */
+  base64?(i: number): Buffer;
 }
 
 /** Vectors already held as numbers. */
@@ -30,6 +33,30 @@ export function numberVectors(vectors: readonly number[][]): VectorList {
       for (let k = 0; k < vector.length; k++) bytes.writeFloatLE(vector[k] as number, 4 * k);
       return bytes;
     },
+  };
+}
+
+/**
+ * Vectors that arrived as base64 of little-endian float32s (an OpenAI server's answer to `encoding_format:
+ * "base64"`), as the checked base64 text: written out as it came when base64 is wanted, decoded only for
+ * the other forms.
+ */
+export function base64Vectors(texts: readonly Buffer[]): VectorList {
+  const text = (i: number): Buffer => texts[i] as Buffer;
+  const float32 = (i: number): Buffer => Buffer.from(text(i).toString("latin1"), "base64");
+  const numbers = (i: number): number[] => {
+    const bytes = float32(i);
+    const values = new Array<number>(bytes.length / 4);
+    for (let k = 0; k < values.length; k++) values[k] = bytes.readFloatLE(4 * k);
+    return values;
+  };
+  return {
+    length: texts.length,
+    size: (i) => decodedLength(text(i)) / 4,
+    numbers,
+    jsonElements: (i) => Buffer.from(JSON.stringify(numbers(i)).slice(1, -1)),
+    float32,
+    base64: text,
   };
 }
 

@@ -59,9 +59,10 @@ export function apiBaseDescription(params: ModelDeployment["litellm_params"], en
   const name = params.model.slice(0, Math.max(params.model.indexOf("/"), 0));
   if (!listProviders().includes(name)) return "(the provider's default)";
   const { apiBaseEnv, defaultApiBase } = getProvider(name).connection;
-  const fromEnv = env[apiBaseEnv];
+  const fromEnv = apiBaseEnv === undefined ? undefined : env[apiBaseEnv];
   if (fromEnv) return `${redactUrl(fromEnv)} (from ${apiBaseEnv}; no api_base is set)`;
-  return `${defaultApiBase} (the default: neither api_base nor ${apiBaseEnv} is set)`;
+  if (defaultApiBase === undefined) return "(none: api_base is required)";
+  return `${defaultApiBase} (the default: ${apiBaseEnv === undefined ? "no api_base" : `neither api_base nor ${apiBaseEnv}`} is set)`;
 }
 
 /** What `--check` lists for each deployment: its group, its model and the server it calls. */

@@ -6,15 +6,20 @@
 import { BadRequestError } from "../errors.js";
 import type { CallOptions } from "../types.js";
 
-/** A provider's fallbacks when a call gives no `api_base` / `api_key`. */
+/**
+ * A provider's fallbacks when a call gives no `api_base` / `api_key`. A provider without a default server
+ * (any OpenAI-compatible one) has neither variables nor default: its calls must name their server.
+ */
 export interface ConnectionDefaults {
   /** Provider name as in model strings, e.g. `xinference`. */
   provider: string;
   /** How messages name the upstream, e.g. `Xinference`. */
   label: string;
-  apiBaseEnv: string;
-  apiKeyEnv: string;
-  defaultApiBase: string;
+  apiBaseEnv?: string;
+  apiKeyEnv?: string;
+  defaultApiBase?: string;
+  /** An api_base for messages to show, e.g. `http://127.0.0.1:9997/v1`. */
+  exampleApiBase: string;
 }
 
 export interface UpstreamTarget {
@@ -61,16 +66,30 @@ export function displayUrl(url: string): string {
 /** Environment variables, as the caller chooses to pass them. */
 export type Environment = Readonly<Record<string, string | undefined>>;
 
+function fromEnv(env: Environment, name: string | undefined): string | undefined {
+  return name === undefined ? undefined : nonEmpty(env[name]);
+}
+
+/** The provider's default server, for a call that names none; a 400 naming api_base when it has none. */
+export function fallbackApiBase(defaults: ConnectionDefaults): string {
+  if (defaults.defaultApiBase !== undefined) return defaults.defaultApiBase;
+  throw new BadRequestError(
+    `api_base is required for ${defaults.provider}/ models: the URL of the ${defaults.label}'s API, e.g. ${defaults.exampleApiBase}.`,
+    { param: "api_base", provider: defaults.provider },
+  );
+}
+
 function resolveApiBase(defaults: ConnectionDefaults, options: CallOptions, env: Environment): string {
-  const apiBase = optionalString(options, "api_base") ?? nonEmpty(env[defaults.apiBaseEnv]) ?? defaults.defaultApiBase;
+  const apiBase = optionalString(options, "api_base") ?? fromEnv(env, defaults.apiBaseEnv) ?? fallbackApiBase(defaults);
   let parsed: URL;
   try {
     parsed = new URL(apiBase);
   } catch {
-    throw new BadRequestError(
-      `api_base must be an http(s) URL such as ${defaults.defaultApiBase} (from the call or ${defaults.apiBaseEnv}).`,
-      { param: "api_base", provider: defaults.provider },
-    );
+    const source = defaults.apiBaseEnv === undefined ? "" : ` (from the call or ${defaults.apiBaseEnv})`;
+    throw new BadRequestError(`api_base must be an http(s) URL such as ${defaults.exampleApiBase}${source}.`, {
+      param: "api_base",
+      provider: defaults.provider,
+    });
   }
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
     throw new BadRequestError(`api_base must use http or https, not ${parsed.protocol.replace(":", "")}.`, {
@@ -134,7 +153,7 @@ export function resolveTarget(
     provider: defaults.provider,
     label: defaults.label,
     apiBase: resolveApiBase(defaults, options, env),
-    apiKey: optionalString(options, "api_key") ?? nonEmpty(env[defaults.apiKeyEnv]),
+    apiKey: optionalString(options, "api_key") ?? fromEnv(env, defaults.apiKeyEnv),
     timeoutMs: resolveTimeoutMs(options.timeout),
     numRetries: resolveNumRetries(options, defaultRetries),
     extraHeaders: resolveExtraHeaders(options.extra_headers),

@@ -23,6 +23,7 @@ describe('the "openai" flavor: a plain OpenAI-compatible server', () => {
     { model_name: "bge-small-en-v1.5", model_type: "embedding" as const },
     { model_name: "whisper-large-v3", model_type: "audio" as const },
     { model_name: "ChatTTS", model_type: "audio" as const },
+    { model_name: "bge-reranker-base", model_type: "rerank" as const },
   ];
   before(async () => {
     emulator = await startEmulator({ flavor: "openai", models });
@@ -137,5 +138,45 @@ describe('the "openai" flavor: a plain OpenAI-compatible server', () => {
     assert.equal(((await (await transcribe("verbose_json")).json()) as { task: string }).task, "transcribe");
     const noVoice = await postJson(emulator, "/audio/speech", { model: "ChatTTS", input: "x" });
     assert.equal(noVoice.status, 400);
+  });
+
+  test("the model list has vLLM's fields and no model types or abilities; models are not launched over HTTP", async () => {
+    const list = (await (await fetch(`${emulator.baseUrl}/models`)).json()) as { object: string; data: Record<string, unknown>[] };
+    assert.equal(list.object, "list");
+    const embedder = list.data.find((m) => m.id === "bge-small-en-v1.5");
+    assert.deepEqual(
+      { object: embedder?.object, owned_by: embedder?.owned_by, root: embedder?.root, max_model_len: embedder?.max_model_len },
+      { object: "model", owned_by: "vllm", root: "bge-small-en-v1.5", max_model_len: 512 },
+    );
+    assert.ok(list.data.every((m) => !("model_type" in m) && !("model_ability" in m)));
+    const launch = await postJson(emulator, "/models", { model_name: "bge-base-en", model_type: "embedding" });
+    assert.equal(launch.status, 405);
+  });
+
+  test("rerank answers vLLM's shape: usage instead of meta, every result with its document", async () => {
+    const documents = ["cats purr", "dogs bark", "fish swim"];
+    const response = await postJson(emulator, "/rerank", { model: "bge-reranker-base", query: "dogs", documents, top_n: 2 });
+    const body = (await response.json()) as {
+      id: string;
+      model: string;
+      usage: { total_tokens: number };
+      results: { index: number; relevance_score: number; document: { text: string } }[];
+    };
+    assert.match(body.id, /^rerank-[0-9a-f]{32}$/);
+    assert.equal(body.model, "bge-reranker-base");
+    assert.ok(body.usage.total_tokens > 0);
+    assert.ok(!("meta" in body));
+    assert.equal(body.results.length, 2);
+    assert.equal(body.results[0]?.index, 1);
+    assert.ok(body.results.every((r) => r.document.text === documents[r.index]));
+  });
+
+  test("a status fault without a body of its own answers in the OpenAI error shape", async () => {
+    emulator.setFault("embeddings", { kind: "status", status: 503, times: 1 });
+    const response = await postJson(emulator, "/embeddings", { model: "bge-small-en-v1.5", input: "hello" });
+    assert.equal(response.status, 503);
+    assert.deepEqual(await response.json(), {
+      error: { message: "Emulated fault: HTTP 503", type: "ServiceUnavailableError", param: null, code: 503 },
+    });
   });
 });

@@ -20,12 +20,14 @@ describe("provider registry", () => {
     assert.throws(() => parseModelString("bge-base-en"), /write it as 'provider\/model-uid', e\.g\. 'xinference\/bge-base-en'/);
   });
 
-  it("finds xinference and lists the providers for an unknown one", () => {
-    assert.deepEqual(listProviders(), ["xinference"]);
+  it("finds each provider, the OpenAI-compatible one under both its names, and lists them for an unknown one", () => {
+    assert.deepEqual(listProviders(), ["xinference", "openai", "hosted_vllm"]);
     assert.equal(getProvider("xinference").name, "xinference");
-    assert.throws(() => getProvider("openai"), (err: unknown) => {
+    assert.equal(getProvider("openai").connection.defaultApiBase, undefined);
+    assert.equal(getProvider("hosted_vllm").embedding, getProvider("openai").embedding, "one provider, two names");
+    assert.throws(() => getProvider("azure"), (err: unknown) => {
       assert.ok(err instanceof BadRequestError);
-      assert.equal(err.message, "Unknown provider 'openai'. Supported providers: xinference.");
+      assert.equal(err.message, "Unknown provider 'azure'. Supported providers: xinference, openai, hosted_vllm.");
       return true;
     });
   });

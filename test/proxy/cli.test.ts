@@ -91,7 +91,7 @@ ${extra}`;
     assert.doesNotMatch(result.stdout + result.stderr + fromEnv.stdout + fromEnv.stderr, /sk-never-shown|hunter2/);
   });
 
-  test("entries of other providers are skipped with a warning, and refused with --strict", async () => {
+  test("entries of other providers (here OpenAI's own API) are skipped with a warning, and refused with --strict", async () => {
     const mixed = `${config()}  - model_name: gpt-4o
     litellm_params:
       model: openai/gpt-4o
@@ -100,11 +100,11 @@ ${extra}`;
     const env = { XGATE_TEST_OPENAI_KEY: undefined };
     const skipped = await runCli(["--check"], { config: mixed, env });
     assert.equal(skipped.code, 0, skipped.stderr);
-    assert.match(skipped.stderr, /xgate: warning: model_list\[1\] \('gpt-4o', line 9\) is skipped: 'openai\/gpt-4o' is a model of the provider 'openai', and xgate serves only xinference\/ models/);
+    assert.match(skipped.stderr, /xgate: warning: model_list\[1\] \('gpt-4o', line 9\) is skipped: 'openai\/gpt-4o' has no api_base, so LiteLLM would send it to OpenAI's own API/);
     assert.match(skipped.stdout, /models: embed\n/);
     const strict = await runCli(["--check", "--strict"], { config: mixed, env });
     assert.equal(strict.code, 1);
-    assert.match(strict.stderr, /:9:14: model_list\[1\]\.litellm_params\.model: 'openai\/gpt-4o' is a model of the provider 'openai'/);
+    assert.match(strict.stderr, /:9:14: model_list\[1\]\.litellm_params\.model: 'openai\/gpt-4o' has no api_base.*Set api_base, remove this entry/);
     assert.doesNotMatch(strict.stderr, /xinference\/gpt-4o/);
   });
 

@@ -112,14 +112,14 @@ describe("where a call goes", () => {
   });
 
   it("refuses an unknown provider or a model without one with a 400 listing the providers", async () => {
-    for (const model of ["openai/text-embedding-3-small", "bge-base-en", "/bge", "xinference/"]) {
+    for (const model of ["azure/text-embedding-3-small", "bge-base-en", "/bge", "xinference/"]) {
       await assert.rejects(embedding({ model, input: "x", api_base: emuA().baseUrl }), (err: unknown) => {
         assert.ok(err instanceof BadRequestError, String(err));
         assert.equal(err.param, "model");
         return true;
       });
     }
-    await assert.rejects(embedding({ model: "openai/x", input: "x" }), /Unknown provider 'openai'\. Supported providers: xinference\./);
+    await assert.rejects(embedding({ model: "azure/x", input: "x" }), /Unknown provider 'azure'\. Supported providers: xinference, openai, hosted_vllm\./);
     assert.equal(emuA().requests.length, 0);
   });
 });

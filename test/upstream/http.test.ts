@@ -27,6 +27,7 @@ const DEFAULTS = {
   apiBaseEnv: "XGATE_TEST_UNUSED_BASE",
   apiKeyEnv: "XGATE_TEST_UNUSED_KEY",
   defaultApiBase: "http://127.0.0.1:9/v1",
+  exampleApiBase: "http://127.0.0.1:9/v1",
 };
 
 const toError: ErrorMapper = (failure) =>

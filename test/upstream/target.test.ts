@@ -9,7 +9,11 @@ const DEFAULTS = {
   apiBaseEnv: "XGATE_TEST_API_BASE",
   apiKeyEnv: "XGATE_TEST_API_KEY",
   defaultApiBase: "http://127.0.0.1:9997/v1",
+  exampleApiBase: "http://127.0.0.1:9997/v1",
 };
+
+/** A provider with no default server, as an OpenAI-compatible one. */
+const NO_DEFAULT = { provider: "openai", label: "OpenAI-compatible server", exampleApiBase: "http://127.0.0.1:8000/v1" };
 
 afterEach(() => {
   delete process.env.XGATE_TEST_API_BASE;
@@ -63,6 +67,30 @@ describe("resolveTarget", () => {
     for (const [options, param] of cases) {
       assert.throws(() => resolveTarget(DEFAULTS, options, process.env), (err: unknown) => err instanceof BadRequestError && err.param === param);
     }
+  });
+});
+
+describe("resolveTarget for a provider without a default server", () => {
+  it("needs the call's api_base, and reads no environment variable", () => {
+    process.env.XGATE_TEST_API_BASE = "http://env-host:9997/v1";
+    process.env.XGATE_TEST_API_KEY = "xf-env";
+    assert.throws(
+      () => resolveTarget(NO_DEFAULT, {}, process.env),
+      (err: unknown) =>
+        err instanceof BadRequestError &&
+        err.param === "api_base" &&
+        err.message === "api_base is required for openai/ models: the URL of the OpenAI-compatible server's API, e.g. http://127.0.0.1:8000/v1.",
+    );
+    const target = resolveTarget(NO_DEFAULT, { api_base: "http://vllm:8000/v1/" }, process.env);
+    assert.equal(target.apiBase, "http://vllm:8000/v1");
+    assert.equal(target.apiKey, undefined);
+  });
+
+  it("names the example, not a variable, when api_base is no URL", () => {
+    assert.throws(
+      () => resolveTarget(NO_DEFAULT, { api_base: "not a url" }, process.env),
+      (err: unknown) => err instanceof BadRequestError && err.message === "api_base must be an http(s) URL such as http://127.0.0.1:8000/v1.",
+    );
   });
 });
 

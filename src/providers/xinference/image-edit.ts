@@ -6,10 +6,11 @@
 import type { UpstreamClient } from "../../upstream/client.js";
 import { encodeMultipart } from "../../upstream/multipart.js";
 import type { MultipartPart } from "../../upstream/multipart.js";
+import { decodeImageList } from "../image-body.js";
 import type { ImageEditRequest, ImageResult } from "../types.js";
 import { rejectUnsupported } from "../unsupported.js";
 import { PROVIDER } from "./constants.js";
-import { decodeImageBody, xinferenceSize } from "./images.js";
+import { xinferenceSize } from "./images.js";
 
 export async function imageEdit(request: ImageEditRequest, client: UpstreamClient): Promise<ImageResult> {
   rejectUnsupported(
@@ -28,5 +29,6 @@ export async function imageEdit(request: ImageEditRequest, client: UpstreamClien
   ];
   if (request.mask !== undefined) parts.push({ name: "mask", file: request.mask });
   const files = request.mask === undefined ? request.images : [...request.images, request.mask];
-  return client.sendDecoded({ method: "POST", path: "/images/edits", multipart: encodeMultipart(parts) }, decodeImageBody, files);
+  const decode = (bytes: Buffer): ImageResult => decodeImageList(bytes, client.target);
+  return client.sendDecoded({ method: "POST", path: "/images/edits", multipart: encodeMultipart(parts) }, decode, files);
 }

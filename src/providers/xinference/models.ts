@@ -14,6 +14,7 @@ export const CONNECTION: ConnectionDefaults = {
   apiBaseEnv: "XINFERENCE_API_BASE",
   apiKeyEnv: "XINFERENCE_API_KEY",
   defaultApiBase: "http://127.0.0.1:9997/v1",
+  exampleApiBase: "http://127.0.0.1:9997/v1",
 };
 
 function toModel(entry: unknown, i: number): ProviderModel {

@@ -1,8 +1,9 @@
 /**
- * A LiteLLM config often lists models of other providers next to the Xinference ones (`openai/gpt-4o`,
- * `azure/...`). xgate serves only its own providers, so such entries are skipped, each with a warning,
- * and the rest of the file loads; `strict` makes them errors instead. Skipping happens before the entries
- * are validated: their `os.environ/` variables (an OpenAI key) need not be set, their keys are not
+ * A LiteLLM config often lists models of other providers next to the Xinference ones (`azure/...`,
+ * `anthropic/...`), and `openai/gpt-4o` without an api_base, which LiteLLM sends to OpenAI's own API while
+ * xgate serves `openai/` models only at the server an api_base names. Such entries are skipped, each with a
+ * warning, and the rest of the file loads; `strict` makes them errors instead. Skipping happens before the
+ * entries are validated: their `os.environ/` variables (an OpenAI key) need not be set, their keys are not
  * checked, and a file of nothing but such entries is an error that says so.
  */
 import { isPlainObject } from "./env.js";
@@ -32,6 +33,14 @@ export const LITELLM_PROVIDERS: ReadonlySet<string> = new Set([
   "libertai", "pinstripes", "darkbloom", "meta", "litellm_agent", "cursor", "bedrock_mantle", "gdc",
 ]);
 
+/**
+ * Providers xgate serves at an api_base of the user's only, whose entries without one LiteLLM sends to the
+ * vendor's own API: such an entry is that API's, which xgate does not call unless an api_base names it.
+ */
+const VENDOR_APIS: Readonly<Record<string, { name: string; apiBase: string }>> = {
+  openai: { name: "OpenAI's own API", apiBase: "https://api.openai.com/v1" },
+};
+
 export interface SkippedEntry {
   /** The entry's index in the file's model_list. */
   index: number;
@@ -39,28 +48,51 @@ export interface SkippedEntry {
   group: string | undefined;
   model: string;
   provider: string;
+  /** A provider xgate serves, but without the api_base it needs: set one to serve the entry. */
+  needsApiBase: boolean;
 }
 
-/** The model_list entries whose model names a LiteLLM provider that xgate does not serve. */
+function hasApiBase(params: Record<string, unknown>): boolean {
+  return typeof params.api_base === "string" && params.api_base.trim() !== "";
+}
+
+/**
+ * The model_list entries whose model names a LiteLLM provider that xgate does not serve, or a vendor's own API
+ * (`openai/` without an api_base).
+ */
 export function otherProviderEntries(modelList: unknown, knownProviders: readonly string[]): SkippedEntry[] {
   if (!Array.isArray(modelList)) return [];
   const skipped: SkippedEntry[] = [];
   modelList.forEach((entry: unknown, index) => {
     const params = isPlainObject(entry) ? entry.litellm_params : undefined;
     const model = isPlainObject(params) ? params.model : undefined;
-    if (typeof model !== "string") return;
+    if (!isPlainObject(params) || typeof model !== "string") return;
     const slash = model.indexOf("/");
     const provider = model.slice(0, Math.max(slash, 0)).trim().toLowerCase();
-    if (provider === "" || knownProviders.includes(provider) || !LITELLM_PROVIDERS.has(provider)) return;
+    const known = knownProviders.includes(provider);
+    const needsApiBase = known && Object.hasOwn(VENDOR_APIS, provider) && !hasApiBase(params);
+    if (provider === "" || (known && !needsApiBase) || !LITELLM_PROVIDERS.has(provider)) return;
     const name = (entry as Record<string, unknown>).model_name;
     const group = typeof name === "string" || typeof name === "number" ? String(name) : undefined;
-    skipped.push({ index, group, model, provider });
+    skipped.push({ index, group, model, provider, needsApiBase });
   });
   return skipped;
 }
 
 function served(knownProviders: readonly string[]): string {
   return knownProviders.map((p) => `${p}/`).join(", ");
+}
+
+/** Why an entry is not served: after its model string, in every message about it. */
+function whySkipped(entry: SkippedEntry, knownProviders: readonly string[]): string {
+  const vendor = VENDOR_APIS[entry.provider];
+  if (entry.needsApiBase && vendor !== undefined) {
+    return (
+      `has no api_base, so LiteLLM would send it to ${vendor.name}, and xgate serves ${entry.provider}/ models only at the ` +
+      `OpenAI-compatible server an api_base names (${vendor.apiBase} for ${vendor.name})`
+    );
+  }
+  return `is a model of the provider '${entry.provider}', and xgate serves only ${served(knownProviders)} models`;
 }
 
 const modelPath = (entry: SkippedEntry): KeyPath => ["model_list", entry.index, "litellm_params", "model"];
@@ -74,10 +106,7 @@ function describe(entry: SkippedEntry, line: number | undefined): string {
 /** The warning for a skipped entry. */
 export function skippedWarning(entry: SkippedEntry, source: Source, knownProviders: readonly string[]): string {
   const line = locateKey(source, modelPath(entry))?.line;
-  return (
-    `${describe(entry, line)} is skipped: '${entry.model}' is a model of the provider '${entry.provider}', ` +
-    `and xgate serves only ${served(knownProviders)} models`
-  );
+  return `${describe(entry, line)} is skipped: '${entry.model}' ${whySkipped(entry, knownProviders)}`;
 }
 
 /** With `strict`, each entry of another provider is an error at its model. */
@@ -86,18 +115,19 @@ export function strictIssue(entry: SkippedEntry, source: Source, knownProviders:
   return issueAt(
     source,
     path,
-    `${formatPath(path)}: '${entry.model}' is a model of the provider '${entry.provider}', and xgate serves only ` +
-      `${served(knownProviders)} models. Remove this entry, or start without --strict to skip it with a warning.`,
+    `${formatPath(path)}: '${entry.model}' ${whySkipped(entry, knownProviders)}. ` +
+      `${entry.needsApiBase ? "Set api_base, remove" : "Remove"} this entry, or start without --strict to skip it with a warning.`,
   );
 }
 
 /** When every entry is skipped there is nothing to serve: an error, at model_list. */
 export function nothingLeftIssue(skipped: readonly SkippedEntry[], source: Source, knownProviders: readonly string[]): ConfigIssue {
-  const providers = [...new Set(skipped.map((e) => e.provider))].join(", ");
+  const providers = [...new Set(skipped.map((e) => (e.needsApiBase ? `${e.provider}/ without an api_base` : e.provider)))].join(", ");
+  const whose = skipped.some((e) => e.needsApiBase) ? "another provider or a vendor's own API" : "another provider";
   return issueAt(
     source,
     ["model_list"],
-    `model_list has no model xgate can serve: every entry is skipped, being a model of another provider (${providers}), ` +
+    `model_list has no model xgate can serve: every entry is skipped, being a model of ${whose} (${providers}), ` +
       `and xgate serves only ${served(knownProviders)} models. Add one, for example:\n\n${MODEL_LIST_EXAMPLE}`,
     true,
   );

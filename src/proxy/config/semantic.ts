@@ -4,11 +4,15 @@
  * deployments with one id, an auto_launch that cannot work. Entries of other providers were skipped before
  * (other-providers.ts); a fallback or alias that names one of their groups is left out with a warning.
  */
+import { BadRequestError } from "../../errors.js";
+import { getProvider, listProviders } from "../../providers/index.js";
+import { fallbackApiBase } from "../../upstream/target.js";
 import { formatPath, type KeyPath } from "./paths.js";
 import { MODEL_MODES, SERVED_MODES, XINFERENCE_MODEL_TYPES, type ProxyConfig } from "./schema.js";
 import { closestKey } from "./unknown-keys.js";
 
-export const DEFAULT_KNOWN_PROVIDERS: readonly string[] = ["xinference"];
+/** The providers of the SDK's registry: a provider added there is known here with no change. */
+export const DEFAULT_KNOWN_PROVIDERS: readonly string[] = listProviders();
 
 export interface SemanticOptions {
   knownProviders: readonly string[];
@@ -79,6 +83,21 @@ function providerFix(model: string, provider: string, knownProviders: readonly s
   return `Write <provider>/<model>, e.g. ${example}/${model}.`;
 }
 
+/**
+ * Why a deployment of this provider cannot go without an api_base (the SDK's own rule: a provider without a
+ * default server), or undefined when it can, or when the provider is not the registry's (an injected name).
+ */
+function missingApiBase(provider: string): string | undefined {
+  if (!listProviders().includes(provider)) return undefined;
+  try {
+    fallbackApiBase(getProvider(provider).connection);
+    return undefined;
+  } catch (err) {
+    if (err instanceof BadRequestError) return `${err.message} Set it under litellm_params (os.environ/NAME reads it from the environment).`;
+    throw err;
+  }
+}
+
 function checkDeployments(
   config: ProxyConfig,
   options: SemanticOptions,
@@ -105,6 +124,10 @@ function checkDeployments(
         path: modelPath,
         message: `${formatPath(modelPath)}: '${model}' names no model; write ${provider}/<model uid>, or ${provider}/* for every model.`,
       });
+    } else if (deployment.litellm_params.api_base === undefined) {
+      const missing = missingApiBase(provider);
+      const apiBasePath = ["model_list", i, "litellm_params", "api_base"];
+      if (missing !== undefined) result.issues.push({ path: modelPath, message: `${formatPath(apiBasePath)}: ${missing}` });
     }
 
     const info = deployment.model_info;

@@ -6,7 +6,7 @@
  */
 import { type Operation, type OperationTarget } from "../../operations/index.js";
 import { resolveModel } from "../../providers/index.js";
-import type { UpstreamTarget } from "../../upstream/target.js";
+import { fallbackApiBase, type UpstreamTarget } from "../../upstream/target.js";
 import type { ModelResolver } from "../model-resolver.js";
 import type { AudioUse, CallContext, Deployment, DeploymentCall, HealthMonitor, Router } from "../router/index.js";
 import type { ParsedRequest } from "./parse.js";
@@ -29,7 +29,7 @@ export function attemptTarget(deployment: Deployment, context: CallContext, pars
   const upstream: UpstreamTarget = {
     provider: provider.name,
     label: provider.connection.label,
-    apiBase: client?.apiBase ?? deployment.apiBase ?? provider.connection.defaultApiBase,
+    apiBase: client?.apiBase ?? deployment.apiBase ?? fallbackApiBase(provider.connection),
     apiKey: client?.apiKey ?? deployment.apiKey,
     timeoutMs: Number.POSITIVE_INFINITY,
     numRetries: 0,

@@ -27,12 +27,12 @@ describe("examples/config.yaml", () => {
     );
   });
 
-  test("its commented examples (rerank, wildcard, a model group with weights and order) are valid when uncommented", async () => {
+  test("its commented examples (rerank, wildcard, a model group with weights, order and a vLLM server) are valid when uncommented", async () => {
     const text = uncommentExamples(await readFile(EXAMPLE, "utf8"));
-    const { config, warnings } = parseConfig(text, EXAMPLE, { XINFERENCE_API_KEY: "k", XGATE_MASTER_KEY: "sk-example" });
+    const { config, warnings } = parseConfig(text, EXAMPLE, { XINFERENCE_API_KEY: "k", VLLM_API_KEY: "v", XGATE_MASTER_KEY: "sk-example" });
     assert.deepEqual(warnings, []);
     const names = config.model_list.map((d) => d.model_name);
-    assert.deepEqual(names, ["bge-base-en", "stable-diffusion", "bge-reranker", "xinference/*", "embed", "embed", "embed"]);
+    assert.deepEqual(names, ["bge-base-en", "stable-diffusion", "bge-reranker", "xinference/*", "embed", "embed", "embed", "embed"]);
     assert.equal(config.model_list[2]!.model_info.mode, "rerank");
     assert.deepEqual(
       config.model_list.filter((d) => d.model_name === "embed").map((d) => [d.litellm_params.weight, d.litellm_params.order]),
@@ -40,7 +40,12 @@ describe("examples/config.yaml", () => {
         [2, 1],
         [1, 1],
         [undefined, 2],
+        [undefined, 2],
       ],
+    );
+    assert.deepEqual(
+      [config.model_list[7]!.litellm_params.model, config.model_list[7]!.litellm_params.api_base, config.model_list[7]!.litellm_params.api_key],
+      ["hosted_vllm/BAAI/bge-base-en-v1.5", "http://10.0.0.14:8000/v1", "v"],
     );
     assert.equal(config.model_list[6]!.model_info.auto_launch?.model_type, "embedding");
     assert.deepEqual(config.router_settings.fallbacks, [{ embed: ["bge-base-en"] }]);

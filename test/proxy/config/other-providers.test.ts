@@ -23,11 +23,21 @@ describe("entries of providers xgate does not serve", () => {
       ["embed", "sd"],
     );
     assert.deepEqual(warnings, [
-      "model_list[1] ('gpt-4o', line 7) is skipped: 'openai/gpt-4o' is a model of the provider 'openai', and xgate serves only xinference/ models",
-      "model_list[2] ('gpt-4o-eu', line 11) is skipped: 'azure/gpt-4o-eu' is a model of the provider 'azure', and xgate serves only xinference/ models",
-      "model_list[3] ('claude', line 17) is skipped: 'anthropic/claude-3-5-sonnet-20240620' is a model of the provider 'anthropic', and xgate serves only xinference/ models",
+      "model_list[1] ('gpt-4o', line 7) is skipped: 'openai/gpt-4o' has no api_base, so LiteLLM would send it to OpenAI's own API, " +
+        "and xgate serves openai/ models only at the OpenAI-compatible server an api_base names (https://api.openai.com/v1 for OpenAI's own API)",
+      "model_list[2] ('gpt-4o-eu', line 11) is skipped: 'azure/gpt-4o-eu' is a model of the provider 'azure', and xgate serves only xinference/, openai/, hosted_vllm/ models",
+      "model_list[3] ('claude', line 17) is skipped: 'anthropic/claude-3-5-sonnet-20240620' is a model of the provider 'anthropic', and xgate serves only xinference/, openai/, hosted_vllm/ models",
     ]);
     assert.ok(warnings.every((w) => !w.includes("xinference/gpt-4o")));
+  });
+
+  test("an openai/ entry with an api_base is served, its key from the environment; without one it is OpenAI's own API", () => {
+    const text = MIXED.replace("      api_key: os.environ/OPENAI_API_KEY\n", "      api_base: http://10.0.0.5:8000/v1\n      api_key: os.environ/VLLM_KEY\n");
+    const { config, warnings } = parseConfig(text, "config.yaml", { VLLM_KEY: "sk-vllm" });
+    assert.deepEqual(config.model_list.map((d) => d.model_name), ["embed", "gpt-4o", "sd"]);
+    assert.equal(config.model_list[1]?.litellm_params.api_key, "sk-vllm");
+    assert.equal(warnings.length, 2);
+    assert.ok(warnings.every((w) => !w.includes("'openai/gpt-4o'")));
   });
 
   test("messages about the entries after them still name them by their place in the file", () => {
@@ -45,9 +55,12 @@ describe("entries of providers xgate does not serve", () => {
     assert.equal(err.issues.length, 3);
     assert.match(
       err.message,
-      /config\.yaml:7:14: model_list\[1\]\.litellm_params\.model: 'openai\/gpt-4o' is a model of the provider 'openai', and xgate serves only xinference\/ models\. Remove this entry, or start without --strict to skip it with a warning\./,
+      /config\.yaml:7:14: model_list\[1\]\.litellm_params\.model: 'openai\/gpt-4o' has no api_base, so LiteLLM would send it to OpenAI's own API, .*\. Set api_base, remove this entry, or start without --strict to skip it with a warning\./,
     );
-    assert.match(err.message, /config\.yaml:11:14: model_list\[2\]\.litellm_params\.model: 'azure\/gpt-4o-eu'/);
+    assert.match(
+      err.message,
+      /config\.yaml:11:14: model_list\[2\]\.litellm_params\.model: 'azure\/gpt-4o-eu' is a model of the provider 'azure', and xgate serves only xinference\/, openai\/, hosted_vllm\/ models\. Remove this entry/,
+    );
     assert.match(err.message, /config\.yaml:17:14: model_list\[3\]\.litellm_params\.model: 'anthropic\/claude-3-5-sonnet-20240620'/);
     assert.doesNotMatch(err.message, /OPENAI_API_KEY|xinference\/gpt-4o/);
   });
@@ -58,7 +71,7 @@ describe("entries of providers xgate does not serve", () => {
     assert.equal(err.line, 1);
     assert.match(
       err.message,
-      /^config\.yaml:1:1: model_list has no model xgate can serve: every entry is skipped, being a model of another provider \(openai, anthropic\), and xgate serves only xinference\/ models\. Add one, for example:/,
+      /^config\.yaml:1:1: model_list has no model xgate can serve: every entry is skipped, being a model of another provider or a vendor's own API \(openai\/ without an api_base, anthropic\), and xgate serves only xinference\/, openai\/, hosted_vllm\/ models\. Add one, for example:/,
     );
   });
 

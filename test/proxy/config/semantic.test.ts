@@ -60,17 +60,41 @@ describe("model strings", () => {
     assert.equal(err.issues.length, 3);
     assert.match(
       err.message,
-      /config\.yaml:4:14: model_list\[0\]\.litellm_params\.model: 'bge-base-en' does not start with a provider xgate knows \(xinference\)\. Write <provider>\/<model>, e\.g\. xinference\/bge-base-en\./,
+      /config\.yaml:4:14: model_list\[0\]\.litellm_params\.model: 'bge-base-en' does not start with a provider xgate knows \(xinference, openai, hosted_vllm\)\. Write <provider>\/<model>, e\.g\. xinference\/bge-base-en\./,
     );
     // Xinference uids may contain a slash, so an unknown prefix is read as part of the uid.
-    assert.match(err.message, /model_list\[1\]\.litellm_params\.model: 'stabilityai\/sd3' does not start with a provider xgate knows \(xinference\)\..*e\.g\. xinference\/stabilityai\/sd3\./);
-    assert.match(err.message, /model_list\[2\]\.litellm_params\.model: 'xinferenc\/bge-base-en' does not start with a provider xgate knows \(xinference\)\. Did you mean xinference\/bge-base-en\?/);
+    assert.match(err.message, /model_list\[1\]\.litellm_params\.model: 'stabilityai\/sd3' does not start with a provider xgate knows \(xinference, openai, hosted_vllm\)\..*e\.g\. xinference\/stabilityai\/sd3\./);
+    assert.match(err.message, /model_list\[2\]\.litellm_params\.model: 'xinferenc\/bge-base-en' does not start with a provider xgate knows \(xinference, openai, hosted_vllm\)\. Did you mean xinference\/bge-base-en\?/);
   });
 
   test("the known providers can be injected", () => {
-    const text = `model_list:\n${deployment("gpt", "openai/gpt-4o")}`;
-    assert.equal(parseConfig(text, "config.yaml", {}, { knownProviders: ["xinference", "openai"] }).config.model_list.length, 1);
+    const text = `model_list:\n${deployment("gpt", "azure/gpt-4o")}`;
+    assert.equal(parseConfig(text, "config.yaml", {}, { knownProviders: ["xinference", "azure"] }).config.model_list.length, 1);
     assert.match(failure(`model_list:\n${deployment("a", "bge-base-en")}`, ["openai", "vllm"]).message, /provider xgate knows \(openai, vllm\)/);
+  });
+
+  test("an OpenAI-compatible deployment needs its api_base; with one, or with an os.environ/ reference, it is served", () => {
+    const missing = failure(`model_list:\n${deployment("embed", "hosted_vllm/BAAI/bge-base-en-v1.5")}`);
+    assert.equal(missing.line, 4);
+    assert.equal(
+      missing.issues[0]?.message,
+      "model_list[0].litellm_params.api_base: api_base is required for hosted_vllm/ models: the URL of the OpenAI-compatible server's API, " +
+        "e.g. http://127.0.0.1:8000/v1. Set it under litellm_params (os.environ/NAME reads it from the environment).",
+    );
+    const served = parseConfig(
+      `model_list:\n${deployment("embed", "hosted_vllm/BAAI/bge-base-en-v1.5")}      api_base: os.environ/VLLM_BASE\n` +
+        `${deployment("embed", "openai/bge")}      api_base: http://10.0.0.6:8000/v1\n      api_key: os.environ/VLLM_KEY\n`,
+      "config.yaml",
+      { VLLM_BASE: "http://10.0.0.5:8000/v1", VLLM_KEY: "sk-vllm" },
+    );
+    assert.deepEqual(served.warnings, []);
+    assert.deepEqual(
+      served.config.model_list.map((d) => [d.litellm_params.model, d.litellm_params.api_base, d.litellm_params.api_key]),
+      [
+        ["hosted_vllm/BAAI/bge-base-en-v1.5", "http://10.0.0.5:8000/v1", undefined],
+        ["openai/bge", "http://10.0.0.6:8000/v1", "sk-vllm"],
+      ],
+    );
   });
 
   test("a provider with no model after it", () => {

@@ -17,7 +17,7 @@ import { createImages, createInpainting, createVariations } from "./images.js";
 import { describeModel, launchModel, listModels, terminateModel } from "./models-routes.js";
 import { emptyForm, parseForm, summarizeForm } from "./multipart.js";
 import type { MultipartForm } from "./multipart.js";
-import { openAIErrorReply, withBase64Embeddings } from "./openai-twin.js";
+import { listOpenAIModels, openAIErrorBody, openAIErrorReply, withBase64Embeddings, withVllmRerank } from "./openai-twin.js";
 import { ModelRegistry } from "./registry.js";
 import { rerank } from "./rerank.js";
 import type { Emulator, EmulatorOptions, EmulatorRoute, Fault, Flavor, LaunchSpec, RecordedRequest } from "./types.js";
@@ -57,6 +57,9 @@ const EXACT_ROUTES = new Map<string, Partial<Record<string, Route>>>([
 /** Where the "openai" flavor answers differently. */
 const OPENAI_ROUTES = new Map<string, Partial<Record<string, Route>>>([
   ["/v1/embeddings", { POST: { route: "embeddings", handler: withBase64Embeddings(createEmbedding), body: "json" } }],
+  ["/v1/rerank", { POST: { route: "rerank", handler: withVllmRerank(rerank), body: "json" } }],
+  // vLLM lists its models and has no call to launch one.
+  ["/v1/models", { GET: { route: "models", handler: listOpenAIModels, body: "none" } }],
 ]);
 
 const MODEL_ROUTES: Partial<Record<string, Route>> = {
@@ -111,10 +114,13 @@ const FORM_TYPE = /^\s*(multipart\/form-data|application\/x-www-form-urlencoded)
 /** sse-starlette's default (XINFERENCE_SSE_PING_ATTEMPTS_SECONDS): 600 s. */
 const DEFAULT_PING_MS = 600_000;
 
-function faultReply(fault: Extract<Fault, { kind: "status" }>): Reply {
+function faultReply(fault: Extract<Fault, { kind: "status" }>, flavor: Flavor): Reply {
+  const message = `Emulated fault: HTTP ${fault.status}`;
   const body =
     fault.body === undefined
-      ? JSON.stringify({ detail: `Emulated fault: HTTP ${fault.status}` })
+      ? flavor === "openai"
+        ? openAIErrorBody(message, fault.status)
+        : JSON.stringify({ detail: message })
       : typeof fault.body === "string"
         ? fault.body
         : JSON.stringify(fault.body);
@@ -289,7 +295,7 @@ export class EmulatorServer implements Emulator {
       return;
     }
     if (fault?.kind === "status") {
-      await this.writeReply(res, faultReply(fault), record);
+      await this.writeReply(res, faultReply(fault, this.flavor), record);
       return;
     }
     if (fault?.kind === "latency") await this.sleep(fault.ms);
