@@ -24,15 +24,10 @@ import {
 } from "./embeddings.js";
 import type { OperationTarget } from "./types.js";
 
+/** An embedding answer as JSON bytes. */
 export interface EmbeddingAnswer {
   /** The answer's JSON bytes for the model name the client asked for: whole, or a stream as chunks complete. */
   body(model: string): Buffer | Readable;
-  /**
-   * The upstream results in input order, for a writer of its own (the proxy's cache merges its entries in):
-   * all of them when the answer was complete at once, else read as each completes, starting the next ones
-   * as body() would. Read this or body(), once.
-   */
-  results(): readonly EmbeddingResult[] | AsyncIterable<EmbeddingResult>;
   /**
    * Undefined when the answer was complete at once (one chunk); else settles when the last chunk has been read
    * (written, or merged), with the tokens the call used, or with what failed it.
@@ -40,6 +35,16 @@ export interface EmbeddingAnswer {
   done: Promise<number> | undefined;
   /** Tokens used, when the answer was complete at once. */
   tokens: number | undefined;
+}
+
+/** An upstream's embedding answer: its bytes, or the results they are written from. */
+export interface StreamedEmbeddings extends EmbeddingAnswer {
+  /**
+   * The upstream results in input order, for a writer of its own (the proxy's cache merges its entries in):
+   * all of them when the answer was complete at once, else read as each completes, starting the next ones
+   * as body() would. Read this or body(), once.
+   */
+  results(): readonly EmbeddingResult[] | AsyncIterable<EmbeddingResult>;
 }
 
 interface Deferred<T> {
@@ -60,7 +65,7 @@ function deferred<T>(): Deferred<T> {
   return { promise, resolve, reject };
 }
 
-export async function streamEmbeddings(request: EmbeddingsRequest, target: OperationTarget): Promise<EmbeddingAnswer> {
+export async function streamEmbeddings(request: EmbeddingsRequest, target: OperationTarget): Promise<StreamedEmbeddings> {
   const chunks = chunksOf(request);
   if (chunks.length === 1) {
     const results = [await chunkCaller(request, target, target.upstream.signal)(chunks[0] as EmbeddingChunk)];
