@@ -49,6 +49,11 @@ export interface AppDeps {
 export interface App {
   app: FastifyInstance;
   router: RouterBundle;
+  /**
+   * Waits for Redis (router state, the cache) to connect, when the settings name one. Never rejects: without
+   * Redis the proxy serves on its own, and says so in the log.
+   */
+  ready(): Promise<void>;
   /** Requests whose response is not yet done (finished, or its connection gone). */
   activeRequests(): number;
   /** Closes the app and releases the router, the cache and the image sweeper; in-flight requests should be done first. */
@@ -136,6 +141,9 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
   return {
     app,
     router,
+    async ready() {
+      await Promise.all([router.ready(), cache?.ready()]);
+    },
     activeRequests: () => active,
     async close() {
       closing = true;

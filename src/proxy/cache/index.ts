@@ -26,6 +26,8 @@ const COMMAND_TIMEOUT_MS = 5000;
 
 export interface EmbeddingCache {
   stage: CacheStage<EmbeddingsRequest, StreamedEmbeddings, EmbeddingAnswer>;
+  /** Resolves once the store is connected, or has failed to; never rejects. */
+  ready(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -53,6 +55,7 @@ export function createEmbeddingCache(settings: CacheSettings, options: Embedding
       deployments: options.deployments,
       allowedControls: options.allowedControls ?? allControlsAllowed,
     }),
+    ready: () => store.ready(),
     close: () => store.close(),
   };
 }

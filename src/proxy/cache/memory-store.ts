@@ -63,6 +63,8 @@ export class MemoryCacheStore implements CacheStore {
     this.bytes -= kept.bytes;
   }
 
+  async ready(): Promise<void> {}
+
   async close(): Promise<void> {
     this.entries.clear();
     this.bytes = 0;

@@ -134,6 +134,17 @@ export class RedisCacheStore implements CacheStore {
     this.unlogged = 0;
   }
 
+  async ready(): Promise<void> {
+    if (this.redis.status === "ready") return;
+    await new Promise<void>((resolve) => {
+      const settle = (): void => {
+        this.redis.off("ready", settle).off("error", settle).off("end", settle);
+        resolve();
+      };
+      this.redis.once("ready", settle).once("error", settle).once("end", settle);
+    });
+  }
+
   async close(): Promise<void> {
     await this.redis.quit().catch(() => this.redis.disconnect());
   }

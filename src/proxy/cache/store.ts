@@ -14,5 +14,7 @@ export interface CacheStore {
   getMany(keys: readonly string[]): Promise<(Buffer | undefined)[]>;
   /** Keeps the entries for `ttlMs` (undefined: until evicted), in the background. */
   setMany(entries: readonly CacheEntry[], ttlMs: number | undefined): void;
+  /** Resolves once the store can answer, or has failed to connect (its reads then answer nothing); never rejects. */
+  ready(): Promise<void>;
   close(): Promise<void>;
 }
