@@ -292,6 +292,16 @@ router_settings: { fallbacks: [{ broken: [embed] }] }
       },
     ));
 
+  it("leaves alone a request sent to the client's own server", () =>
+    withApp(config("litellm_settings:\n  cache: true\ngeneral_settings: { allow_client_side_credentials: true }\n"), async (app) => {
+      for (let i = 0; i < 2; i++) {
+        const res = await embed(app, { input: "their server", api_base: emulator.baseUrl });
+        assert.equal(res.status, 200);
+        assert.equal(res.headers["x-xgate-cache-hits"], undefined);
+      }
+      assert.equal((await embed(app, { input: "their server" })).headers["x-xgate-cache-hits"], "0/1", "nothing was kept for it");
+    }));
+
   it("the log line says how many inputs hit", () =>
     withApp(config(), async (app) => {
       await embed(app, { input: ["logged a", "logged b"] });
