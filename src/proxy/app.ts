@@ -1,7 +1,8 @@
 /**
  * The composition root: Settings in, a Fastify app out — not yet listening, so tests drive it with
  * `inject`, and server.ts listens. Wires the router and its health checks, the image store, the embedding
- * cache, the pipeline's stages and the routes. Knows nothing of any provider: routes reach upstreams only through the pipeline.
+ * cache, the pipeline's stages and the routes. Knows nothing of any provider: routes reach upstreams only
+ * through the pipeline.
  */
 import multipart from "@fastify/multipart";
 import Fastify, { type FastifyInstance } from "fastify";

@@ -16,7 +16,6 @@ import type { CacheSettings } from "./settings.js";
 import type { CacheStore } from "./store.js";
 
 export type { AllowedCacheControls, CacheControlName } from "./controls.js";
-export type { CacheSettings } from "./settings.js";
 
 /**
  * A backstop for the cache's Redis commands: reads have their own, shorter bound (redis-store.ts); this one
