@@ -16,6 +16,7 @@ import { EMBEDDING_PATH, oneInputBody, runS1 } from "./lib/scenarios/s1-latency.
 import { runS2 } from "./lib/scenarios/s2-throughput.js";
 import { runS3 } from "./lib/scenarios/s3-batch.js";
 import { runS6 } from "./lib/scenarios/s6-workers.js";
+import { runS7 } from "./lib/scenarios/s7-cache.js";
 import { directTarget, startEmulator, startFloor, startPortkey, startXgate, xgateCommand } from "./lib/servers.js";
 import type { XgateBuild } from "./lib/servers.js";
 import { SCENARIO_IDS, TARGET_IDS } from "./lib/types.js";
@@ -27,7 +28,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const USAGE = `Usage: npm run bench -- [options]
 
   --out DIR            where <date>.json/.md/.svg go (default bench/results)
-  --scenarios LIST     e.g. S1,S3 (default: all of S1..S6)
+  --scenarios LIST     e.g. S1,S3 (default: all of S1..S7)
   --targets LIST       e.g. direct,portkey (default: direct,floor,xgate,portkey; xgate is skipped if it cannot
                        start; floor, a bare Node pass-through, runs in S1 and S2 only)
   --xgate auto|dist|src|PATH  run dist/proxy/cli.js, src/proxy/cli.ts via tsx (auto: dist unless older
@@ -49,6 +50,8 @@ const FULL: Durations = {
   s5DurationS: 6,
   s6Rounds: 2,
   s6DurationS: 8,
+  s7Rounds: 6,
+  s7DurationS: 6,
   warmupS: 2,
 };
 const QUICK: Durations = {
@@ -62,6 +65,8 @@ const QUICK: Durations = {
   s5DurationS: 2,
   s6Rounds: 1,
   s6DurationS: 3,
+  s7Rounds: 2,
+  s7DurationS: 2,
   warmupS: 1,
 };
 
@@ -219,6 +224,7 @@ async function main(): Promise<void> {
       logDir,
       targets,
       emulator: emulator.child,
+      emulatorBaseUrl: emulator.baseUrl,
       durations: opts.quick ? QUICK : FULL,
       s2Tool,
       xgate: xgateLaunch,
@@ -232,6 +238,7 @@ async function main(): Promise<void> {
       S4: () => runS4(ctx, targets),
       S5: () => runS5(ctx, targets),
       S6: () => runS6(ctx),
+      S7: () => runS7(ctx),
     };
     let failed = false;
     for (const [n, id] of opts.scenarios.entries()) {

@@ -20,6 +20,8 @@ export interface AutocannonJob extends HttpRequestSpec {
   timeoutS: number;
   /** Return every 2xx response's own time (for pooling percentiles across rounds). */
   keepLatencies: boolean;
+  /** Replace each `[<id>]` in the body with an id of its own per request (autocannon's `idReplacement`). */
+  idReplacement?: boolean;
 }
 
 /**

@@ -39,6 +39,7 @@ function runAutocannon(job: AutocannonJob): Promise<JobResult> {
         pipelining: 1,
         duration: job.durationS,
         timeout: job.timeoutS,
+        idReplacement: job.idReplacement === true,
       },
       (error, result) => {
         if (error) {

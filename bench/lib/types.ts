@@ -25,8 +25,8 @@ export interface Target {
   child: Child;
 }
 
-export type ScenarioId = "S1" | "S2" | "S3" | "S4" | "S5" | "S6";
-export const SCENARIO_IDS: readonly ScenarioId[] = ["S1", "S2", "S3", "S4", "S5", "S6"];
+export type ScenarioId = "S1" | "S2" | "S3" | "S4" | "S5" | "S6" | "S7";
+export const SCENARIO_IDS: readonly ScenarioId[] = ["S1", "S2", "S3", "S4", "S5", "S6", "S7"];
 
 export type Unit = "ms" | "µs" | "req/s" | "MB" | "×";
 
@@ -83,6 +83,10 @@ export interface Durations {
   s5DurationS: number;
   s6Rounds: number;
   s6DurationS: number;
+  /** Rounds of S7's batches (each round: every hit ratio, every store, and direct). */
+  s7Rounds: number;
+  /** S7's one-input runs at concurrency 64, per store and kind (hit, miss). */
+  s7DurationS: number;
   warmupS: number;
 }
 
@@ -99,6 +103,8 @@ export interface BenchContext {
   logDir: string;
   targets: Target[];
   emulator: Child;
+  /** The emulator's base URL, e.g. "http://127.0.0.1:PORT/v1". */
+  emulatorBaseUrl: string;
   durations: Durations;
   /** The load generator for fixed-concurrency throughput (S2, S6). */
   s2Tool: "wrk" | "autocannon";

@@ -24,16 +24,27 @@ import {
 } from "./embeddings.js";
 import type { OperationTarget } from "./types.js";
 
+/** An embedding answer as JSON bytes. */
 export interface EmbeddingAnswer {
   /** The answer's JSON bytes for the model name the client asked for: whole, or a stream as chunks complete. */
   body(model: string): Buffer | Readable;
   /**
-   * Undefined when the answer was complete at once (one chunk); else settles when the last chunk is written,
-   * with the tokens the call used, or with what failed it.
+   * Undefined when the answer was complete at once (one chunk); else settles when the last chunk has been read
+   * (written, or merged), with the tokens the call used, or with what failed it.
    */
   done: Promise<number> | undefined;
   /** Tokens used, when the answer was complete at once. */
   tokens: number | undefined;
+}
+
+/** An upstream's embedding answer: its bytes, or the results they are written from. */
+export interface StreamedEmbeddings extends EmbeddingAnswer {
+  /**
+   * The upstream results in input order, for a writer of its own (the proxy's cache merges its entries in):
+   * all of them when the answer was complete at once, else read as each completes, starting the next ones
+   * as body() would. Read this or body(), once.
+   */
+  results(): readonly EmbeddingResult[] | AsyncIterable<EmbeddingResult>;
 }
 
 interface Deferred<T> {
@@ -54,11 +65,12 @@ function deferred<T>(): Deferred<T> {
   return { promise, resolve, reject };
 }
 
-export async function streamEmbeddings(request: EmbeddingsRequest, target: OperationTarget): Promise<EmbeddingAnswer> {
+export async function streamEmbeddings(request: EmbeddingsRequest, target: OperationTarget): Promise<StreamedEmbeddings> {
   const chunks = chunksOf(request);
   if (chunks.length === 1) {
-    const answer = embeddingsOf([await chunkCaller(request, target, target.upstream.signal)(chunks[0] as EmbeddingChunk)], request.format);
-    return { body: (model) => answer.json(model), done: undefined, tokens: answer.totalTokens };
+    const results = [await chunkCaller(request, target, target.upstream.signal)(chunks[0] as EmbeddingChunk)];
+    const answer = embeddingsOf(results, request.format);
+    return { body: (model) => answer.json(model), results: () => results, done: undefined, tokens: answer.totalTokens };
   }
 
   const linked = linkedController(target.upstream.signal);
@@ -87,32 +99,45 @@ export async function streamEmbeddings(request: EmbeddingsRequest, target: Opera
     throw err;
   }
 
-  async function* write(model: string): AsyncGenerator<Buffer> {
-    const usage = { prompt_tokens: 0, total_tokens: 0 };
-    let written = false;
+  async function* results(): AsyncGenerator<EmbeddingResult> {
+    let tokens = 0;
+    let completed = false;
     try {
-      yield ANSWER_HEAD;
-      let index = 0;
       for (let k = 0; k < chunks.length; k++) {
         const result = await (started[k] as Promise<EmbeddingResult>);
         started[k] = undefined;
         start(k + request.concurrency);
-        usage.prompt_tokens += result.usage.prompt_tokens;
-        usage.total_tokens += result.usage.total_tokens;
-        // One write per chunk: thousands of small ones would cost more than the copy.
-        const parts: Buffer[] = [];
-        for (let i = 0; i < result.vectors.length; i++, index++) parts.push(...itemParts(result.vectors, i, index, request.format));
-        yield Buffer.concat(parts);
+        tokens += result.usage.total_tokens;
+        yield result;
       }
-      yield answerTail(model, usage);
-      written = true;
+      completed = true;
       linked.dispose();
-      finished.resolve(usage.total_tokens);
+      finished.resolve(tokens);
     } finally {
       // The reader went away, or a chunk failed: the chunks still running are of no use to anyone.
-      if (!written) fail(linked.controller.signal.reason ?? new Error("the client stopped reading the answer"));
+      if (!completed) fail(linked.controller.signal.reason ?? new Error("the client stopped reading the answer"));
     }
   }
 
-  return { body: (model) => Readable.from(write(model), { objectMode: false }), done: finished.promise, tokens: undefined };
+  async function* write(model: string): AsyncGenerator<Buffer> {
+    yield ANSWER_HEAD;
+    const usage = { prompt_tokens: 0, total_tokens: 0 };
+    let index = 0;
+    for await (const result of results()) {
+      usage.prompt_tokens += result.usage.prompt_tokens;
+      usage.total_tokens += result.usage.total_tokens;
+      // One write per chunk: thousands of small ones would cost more than the copy.
+      const parts: Buffer[] = [];
+      for (let i = 0; i < result.vectors.length; i++, index++) parts.push(...itemParts(result.vectors, i, index, request.format));
+      yield Buffer.concat(parts);
+    }
+    yield answerTail(model, usage);
+  }
+
+  return {
+    body: (model) => Readable.from(write(model), { objectMode: false }),
+    results,
+    done: finished.promise,
+    tokens: undefined,
+  };
 }

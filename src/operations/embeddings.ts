@@ -80,13 +80,31 @@ function base64(vectors: VectorList, i: number): string {
 }
 
 /**
- * Item `index` of the answer as JSON bytes, from vector `i` of a result: the float text copied as it came, or
- * its float32 as base64. Byte for byte what JSON.stringify of the item gives, up to how each float is spelled.
+ * What item `i`'s answer is written from: its float32 bytes for base64, else its float text (the numbers
+ * between the brackets, copied as they came).
+ */
+export function representation(vectors: VectorList, i: number, format: EncodingFormat): Buffer {
+  return format === "base64" ? vectors.float32(i) : vectors.jsonElements(i);
+}
+
+/**
+ * Item `index` of the answer as JSON bytes, from its representation (above). Byte for byte what
+ * JSON.stringify of the item gives, up to how each float is spelled.
+ */
+export function itemBytes(index: number, format: EncodingFormat, written: Buffer): Buffer[] {
+  const head = `${index === 0 ? "" : ","}{"object":"embedding","index":${index},"embedding":`;
+  if (format === "base64") return [Buffer.from(`${head}"`), Buffer.from(written.toString("base64"), "latin1"), CLOSE_STRING];
+  return [Buffer.from(`${head}[`), written, CLOSE_VECTOR];
+}
+
+/**
+ * Item `index` of the answer as JSON bytes, from vector `i` of a result: as itemBytes writes it, but base64
+ * that arrived as base64 is copied as it came, never decoded and encoded again.
  */
 export function itemParts(vectors: VectorList, i: number, index: number, format: EncodingFormat): Buffer[] {
-  const head = `${index === 0 ? "" : ","}{"object":"embedding","index":${index},"embedding":`;
-  if (format === "base64") return [Buffer.from(`${head}"`), base64Bytes(vectors, i), CLOSE_STRING];
-  return [Buffer.from(`${head}[`), vectors.jsonElements(i), CLOSE_VECTOR];
+  if (format !== "base64") return itemBytes(index, format, vectors.jsonElements(i));
+  const head = `${index === 0 ? "" : ","}{"object":"embedding","index":${index},"embedding":"`;
+  return [Buffer.from(head), base64Bytes(vectors, i), CLOSE_STRING];
 }
 
 /** The end of the answer, after its items: the model the client asked for, and the usage summed over chunks. */

@@ -1,7 +1,7 @@
 /** The operations, each as parse + run (see types.ts), for the SDK facades and the proxy's pipeline. */
 import type { RerankResponse } from "../types.js";
 import { type Embeddings, type EmbeddingsRequest, parseEmbeddings, runEmbeddings } from "./embeddings.js";
-import { type EmbeddingAnswer, streamEmbeddings } from "./embeddings-stream.js";
+import { type StreamedEmbeddings, streamEmbeddings } from "./embeddings-stream.js";
 import { disposeImageEdit, type ImageEditCall, parseImageEdit, runImageEdit } from "./image-edit.js";
 import { type ImageGenerationCall, parseImageGeneration, runImageGeneration } from "./image-generation.js";
 import type { Images } from "./images.js";
@@ -18,8 +18,8 @@ import {
 import type { OperationTarget, RawParams } from "./types.js";
 
 export type { Embeddings, EmbeddingsRequest, EncodingFormat } from "./embeddings.js";
-export type { EmbeddingAnswer } from "./embeddings-stream.js";
-export { DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_CONCURRENCY } from "./embeddings.js";
+export type { EmbeddingAnswer, StreamedEmbeddings } from "./embeddings-stream.js";
+export { ANSWER_HEAD, answerTail, DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_CONCURRENCY, itemBytes, representation } from "./embeddings.js";
 export type { ImageEditCall } from "./image-edit.js";
 export type { ImageGenerationCall } from "./image-generation.js";
 export type { Images } from "./images.js";
@@ -56,7 +56,7 @@ export const embeddings: Operation<EmbeddingsRequest, Embeddings> = {
  * Embeddings for the proxy: the same parse, answered as its chunks complete (see embeddings-stream.ts)
  * rather than collected into objects.
  */
-export const embeddingsAnswer: Operation<EmbeddingsRequest, EmbeddingAnswer> = {
+export const embeddingsAnswer: Operation<EmbeddingsRequest, StreamedEmbeddings> = {
   name: "embeddings",
   parse: parseEmbeddings,
   run: streamEmbeddings,

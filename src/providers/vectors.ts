@@ -20,13 +20,23 @@ export interface VectorList {
   base64?(i: number): Buffer;
 }
 
+/**
+ * The numbers as JSON, comma-separated. -0 keeps its sign, which JSON.stringify drops: float32(i) keeps it,
+ * and the text and the bytes must say the same number.
+ */
+function jsonNumbers(vector: readonly number[]): string {
+  const negativeZero = (x: number): boolean => Object.is(x, -0);
+  if (!vector.some(negativeZero)) return JSON.stringify(vector).slice(1, -1);
+  return vector.map((x) => (negativeZero(x) ? "-0" : JSON.stringify(x))).join(",");
+}
+
 /** Vectors already held as numbers. */
 export function numberVectors(vectors: readonly number[][]): VectorList {
   return {
     length: vectors.length,
     size: (i) => (vectors[i] as number[]).length,
     numbers: (i) => vectors[i] as number[],
-    jsonElements: (i) => Buffer.from(JSON.stringify(vectors[i]).slice(1, -1)),
+    jsonElements: (i) => Buffer.from(jsonNumbers(vectors[i] as number[])),
     float32(i) {
       const vector = vectors[i] as number[];
       const bytes = Buffer.allocUnsafe(vector.length * 4);

@@ -1,12 +1,14 @@
 /**
  * The composition root: Settings in, a Fastify app out — not yet listening, so tests drive it with
- * `inject`, and server.ts listens. Wires the router and its health checks, the image store, the pipeline's
- * stages and the routes. Knows nothing of any provider: routes reach upstreams only through the pipeline.
+ * `inject`, and server.ts listens. Wires the router and its health checks, the image store, the embedding
+ * cache, the pipeline's stages and the routes. Knows nothing of any provider: routes reach upstreams only
+ * through the pipeline.
  */
 import multipart from "@fastify/multipart";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import * as providers from "../providers/index.js";
+import { type AllowedCacheControls, createEmbeddingCache } from "./cache/index.js";
 import { ImageStore } from "./files/image-store.js";
 import { formDeclaredLimit } from "./files/uploads.js";
 import { cheapProbe, healthReport } from "./health-report.js";
@@ -17,6 +19,7 @@ import { requestId } from "./http/request-id.js";
 import { ModelResolver } from "./model-resolver.js";
 import { authenticator } from "./pipeline/authenticate.js";
 import { type Admission, attemptLog, Dispatcher, logRequest, type Pipeline, registerOperationRoute } from "./pipeline/index.js";
+import type { Clock } from "./router/clock.js";
 import { createRouter, modelServerClient, type RouterBundle, type RouterLogger } from "./router/index.js";
 import { speechRoute, transcriptionRoute, translationRoute } from "./routes/audio.js";
 import { embeddingsRoute } from "./routes/embeddings.js";
@@ -42,14 +45,21 @@ export interface AppDeps {
   reportsHealth?: boolean;
   /** Where router state lives, as `/health/readiness` says it. */
   stateDescription?: string;
+  /** The embedding cache's clock (TTLs, Redis's retry pause) and which per-request controls a caller may use. */
+  cache?: { clock?: Clock; allowedControls?: AllowedCacheControls };
 }
 
 export interface App {
   app: FastifyInstance;
   router: RouterBundle;
+  /**
+   * Waits for Redis (router state, the cache) to connect, when the settings name one. Never rejects: without
+   * Redis the proxy serves on its own, and says so in the log.
+   */
+  ready(): Promise<void>;
   /** Requests whose response is not yet done (finished, or its connection gone). */
   activeRequests(): number;
-  /** Closes the app and releases the router and the image sweeper; in-flight requests should be done first. */
+  /** Closes the app and releases the router, the cache and the image sweeper; in-flight requests should be done first. */
   close(): Promise<void>;
 }
 
@@ -74,6 +84,10 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
   const images = new ImageStore({ ttlSeconds: settings.imageUrlTtlSeconds, ...(deps.imageDir && { dir: deps.imageDir }) });
   const resolver = new ModelResolver(settings.deployments.map((d) => ({ model_name: d.group, litellm_params: { model: d.model } })), settings.aliases);
   const dispatcher = new Dispatcher(router.router, router.health, resolver, attemptLog(logger));
+  const cache =
+    settings.cache === undefined
+      ? undefined
+      : createEmbeddingCache(settings.cache, { logger, resolver, deployments: settings.deployments, ...deps.cache });
   const pipeline: Pipeline = {
     parse: { dropParams: settings.dropParams, allowClientCredentials: settings.allowClientCredentials },
     admit: deps.admit ?? [],
@@ -117,7 +131,7 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
 
   const urls = { publicBaseUrl: settings.publicBaseUrl, trustProxy: settings.trustProxy };
   const imageDeps = { images, urls, uploads: settings.uploads, dispatcher };
-  registerOperationRoute(app, pipeline, embeddingsRoute);
+  registerOperationRoute(app, pipeline, embeddingsRoute(cache?.stage));
   registerOperationRoute(app, pipeline, imageGenerationRoute(imageDeps));
   registerOperationRoute(app, pipeline, imageEditRoute(imageDeps));
   registerOperationRoute(app, pipeline, rerankRoute);
@@ -135,12 +149,15 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
   return {
     app,
     router,
+    async ready() {
+      await Promise.all([router.ready(), cache?.ready()]);
+    },
     activeRequests: () => active,
     async close() {
       closing = true;
       clearInterval(sweeper);
       await app.close();
-      await router.close();
+      await Promise.all([router.close(), cache?.close()]);
     },
   };
 }

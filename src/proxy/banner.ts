@@ -3,7 +3,9 @@ import type { AddressInfo } from "node:net";
 import { getProvider, listProviders } from "../providers/index.js";
 import type { ModelDeployment, ProxyConfig } from "./config/index.js";
 import { redactUrl } from "./config/paths.js";
+import { describeCache } from "./cache/settings.js";
 import { describeListening, type HostChoice } from "./listen-address.js";
+import { resolveSettings } from "./settings.js";
 
 export interface BannerFacts {
   /** The socket's address (`server.address()`); undefined for `--check`, which does not listen. */
@@ -45,6 +47,7 @@ export function banner(config: ProxyConfig, facts: BannerFacts): string {
     `  models: ${models}`,
     `  auth:   ${authDescription(config, facts.host)}`,
     `  state:  ${stateDescription(config, facts.workers)}`,
+    `  cache:  ${describeCache(resolveSettings(config, process.env).cache, facts.workers)}`,
     `  store:  none (spend tracking is not enabled yet)`,
   ];
   return lines.join("\n");

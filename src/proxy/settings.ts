@@ -6,11 +6,13 @@
  */
 import { getProvider, parseModelString } from "../providers/index.js";
 import { type Environment, resolveTarget } from "../upstream/target.js";
-import type { ProxyConfig } from "./config/index.js";
+import { type CacheSettings, DEFAULT_CACHE_NAMESPACE, EMBEDDING_CALL_TYPES } from "./cache/settings.js";
+import type { LitellmSettings, ProxyConfig } from "./config/index.js";
 import type { UploadLimits } from "./files/uploads.js";
 import { buildDeployments, type ConnectionOf, type Deployment, isSecretParam } from "./router/deployment.js";
 import { routerSettingsFrom, type RouterSettings } from "./router/config.js";
-import { type RedisConnection, redisConnectionFrom } from "./router/create-state.js";
+import type { RedisConnection } from "./kv/redis.js";
+import { redisConnectionFrom } from "./router/create-state.js";
 
 export interface ServerSettings {
   bodyLimitBytes: number;
@@ -57,6 +59,8 @@ export interface Settings {
   /** Where router state is shared; undefined: in this process. */
   redis: RedisConnection | undefined;
   modelInfo: readonly ModelInfoEntry[];
+  /** The embedding cache; undefined when `litellm_settings.cache` is off or no embedding call type is cached. */
+  cache: CacheSettings | undefined;
 }
 
 const MB = 1024 * 1024;
@@ -95,6 +99,37 @@ function aliasesOf(config: ProxyConfig): Map<string, ModelAlias> {
   return aliases;
 }
 
+/** A port from the environment, where the schema has not checked it. */
+function envPort(value: string, name: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new Error(`${name} must be a port number, not '${value}'.`);
+  return port;
+}
+
+/**
+ * The cache's Redis: `cache_params.url`, else its host/port/password, else — as LiteLLM does — the REDIS_URL,
+ * REDIS_HOST, REDIS_PORT and REDIS_PASSWORD variables, else Redis's own default, 127.0.0.1:6379.
+ */
+function cacheRedis(params: LitellmSettings["cache_params"], env: Environment): CacheSettings["store"] {
+  const url = params.url ?? (params.host === undefined ? nonEmpty(env.REDIS_URL) : undefined);
+  if (url !== undefined) return { type: "redis", connection: { url } };
+  const host = params.host ?? nonEmpty(env.REDIS_HOST) ?? "127.0.0.1";
+  const fromEnv = nonEmpty(env.REDIS_PORT);
+  const port = params.port ?? (fromEnv === undefined ? 6379 : envPort(fromEnv, "REDIS_PORT"));
+  return { type: "redis", connection: { host, port, password: params.password ?? nonEmpty(env.REDIS_PASSWORD) } };
+}
+
+function cacheSettingsFrom(litellm: LitellmSettings, env: Environment): CacheSettings | undefined {
+  const params = litellm.cache_params;
+  const types = params.supported_call_types;
+  if (!litellm.cache || (types !== undefined && !types.some((type) => EMBEDDING_CALL_TYPES.includes(type)))) return undefined;
+  return {
+    store: params.type === "redis" ? cacheRedis(params, env) : { type: "local", maxBytes: Math.floor(params.max_size_mb * MB) },
+    namespace: nonEmpty(params.namespace) ?? DEFAULT_CACHE_NAMESPACE,
+    ttlSeconds: params.ttl,
+  };
+}
+
 /**
  * @example
  * const settings = resolveSettings((await loadConfig("config.yaml")).config, process.env);
@@ -122,5 +157,6 @@ export function resolveSettings(config: ProxyConfig, env: Environment): Settings
     aliases: aliasesOf(config),
     redis: redisConnectionFrom(config.router_settings),
     modelInfo: modelInfoOf(config),
+    cache: cacheSettingsFrom(config.litellm_settings, env),
   };
 }

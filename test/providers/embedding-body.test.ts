@@ -107,4 +107,11 @@ describe("embedding bodies scanned without parsing their floats", () => {
       assert.equal(scanEmbeddingBody(Buffer.from(text), { float32: true }), undefined, `${text} (float32)`);
     }
   });
+
+  it("vectors parsed the ordinary way keep -0's sign in their text, as in their float32", () => {
+    const vectors = numberVectors([[-0, 0, -1.5]]);
+    assert.equal(vectors.jsonElements(0).toString(), "-0,0,-1.5");
+    assert.deepEqual(vectors.float32(0), float32Bytes([-0, 0, -1.5]));
+    assert.equal(numberVectors([[0.25, -2]]).jsonElements(0).toString(), "0.25,-2");
+  });
 });

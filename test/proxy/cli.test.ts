@@ -126,14 +126,17 @@ ${extra}`;
     assert.match(result.stderr, /general_settings\.master_key/);
   });
 
-  test("the banner names the URL, the models, the auth mode and the state", async () => {
-    const proxy = await startProxyProcess(config("general_settings:\n  master_key: sk-banner-test\n"));
+  test("the banner names the URL, the models, the auth mode, the state and the cache", async () => {
+    const proxy = await startProxyProcess(
+      config("general_settings:\n  master_key: sk-banner-test\nlitellm_settings:\n  cache: true\n  cache_params: { max_size_mb: 64 }\n"),
+    );
     try {
       const { stdout } = proxy.output();
       assert.match(stdout, /listening on http:\/\/127\.0\.0\.1:\d+/);
       assert.match(stdout, /models: embed/);
       assert.match(stdout, /auth: +master key required/);
       assert.match(stdout, /state: +in-process/);
+      assert.match(stdout, /cache: +embeddings, in memory \(64 MB; set cache_params\.type: redis to share\)/);
       assert.ok(!stdout.includes("sk-banner-test"));
     } finally {
       assert.equal(await proxy.stop(), 0);

@@ -79,7 +79,6 @@ export const NOT_SUPPORTED_YET: Readonly<Record<string, ReadonlySet<string>>> = 
   ]),
   "litellm_settings.cache_params": new Set([
     "mode",
-    "url",
     "similarity_threshold",
     "redis_semantic_cache_embedding_model",
     "redis_semantic_cache_index_name",

@@ -149,15 +149,23 @@ export const deploymentSchema = z.object({
   model_info: modelInfoSchema.prefault({}),
 });
 
+const redisUrl = text.refine((v) => hasScheme(v, ["redis:", "rediss:"]), { message: "must be a redis:// or rediss:// URL" });
+
+/** Megabytes the local cache may hold when `max_size_mb` is not given. */
+export const DEFAULT_CACHE_SIZE_MB = 256;
+
 export const cacheParamsSchema = z.object({
   type: z.enum(CACHE_TYPES).default("local"),
   host: text.optional(),
   port: port.optional(),
   password: text.optional(),
+  url: redisUrl.optional(),
   namespace: text.optional(),
   /** Seconds. */
   ttl: positive.optional(),
   supported_call_types: z.array(text).optional(),
+  /** xgate's own: what the local cache may hold (its LRU evicts beyond it). */
+  max_size_mb: positive.default(DEFAULT_CACHE_SIZE_MB),
 });
 
 export const litellmSettingsSchema = z.object({
@@ -224,9 +232,7 @@ export const routerSettingsSchema = z.object({
   redis_host: text.optional(),
   redis_port: port.optional(),
   redis_password: text.optional(),
-  redis_url: text
-    .refine((v) => hasScheme(v, ["redis:", "rediss:"]), { message: "must be a redis:// or rediss:// URL" })
-    .optional(),
+  redis_url: redisUrl.optional(),
   /** Other names for a model group: `alias: group` or `alias: {model: group, hidden: true}`. */
   model_group_alias: z.record(z.string(), groupAlias).default({}),
 });

@@ -7,6 +7,7 @@
 import { BadRequestError } from "../../errors.js";
 import { getProvider, listProviders } from "../../providers/index.js";
 import { fallbackApiBase } from "../../upstream/target.js";
+import { EMBEDDING_CALL_TYPES } from "../cache/settings.js";
 import { formatPath, type KeyPath } from "./paths.js";
 import { MODEL_MODES, SERVED_MODES, XINFERENCE_MODEL_TYPES, type ProxyConfig } from "./schema.js";
 import { closestKey } from "./unknown-keys.js";
@@ -69,7 +70,20 @@ export function checkSemantics(config: ProxyConfig, options: SemanticOptions): S
   };
   checkDeployments(config, options, result, at);
   checkGroupReferences(config, options.skippedGroups ?? new Set(), result, at);
+  checkCachedCallTypes(config, result, at);
   return result;
+}
+
+/** A cache asked for calls xgate does not cache would silently cache nothing. */
+function checkCachedCallTypes(config: ProxyConfig, result: SemanticResult, at: (path: KeyPath) => string): void {
+  const { cache, cache_params } = config.litellm_settings;
+  const types = cache_params.supported_call_types;
+  if (!cache || types === undefined || types.some((type) => EMBEDDING_CALL_TYPES.includes(type))) return;
+  const path = ["litellm_settings", "cache_params", "supported_call_types"];
+  result.warnings.push(
+    `${formatPath(path)}${at(path)} names no embedding call type: xgate caches only embeddings, so nothing is cached; ` +
+      `add ${EMBEDDING_CALL_TYPES.join(" and ")}, or leave the key out`,
+  );
 }
 
 /** The fix for a model string without a provider xgate knows: the likely prefix, or the default one before it all. */

@@ -13,6 +13,8 @@ export interface RequestTrace {
   attempts?: number;
   upstreamMs?: number;
   tokens?: number;
+  /** `k/n`: how many of the request's inputs the cache answered. */
+  cacheHits?: string;
   /** The `code` of the error answered, if one was. */
   errorCode?: string;
 }

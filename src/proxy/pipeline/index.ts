@@ -1,12 +1,13 @@
 /**
  * The request pipeline every operation route runs, stage by stage:
  *
- *   authenticate (headers, before the body is read: see authenticate.ts) → read → parse → admit → dispatch
- *   → respond → record
+ *   authenticate (headers, before the body is read: see authenticate.ts) → read → parse → admit → cache
+ *   → dispatch → respond → record
  *
  * A route declares its operation and how it reads and answers; the stages are the same for all. `admit` is
  * the point where a request is valid but nothing has been sent: checks that may refuse it go there (an edit
- * the model cannot do; limits and budgets), and a refusal there never counts against a deployment.
+ * the model cannot do; limits and budgets), and a refusal there never counts against a deployment. A route
+ * with a cache (see proxy/cache/) then dispatches only what the cache could not answer, or nothing at all.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Operation } from "../../operations/index.js";
@@ -32,7 +33,23 @@ export interface RouteInput {
 /** A check between parse and dispatch; throws to refuse the request. */
 export type Admission = (parsed: ParsedRequest<unknown>, request: FastifyRequest) => void | Promise<void>;
 
-export interface OperationRoute<Request, Result> {
+/**
+ * What a route's cache made of a request: the whole answer (nothing is dispatched, so no deployment need be
+ * healthy), or the part left to dispatch and how to merge its result with the cached rest.
+ */
+export type CacheLookup<Request, Result, Answer> =
+  | { answer: Answer }
+  | { misses: ParsedRequest<Request>; merge(dispatched: Dispatched<Result>): Answer };
+
+/** A cache stage: undefined when it has nothing to do with the request (it is then dispatched as it is). */
+export type CacheStage<Request, Result, Answer> = (
+  parsed: ParsedRequest<Request>,
+  request: FastifyRequest,
+  reply: FastifyReply,
+) => Promise<CacheLookup<Request, Result, Answer> | undefined>;
+
+/** `Answer`: what `respond` writes — the operation's result, or what a cache made of it. */
+export interface OperationRoute<Request, Result extends Answer, Answer = Result> {
   urls: readonly string[];
   operation: Operation<Request, Result>;
   read(request: FastifyRequest): RouteInput | Promise<RouteInput>;
@@ -40,7 +57,9 @@ export interface OperationRoute<Request, Result> {
   admit?: Admission;
   /** The request as it goes upstream, when it differs from the client's (images: always base64, hosted here). */
   upstreamRequest?(request: Request): Request;
-  respond(result: Result, parsed: ParsedRequest<Request>, request: FastifyRequest, reply: FastifyReply): unknown;
+  /** Between admit and dispatch: answers what it can from the cache. */
+  cache?: CacheStage<Request, Result, Answer>;
+  respond(result: Answer, parsed: ParsedRequest<Request>, request: FastifyRequest, reply: FastifyReply): unknown;
 }
 
 export interface Pipeline {
@@ -50,15 +69,15 @@ export interface Pipeline {
   dispatcher: Dispatcher;
 }
 
-async function handle<Request, Result>(
+async function handle<Request, Result extends Answer, Answer>(
   pipeline: Pipeline,
-  route: OperationRoute<Request, Result>,
+  route: OperationRoute<Request, Result, Answer>,
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<unknown> {
   const input = await route.read(request);
   let parsed: ParsedRequest<Request> | undefined;
-  let outcome: Dispatched<Result>;
+  let result: Answer;
   try {
     parsed = parseRequest(route.operation, input.fields, input.files, pipeline.parse);
     if (route.admit !== undefined) await route.admit(parsed, request);
@@ -66,21 +85,27 @@ async function handle<Request, Result>(
     const trace = (request.trace ??= {});
     trace.model = parsed.model;
     const sent = route.upstreamRequest === undefined ? parsed : { ...parsed, request: route.upstreamRequest(parsed.request) };
-    outcome = await pipeline.dispatcher.dispatch(route.operation, sent, clientGoneSignal(request.raw.socket), request.id);
-    recordDispatch(trace, outcome, reply);
+    const cached = await route.cache?.(sent, request, reply);
+    if (cached !== undefined && "answer" in cached) {
+      result = cached.answer;
+    } else {
+      const outcome = await pipeline.dispatcher.dispatch(route.operation, cached?.misses ?? sent, clientGoneSignal(request.raw.socket), request.id);
+      recordDispatch(trace, outcome, reply);
+      result = cached === undefined ? outcome.result : cached.merge(outcome);
+    }
   } finally {
     // Uploads are done with once the upstream has answered: released before the answer goes out, so that a
     // client that has its answer finds nothing of its request left behind.
     if (parsed !== undefined) route.operation.dispose?.(parsed.request);
     await input.release?.();
   }
-  return route.respond(outcome.result, parsed, request, reply);
+  return route.respond(result, parsed, request, reply);
 }
 
-export function registerOperationRoute<Request, Result>(
+export function registerOperationRoute<Request, Result extends Answer, Answer>(
   app: FastifyInstance,
   pipeline: Pipeline,
-  route: OperationRoute<Request, Result>,
+  route: OperationRoute<Request, Result, Answer>,
 ): void {
   for (const url of route.urls) app.post(url, (request, reply) => handle(pipeline, route, request, reply));
 }

@@ -1,7 +1,8 @@
 /**
  * The record stage: what a request did, in its response headers (`x-xgate-*`) and its one log line — id,
  * route (the path when none matched), model, group, deployment, status, the error's code, total and
- * upstream milliseconds; never bodies, query strings or keys. At debug level, a line per upstream attempt.
+ * upstream milliseconds, the cache's hits; never bodies, query strings or keys. At debug level, a line per
+ * upstream attempt.
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
@@ -51,6 +52,7 @@ export function logRequest(logger: Logger, request: FastifyRequest, status: numb
       model_group: trace.group,
       deployment: trace.deployment,
       upstream_ms: tenths(trace.upstreamMs),
+      cache_hits: trace.cacheHits,
       error_code: trace.errorCode,
     }),
   });

@@ -3,6 +3,7 @@
  * Entries that share a `model_name` form a model group.
  */
 import { createHash } from "node:crypto";
+import { canonicalJson } from "../canonical-json.js";
 import { isLitellmMetadataKey, LITELLM_PARAMS_VOCABULARY } from "../config/deployment-keys.js";
 import type { LitellmParamsInput, ModelEntryInput, RouterSettings } from "./config.js";
 
@@ -93,18 +94,6 @@ function positive(value: unknown): number | undefined {
 
 function nonNegativeInt(value: unknown): number | undefined {
   return typeof value === "number" && Number.isInteger(value) && value >= 0 ? value : undefined;
-}
-
-/** JSON with sorted keys, so that the same entry hashes the same however its YAML was ordered. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value) ?? "null";
 }
 
 function withoutSecrets(params: LitellmParamsInput): Record<string, unknown> {

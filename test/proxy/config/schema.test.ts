@@ -91,6 +91,7 @@ describe("a valid config", () => {
         namespace: "xgate",
         ttl: 600,
         supported_call_types: ["embedding", "aembedding"],
+        max_size_mb: 256,
       },
       set_verbose: false,
       json_logs: true,
