@@ -10,7 +10,8 @@ import type { ProxyConfig } from "./config/index.js";
 import type { UploadLimits } from "./files/uploads.js";
 import { buildDeployments, type ConnectionOf, type Deployment, isSecretParam } from "./router/deployment.js";
 import { routerSettingsFrom, type RouterSettings } from "./router/config.js";
-import { type RedisConnection, redisConnectionFrom } from "./router/create-state.js";
+import type { RedisConnection } from "./kv/redis.js";
+import { redisConnectionFrom } from "./router/create-state.js";
 
 export interface ServerSettings {
   bodyLimitBytes: number;

@@ -4,7 +4,8 @@
  */
 import type { Clock } from "./clock.js";
 import type { RouterSettings } from "./config.js";
-import { createRouterState, type RedisConnection } from "./create-state.js";
+import type { RedisConnection } from "../kv/redis.js";
+import { createRouterState } from "./create-state.js";
 import type { Deployment } from "./deployment.js";
 import { type HealthProbe, HealthMonitor, type HealthStatus } from "./health.js";
 import type { RouterLogger } from "./logger.js";
@@ -18,7 +19,6 @@ export type { RouterConfigInput, RouterSettings } from "./config.js";
 export { routerSettingsFrom } from "./config.js";
 export type { Deployment } from "./deployment.js";
 export { buildDeployments, isWildcard } from "./deployment.js";
-export type { RedisConnection } from "./create-state.js";
 export type { DeploymentHealth, HealthProbe, HealthSummary, HealthView } from "./health.js";
 export { HealthMonitor } from "./health.js";
 export type { RouterLogger } from "./logger.js";
