@@ -6,6 +6,7 @@ import { disposeImageEdit, type ImageEditCall, parseImageEdit, runImageEdit } fr
 import { type ImageGenerationCall, parseImageGeneration, runImageGeneration } from "./image-generation.js";
 import type { Images } from "./images.js";
 import { parseRerank, type RerankCall, runRerank } from "./rerank.js";
+import { inputTokens, textTokens } from "./token-estimate.js";
 import type { OperationTarget, RawParams } from "./types.js";
 
 export type { Embeddings, EmbeddingsRequest, EncodingFormat } from "./embeddings.js";
@@ -23,8 +24,10 @@ export interface Operation<Request, Result> {
   /** Checks a caller's parameters (without the call options) and gives the typed request; throws a 400 naming the fix. */
   parse(raw: RawParams): Request;
   run(request: Request, target: OperationTarget): Promise<Result>;
-  /** Tokens a result used, for usage-based routing. */
+  /** Tokens a result used, counted against `tpm` limits and by usage-based routing. */
   tokensOf?(result: Result): number | undefined;
+  /** Tokens the request is expected to use, reserved against `tpm` limits until `tokensOf` says. */
+  estimateTokens?(request: Request): number;
   /**
    * For a result whose body is still being produced when `run` resolves: a promise of its end, with the
    * tokens used. The router keeps the attempt open until then.
@@ -39,6 +42,7 @@ export const embeddings: Operation<EmbeddingsRequest, Embeddings> = {
   parse: parseEmbeddings,
   run: runEmbeddings,
   tokensOf: (result) => result.totalTokens,
+  estimateTokens: (request) => inputTokens(request.items),
 };
 
 /**
@@ -50,6 +54,7 @@ export const embeddingsAnswer: Operation<EmbeddingsRequest, EmbeddingAnswer> = {
   parse: parseEmbeddings,
   run: streamEmbeddings,
   tokensOf: (result) => result.tokens,
+  estimateTokens: (request) => inputTokens(request.items),
   done: (result) => result.done,
 };
 
@@ -71,4 +76,5 @@ export const rerank: Operation<RerankCall, RerankResponse> = {
   parse: parseRerank,
   run: runRerank,
   tokensOf: (result) => result.meta.tokens?.input_tokens,
+  estimateTokens: (request) => textTokens(request.query) * request.documents.length + inputTokens(request.documents),
 };

@@ -14,6 +14,7 @@ import { clientErrorHandler } from "./http/client-errors.js";
 import { frameworkErrorHandler, installErrorHandlers } from "./http/errors.js";
 import { checkProtocol, continueIfExpected, httpServer } from "./http/protocol.js";
 import { requestId } from "./http/request-id.js";
+import { createLimiter, type Limiter } from "./limits/index.js";
 import { ModelResolver } from "./model-resolver.js";
 import { authenticator } from "./pipeline/authenticate.js";
 import { type Admission, attemptLog, Dispatcher, logRequest, type Pipeline, registerOperationRoute } from "./pipeline/index.js";
@@ -41,11 +42,15 @@ export interface AppDeps {
   reportsHealth?: boolean;
   /** Where router state lives, as `/health/readiness` says it. */
   stateDescription?: string;
+  /** Where rate limits are counted; by default Redis when the settings name one, else this process. */
+  limiter?: Limiter;
 }
 
 export interface App {
   app: FastifyInstance;
   router: RouterBundle;
+  /** Counts rate limits: deployments' `rpm`/`tpm`, and keys' and teams' limits. */
+  limiter: Limiter;
   /** Requests whose response is not yet done (finished, or its connection gone). */
   activeRequests(): number;
   /** Closes the app and releases the router and the image sweeper; in-flight requests should be done first. */
@@ -59,6 +64,7 @@ function quietly(logger: Logger): RouterLogger {
 
 export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> {
   const { logger } = deps;
+  const limiter = deps.limiter ?? createLimiter(settings.redis, { logger });
   const router =
     deps.router ??
     createRouter(
@@ -68,6 +74,7 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
         ...(deps.reportsHealth === false && { healthLogger: quietly(logger) }),
         servers: modelServerClient(providers),
         probe: cheapProbe,
+        limiter,
       },
     );
   const images = new ImageStore({ ttlSeconds: settings.imageUrlTtlSeconds, ...(deps.imageDir && { dir: deps.imageDir }) });
@@ -123,19 +130,21 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
   hostedImageRoutes(app, images);
   modelRoutes(app, resolver, settings.modelInfo);
   const stateDescription = deps.stateDescription ?? "in-process (one instance)";
-  healthRoutes(app, healthReport(router.router, router.health), () => stateDescription);
+  healthRoutes(app, healthReport(router.router, router.health), () => stateDescription, () => limiter.state());
 
   const sweeper = setInterval(() => void images.sweep(), 60_000);
   sweeper.unref();
   return {
     app,
     router,
+    limiter,
     activeRequests: () => active,
     async close() {
       closing = true;
       clearInterval(sweeper);
       await app.close();
       await router.close();
+      await limiter.close();
     },
   };
 }

@@ -49,8 +49,8 @@ export async function startProxy(config: ProxyConfig, options: StartOptions): Pr
     stateDescription: stateDescription(config, options.workers),
     ...(options.reportsHealth !== undefined && { reportsHealth: options.reportsHealth }),
   });
-  // Redis first: until it is connected, requests would route without the shared state.
-  await built.router.ready();
+  // Redis first: until it is connected, requests would route and be limited without the shared state.
+  await Promise.all([built.router.ready(), built.limiter.ready()]);
   await built.router.health.start();
 
   const { app } = built;
