@@ -417,14 +417,10 @@ export class Router {
     for (const [key, usage] of counted) run.usage.set(key, usage);
     if (admission.admitted) return admission.ticket;
     run.limited.set(deployment.id, admission.refusal);
-    this.logger.info(
-      { deployment: deployment.id, group: deployment.group, limit: admission.refusal.limit, retry_after_ms: admission.refusal.retryAfterMs },
-      `deployment ${deployment.id} of '${deployment.group}' is at its limit; skipping it`,
-    );
     return undefined;
   }
 
-  /** The attempt's bookkeeping once it is over, however it ended: its deployment's ticket, its in-flight count. */
+  /** One call to a deployment; its ticket is held until the call (or its streamed body) is over, however it ends. */
   private async attempt<T>(deployment: Deployment, run: Run<T>, ticket: Ticket): Promise<AttemptOutcome<T>> {
     const callerSignal = run.options.signal;
     // The client left between admission and the call: nothing was served.
