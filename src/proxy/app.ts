@@ -53,7 +53,7 @@ export interface App {
   limiter: Limiter;
   /** Requests whose response is not yet done (finished, or its connection gone). */
   activeRequests(): number;
-  /** Closes the app and releases the router and the image sweeper; in-flight requests should be done first. */
+  /** Closes the app and releases the router, the limiter and the image sweeper; in-flight requests should be done first. */
   close(): Promise<void>;
 }
 

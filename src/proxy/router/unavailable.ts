@@ -66,7 +66,7 @@ function outlookOf({ deployment, cooldown, finding, limit }: Absent, now: number
   const id = deployment.id;
   if (limit !== undefined && cooldown === undefined) {
     const returnsAt = limit.retryAfterMs === undefined ? undefined : now + limit.retryAfterMs;
-    return { kind: "returns", returnsAt, limited: true, text: `${sentence(describeRefusal(limit))}` };
+    return { kind: "returns", returnsAt, limited: true, text: sentence(describeRefusal(limit)) };
   }
   const found = finding?.status === "unhealthy" ? finding.reason : undefined;
   if (cooldown === undefined) {
