@@ -23,6 +23,11 @@ export interface APIErrorOptions {
   retryAfterMs?: number;
   /** Default `gateway`. */
   origin?: ErrorOrigin;
+  /**
+   * The OpenAI error `type`, when it is not the status's own: LiteLLM has words of its own for some cases
+   * (`throttling_error` for a rate limit it enforces), which clients coming from it may switch on.
+   */
+  type?: string;
   cause?: unknown;
 }
 
@@ -59,6 +64,7 @@ export class APIError extends Error {
   readonly param: string | null;
   readonly retryAfterMs: number | undefined;
   readonly origin: ErrorOrigin;
+  private readonly ownType: string | undefined;
 
   constructor(status: number | undefined, message: string, options: APIErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -69,11 +75,12 @@ export class APIError extends Error {
     this.param = options.param ?? null;
     this.retryAfterMs = options.retryAfterMs;
     this.origin = options.origin ?? "gateway";
+    this.ownType = options.type;
   }
 
-  /** The OpenAI error `type` that goes with this error's status. */
+  /** The OpenAI error `type`: the one it was given, else the one that goes with its status. */
   get type(): string {
-    return errorTypeForStatus(this.status);
+    return this.ownType ?? errorTypeForStatus(this.status);
   }
 }
 

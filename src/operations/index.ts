@@ -15,6 +15,7 @@ import {
   type TranscriptionAnswer,
   type TranscriptionCall,
 } from "./transcription.js";
+import { inputTokens, textTokens } from "./token-estimate.js";
 import type { OperationTarget, RawParams } from "./types.js";
 
 export type { Embeddings, EmbeddingsRequest, EncodingFormat } from "./embeddings.js";
@@ -34,8 +35,10 @@ export interface Operation<Request, Result> {
   /** Checks a caller's parameters (without the call options) and gives the typed request; throws a 400 naming the fix. */
   parse(raw: RawParams): Request;
   run(request: Request, target: OperationTarget): Promise<Result>;
-  /** Tokens a result used, for usage-based routing. */
+  /** Tokens a result used, counted against `tpm` limits and by usage-based routing. */
   tokensOf?(result: Result): number | undefined;
+  /** Tokens the request is expected to use, reserved against `tpm` limits until `tokensOf` says. */
+  estimateTokens?(request: Request): number;
   /**
    * For a result whose body is still being produced when `run` resolves: a promise of its end, with the
    * tokens used. The router keeps the attempt open until then.
@@ -50,6 +53,7 @@ export const embeddings: Operation<EmbeddingsRequest, Embeddings> = {
   parse: parseEmbeddings,
   run: runEmbeddings,
   tokensOf: (result) => result.totalTokens,
+  estimateTokens: (request) => inputTokens(request.items),
 };
 
 /**
@@ -61,6 +65,7 @@ export const embeddingsAnswer: Operation<EmbeddingsRequest, StreamedEmbeddings> 
   parse: parseEmbeddings,
   run: streamEmbeddings,
   tokensOf: (result) => result.tokens,
+  estimateTokens: (request) => inputTokens(request.items),
   done: (result) => result.done,
 };
 
@@ -82,6 +87,7 @@ export const rerank: Operation<RerankCall, RerankResponse> = {
   parse: parseRerank,
   run: runRerank,
   tokensOf: (result) => result.meta.tokens?.input_tokens,
+  estimateTokens: (request) => textTokens(request.query) * request.documents.length + inputTokens(request.documents),
 };
 
 export const transcription: Operation<TranscriptionCall, TranscriptionAnswer> = {

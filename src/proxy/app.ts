@@ -16,6 +16,7 @@ import { clientErrorHandler } from "./http/client-errors.js";
 import { frameworkErrorHandler, installErrorHandlers } from "./http/errors.js";
 import { checkProtocol, continueIfExpected, httpServer } from "./http/protocol.js";
 import { requestId } from "./http/request-id.js";
+import { createLimiter, type Limiter } from "./limits/index.js";
 import { ModelResolver } from "./model-resolver.js";
 import { authenticator } from "./pipeline/authenticate.js";
 import { type Admission, attemptLog, Dispatcher, logRequest, type Pipeline, registerOperationRoute } from "./pipeline/index.js";
@@ -47,19 +48,23 @@ export interface AppDeps {
   stateDescription?: string;
   /** The embedding cache's clock (TTLs, Redis's retry pause) and which per-request controls a caller may use. */
   cache?: { clock?: Clock; allowedControls?: AllowedCacheControls };
+  /** Where rate limits are counted; by default Redis when the settings name one, else this process. */
+  limiter?: Limiter;
 }
 
 export interface App {
   app: FastifyInstance;
   router: RouterBundle;
   /**
-   * Waits for Redis (router state, the cache) to connect, when the settings name one. Never rejects: without
-   * Redis the proxy serves on its own, and says so in the log.
+   * Waits for Redis (router state, the limiter, the cache) to connect, when the settings name one. Never
+   * rejects: without Redis the proxy serves on its own, and says so in the log.
    */
   ready(): Promise<void>;
+  /** Counts rate limits: deployments' `rpm`/`tpm`, and keys' and teams' limits. */
+  limiter: Limiter;
   /** Requests whose response is not yet done (finished, or its connection gone). */
   activeRequests(): number;
-  /** Closes the app and releases the router, the cache and the image sweeper; in-flight requests should be done first. */
+  /** Closes the app and releases the router, the limiter, the cache and the image sweeper; in-flight requests should be done first. */
   close(): Promise<void>;
 }
 
@@ -70,6 +75,7 @@ function quietly(logger: Logger): RouterLogger {
 
 export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> {
   const { logger } = deps;
+  const limiter = deps.limiter ?? createLimiter(settings.redis, { logger });
   const router =
     deps.router ??
     createRouter(
@@ -79,6 +85,7 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
         ...(deps.reportsHealth === false && { healthLogger: quietly(logger) }),
         servers: modelServerClient(providers),
         probe: cheapProbe,
+        limiter,
       },
     );
   const images = new ImageStore({ ttlSeconds: settings.imageUrlTtlSeconds, ...(deps.imageDir && { dir: deps.imageDir }) });
@@ -142,7 +149,7 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
   hostedImageRoutes(app, images);
   modelRoutes(app, resolver, settings.modelInfo);
   const stateDescription = deps.stateDescription ?? "in-process (one instance)";
-  healthRoutes(app, healthReport(router.router, router.health), () => stateDescription);
+  healthRoutes(app, healthReport(router.router, router.health), () => stateDescription, () => limiter.state());
 
   const sweeper = setInterval(() => void images.sweep(), 60_000);
   sweeper.unref();
@@ -150,14 +157,15 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
     app,
     router,
     async ready() {
-      await Promise.all([router.ready(), cache?.ready()]);
+      await Promise.all([router.ready(), limiter.ready(), cache?.ready()]);
     },
+    limiter,
     activeRequests: () => active,
     async close() {
       closing = true;
       clearInterval(sweeper);
       await app.close();
-      await Promise.all([router.close(), cache?.close()]);
+      await Promise.all([router.close(), limiter.close(), cache?.close()]);
     },
   };
 }

@@ -49,7 +49,7 @@ export async function startProxy(config: ProxyConfig, options: StartOptions): Pr
     stateDescription: stateDescription(config, options.workers),
     ...(options.reportsHealth !== undefined && { reportsHealth: options.reportsHealth }),
   });
-  // Redis first: until it is connected, requests would route without the shared state and miss the cache.
+  // Redis first: until it is connected, requests would route and be limited without the shared state, and miss the cache.
   await built.ready();
   await built.router.health.start();
 

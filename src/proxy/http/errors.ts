@@ -9,6 +9,8 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { Logger } from "pino";
 import { APIError, errorTypeForStatus } from "../../errors.js";
 import { megabytes } from "../files/form-errors.js";
+import { LimitExceededError } from "../limits/errors.js";
+import { rateLimitHeaders } from "../limits/quota.js";
 import { logRequest } from "../pipeline/record.js";
 
 export interface ErrorBody {
@@ -88,10 +90,11 @@ function statusForApiError(err: APIError): number {
 }
 
 /**
- * 5xx answers whose cause waiting does not cure (every deployment misconfigured): OpenAI clients retry every
- * 5xx unless told not to, so these say `x-should-retry: false`, which the `openai` client honours.
+ * Answers whose cause waiting does not cure (every deployment misconfigured, a limit that admits nothing):
+ * OpenAI clients retry every 5xx and 429 unless told not to, so these say `x-should-retry: false`, which the
+ * `openai` client honours.
  */
-const NOT_WORTH_RETRYING: ReadonlySet<string> = new Set(["no_deployment_usable"]);
+const NOT_WORTH_RETRYING: ReadonlySet<string> = new Set(["no_deployment_usable", "rate_limit_allows_nothing"]);
 
 export function toHttpError(err: unknown, limits: ErrorLimits): HttpError {
   if (err instanceof APIError) {
@@ -99,7 +102,9 @@ export function toHttpError(err: unknown, limits: ErrorLimits): HttpError {
     const headers: Record<string, string> = {};
     if (err.retryAfterMs !== undefined) headers["retry-after"] = String(Math.max(1, Math.ceil(err.retryAfterMs / 1000)));
     if (NOT_WORTH_RETRYING.has(err.code)) headers["x-should-retry"] = "false";
-    return { status, headers, body: errorBody(status, err.message, err.code, err.param) };
+    // A limit's 429 says what is left of the limits, as every answer that passed them does.
+    if (err instanceof LimitExceededError) Object.assign(headers, rateLimitHeaders([err.quota]));
+    return { status, headers, body: errorBody(status, err.message, err.code, err.param, err.type) };
   }
   const fe = err as FastifyLikeError;
   if (typeof fe?.statusCode === "number" && fe.statusCode >= 400 && fe.statusCode < 500) {
@@ -114,8 +119,9 @@ export function toHttpError(err: unknown, limits: ErrorLimits): HttpError {
   };
 }
 
-export function errorBody(status: number, message: string, code: string, param: string | null): ErrorBody {
-  return { error: { message, type: errorTypeForStatus(status), param, code } };
+/** `type` is the status's own unless given (an error with a type of its own: see APIError's `type`). */
+export function errorBody(status: number, message: string, code: string, param: string | null, type = errorTypeForStatus(status)): ErrorBody {
+  return { error: { message, type, param, code } };
 }
 
 /** Sends an error answer and notes its code for the request's log line. */

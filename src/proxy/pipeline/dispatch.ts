@@ -7,6 +7,7 @@
 import { type Operation, type OperationTarget } from "../../operations/index.js";
 import { resolveModel } from "../../providers/index.js";
 import { fallbackApiBase, type UpstreamTarget } from "../../upstream/target.js";
+import type { Quota } from "../limits/index.js";
 import type { ModelResolver } from "../model-resolver.js";
 import type { AudioUse, CallContext, Deployment, DeploymentCall, HealthMonitor, Router } from "../router/index.js";
 import type { ParsedRequest } from "./parse.js";
@@ -20,6 +21,8 @@ export interface Dispatched<Result> {
   fallbackUsed: boolean;
   /** Time spent waiting on the deployment that answered. */
   upstreamMs: number;
+  /** What is left of the model group's `rpm`/`tpm`, this request counted. */
+  quota: Quota;
 }
 
 /** The target of one attempt on one deployment: the router owns retries and the deadline, so the transport has neither. */
@@ -93,6 +96,7 @@ export class Dispatcher {
         signal,
         ...(wildcardMatch !== undefined && { wildcardMatch }),
         ...(operation.tokensOf !== undefined && { tokensOf: operation.tokensOf }),
+        ...(operation.estimateTokens !== undefined && { estimatedTokens: operation.estimateTokens(parsed.request) }),
         ...(operation.done !== undefined && { done: operation.done }),
       },
     );
@@ -103,6 +107,7 @@ export class Dispatcher {
       attempts: outcome.attempts,
       fallbackUsed: outcome.fallbacks > 0,
       upstreamMs: outcome.upstreamMs,
+      quota: outcome.quota,
     };
   }
 }

@@ -2,6 +2,7 @@
  * The router's public surface for the server: build it from the config, run calls through it, report
  * deployments' state for `/health`.
  */
+import type { Limiter } from "../limits/index.js";
 import type { Clock } from "./clock.js";
 import type { RouterSettings } from "./config.js";
 import type { RedisConnection } from "../kv/redis.js";
@@ -53,6 +54,8 @@ export interface CreateRouterOptions {
   healthLogger?: RouterLogger;
   clock?: Clock;
   random?: Random;
+  /** Where deployments' `rpm`/`tpm` are counted (the limiter keys and teams use too); by default in this process. */
+  limiter?: Limiter;
 }
 
 export interface RouterBundle {
@@ -102,6 +105,7 @@ export function createRouter(input: RouterInput, options: CreateRouterOptions = 
     ...(options.clock && { clock: options.clock }),
     ...(options.random && { random: options.random }),
     ...(options.logger && { logger: options.logger }),
+    ...(options.limiter && { limiter: options.limiter }),
   });
   return {
     router,

@@ -6,22 +6,14 @@ import {
   FAILURE_WINDOW_MS,
   LATENCY_SAMPLES,
   meanLatency,
-  minuteOf,
   type RouterState,
 } from "./state.js";
-
-interface Usage {
-  minute: number;
-  requests: number;
-  tokens: number;
-}
 
 export class MemoryRouterState implements RouterState {
   private readonly cooldowns = new Map<string, Cooldown>();
   private readonly failures = new Map<string, number[]>();
   private readonly inFlight = new Map<string, number>();
   private readonly latencies = new Map<string, { at: number; ms: number }[]>();
-  private readonly usage = new Map<string, Usage>();
 
   async ready(): Promise<void> {}
 
@@ -29,22 +21,17 @@ export class MemoryRouterState implements RouterState {
     const stats = new Map<string, DeploymentStats>();
     for (const id of ids) {
       const cooldown = this.cooldowns.get(id);
-      const usage = this.usage.get(id);
-      const current = usage !== undefined && usage.minute === minuteOf(now);
       stats.set(id, {
         cooldown: cooldown !== undefined && cooldown.until > now ? cooldown : undefined,
         inFlight: this.inFlight.get(id) ?? 0,
         latencyMs: meanLatency(this.latencies.get(id) ?? [], now),
-        requests: current ? usage.requests : 0,
-        tokens: current ? usage.tokens : 0,
       });
     }
     return stats;
   }
 
-  async begin(id: string, now: number): Promise<void> {
+  async begin(id: string): Promise<void> {
     this.inFlight.set(id, (this.inFlight.get(id) ?? 0) + 1);
-    this.usageOf(id, now).requests++;
   }
 
   async end(id: string, outcome: CallOutcome, now: number): Promise<void> {
@@ -58,7 +45,6 @@ export class MemoryRouterState implements RouterState {
       if (samples.length > LATENCY_SAMPLES) samples.shift();
       this.latencies.set(id, samples);
     }
-    if (outcome.tokens !== undefined) this.usageOf(id, now).tokens += outcome.tokens;
   }
 
   async recordFailure(id: string, now: number): Promise<number> {
@@ -78,19 +64,8 @@ export class MemoryRouterState implements RouterState {
       this.cooldowns.delete(id);
       this.failures.delete(id);
       this.latencies.delete(id);
-      this.usage.delete(id);
     }
   }
 
   async close(): Promise<void> {}
-
-  private usageOf(id: string, now: number): Usage {
-    const minute = minuteOf(now);
-    let usage = this.usage.get(id);
-    if (usage === undefined || usage.minute !== minute) {
-      usage = { minute, requests: 0, tokens: 0 };
-      this.usage.set(id, usage);
-    }
-    return usage;
-  }
 }

@@ -19,9 +19,7 @@ import {
   LATENCY_SAMPLES,
   LATENCY_WINDOW_MS,
   meanLatency,
-  minuteOf,
   type RouterState,
-  USAGE_WINDOW_MS,
 } from "./state.js";
 
 /** An instance whose heartbeat is older than this is presumed dead and its in-flight counts ignored. */
@@ -181,37 +179,23 @@ export class RedisRouterState implements RouterState {
   async stats(ids: readonly string[], now: number): Promise<Map<string, DeploymentStats>> {
     const stats = new Map<string, DeploymentStats>();
     if (ids.length === 0) return stats;
-    const minute = minuteOf(now);
     const pipeline = this.redis.pipeline();
     pipeline.xgateInFlightTotals(this.key("instances"), now - INSTANCE_TTL_MS, this.key("inflight", ""), ...ids);
     pipeline.mget(ids.map((id) => this.key("cooldown", id)));
     for (const id of ids) pipeline.lrange(this.key("latency", id), 0, -1);
-    for (const id of ids) pipeline.hmget(this.key("usage", id, minute), "requests", "tokens");
     const [inFlight, cooldowns, ...rest] = resultsOf(await pipeline.exec());
     ids.forEach((id, i) => {
-      const usage = rest[ids.length + i] as (string | null)[] | undefined;
       stats.set(id, {
         cooldown: parseCooldown((cooldowns as unknown[] | undefined)?.[i], now),
         inFlight: Math.max(0, Number((inFlight as unknown[] | undefined)?.[i] ?? 0)),
         latencyMs: meanLatency(parseSamples(rest[i]), now),
-        requests: Number(usage?.[0] ?? 0),
-        tokens: Number(usage?.[1] ?? 0),
       });
     });
     return stats;
   }
 
-  async begin(id: string, now: number): Promise<void> {
-    const usageKey = this.key("usage", id, minuteOf(now));
-    resultsOf(
-      await this.redis
-        .pipeline()
-        .hincrby(this.inFlightKey, id, 1)
-        .pexpire(this.inFlightKey, INSTANCE_TTL_MS)
-        .hincrby(usageKey, "requests", 1)
-        .pexpire(usageKey, USAGE_WINDOW_MS * 2)
-        .exec(),
-    );
+  async begin(id: string): Promise<void> {
+    resultsOf(await this.redis.pipeline().hincrby(this.inFlightKey, id, 1).pexpire(this.inFlightKey, INSTANCE_TTL_MS).exec());
   }
 
   async end(id: string, outcome: CallOutcome, now: number): Promise<void> {
@@ -222,10 +206,6 @@ export class RedisRouterState implements RouterState {
         .lpush(latencyKey, `${now}:${outcome.latencyMs}`)
         .ltrim(latencyKey, 0, LATENCY_SAMPLES - 1)
         .pexpire(latencyKey, LATENCY_WINDOW_MS);
-    }
-    if (outcome.tokens !== undefined) {
-      const usageKey = this.key("usage", id, minuteOf(now));
-      pipeline.hincrby(usageKey, "tokens", outcome.tokens).pexpire(usageKey, USAGE_WINDOW_MS * 2);
     }
     resultsOf(await pipeline.exec());
   }

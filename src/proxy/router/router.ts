@@ -6,10 +6,12 @@
  */
 import { APITimeoutError, NotFoundError } from "../../errors.js";
 import { startDeadline } from "../../core/deadline.js";
+import { type Limiter, MemoryLimiter, type Quota, type Refusal, type Ticket, type Usage } from "../limits/index.js";
 import { abortReason, type Clock, sleep, systemClock, untilAborted } from "./clock.js";
 import { classify, describeFailure, type Failure, failedAlike, isRetryable, lastingCauseOf } from "./classify.js";
 import { DEFAULT_NUM_RETRIES, type RouterSettings } from "./config.js";
 import type { Deployment } from "./deployment.js";
+import { deploymentScope, deploymentUsage, groupQuota, UNLIMITED_TICKET, usageOf } from "./deployment-limits.js";
 import { type RouterLogger, silentLogger, throttledWarn } from "./logger.js";
 import type { DeploymentStats, LastingCause, RouterState } from "./state.js";
 import { type Random, type RoutingStrategy, strategyFor } from "./strategies/index.js";
@@ -33,8 +35,10 @@ export interface ExecuteOptions<T> {
   signal?: AbortSignal;
   /** The request's overall timeout; by default the router's request timeout, or a longer deployment timeout. */
   timeoutMs?: number;
-  /** Tokens a result used, counted against `tpm` by usage-based routing. */
+  /** Tokens a result used, counted against its deployment's `tpm` in place of `estimatedTokens`. */
   tokensOf?: (result: T) => number | undefined;
+  /** Tokens the request is expected to use: reserved against a deployment's `tpm` while it runs. */
+  estimatedTokens?: number;
   /**
    * For a result whose body is still streaming when the call resolves: a promise of its end, resolving with
    * the tokens it used (or rejecting with what broke it). The attempt lasts until then; undefined for a
@@ -60,6 +64,8 @@ export interface ExecuteResult<T> {
   fallbacks: number;
   /** How long the answering call took. */
   upstreamMs: number;
+  /** What is left of the answering group's `rpm`/`tpm`, this request counted: the `x-ratelimit-*` headers. */
+  quota: Quota;
 }
 
 /** What the health checks last found about a deployment. */
@@ -98,6 +104,8 @@ export interface RouterOptions {
   /** Overrides the strategy named in the settings. */
   strategy?: RoutingStrategy;
   logger?: RouterLogger;
+  /** Where deployments' `rpm`/`tpm` are counted; by default in this process. */
+  limiter?: Limiter;
 }
 
 /** A Retry-After longer than this does not keep a deployment out longer: a bad header must not disable it. */
@@ -108,7 +116,9 @@ const BACKOFF_MAX_MS = 2_000;
 interface Rotated {
   available: Deployment[];
   stats: Map<string, DeploymentStats>;
-  /** The others, cooling down or out by health checks. */
+  /** What the deployments' limits have counted, by scope key. */
+  usage: Map<string, Usage>;
+  /** The others: cooling down, out by health checks, or at their limit. */
   absent: Absent[];
 }
 
@@ -116,6 +126,7 @@ interface Answered<T> {
   result: T;
   deployment: Deployment;
   upstreamMs: number;
+  quota: Quota;
 }
 
 type AttemptOutcome<T> = { ok: true; result: T; upstreamMs: number } | { ok: false; failure: Failure };
@@ -140,6 +151,10 @@ interface Run<T> {
    * another costs no retry, since nothing failed.
    */
   lacking: Set<string>;
+  /** Deployments at their `rpm`/`tpm` limit, by id: skipped for the rest of the request, counted against nothing. */
+  limited: Map<string, Refusal>;
+  /** The latest counts of the deployments' limits, by scope key, for the group's quota. */
+  usage: Map<string, Usage>;
 }
 
 export class Router {
@@ -153,6 +168,9 @@ export class Router {
   private readonly random: Random;
   private readonly strategy: RoutingStrategy;
   private readonly logger: RouterLogger;
+  private readonly limiter: Limiter;
+  /** The limiter was made here (none was given): the router closes it. */
+  private readonly ownsLimiter: boolean;
   private readonly warnStateError: (fields: object, message: string) => void;
   /** Bookkeeping writes not awaited by requests; `close()` lets them finish. */
   private readonly pending = new Set<Promise<unknown>>();
@@ -168,6 +186,8 @@ export class Router {
     this.random = options.random ?? Math.random;
     this.strategy = options.strategy ?? strategyFor(options.settings.strategy);
     this.logger = options.logger ?? silentLogger;
+    this.ownsLimiter = options.limiter === undefined;
+    this.limiter = options.limiter ?? new MemoryLimiter({ clock: this.clock });
     this.warnStateError = throttledWarn(this.logger, () => this.clock.now());
     for (const deployment of this.deployments) {
       const members = this.byGroup.get(deployment.group) ?? [];
@@ -227,6 +247,8 @@ export class Router {
       failures: [],
       counted: new Set(),
       lacking: new Set(),
+      limited: new Map(),
+      usage: new Map(),
     };
     const groups = [group, ...this.fallbacksOf(group)];
     for (const [index, current] of groups.entries()) {
@@ -241,7 +263,7 @@ export class Router {
     // A failure is reported as it came, unless every deployment of every group is now out (this request's own
     // failures may have taken out the last ones): then the client learns why, and whether to come back.
     const members = groups.flatMap((each) => this.membersOf(each, options.wildcardMatch)).filter((d) => !run.lacking.has(d.id));
-    const { available, absent } = await this.rotationOf(members);
+    const { available, absent, usage } = await this.rotationOf(members, run.limited);
     const last = run.failures.at(-1);
     if (available.length > 0 && last !== undefined) throw last.failure.error;
     throw nothingAvailable({
@@ -251,6 +273,7 @@ export class Router {
       nextCheckAt: this.rotation?.nextCheckAt(),
       defaultWaitMs: this.settings.cooldownMs,
       cause: last?.failure.error,
+      quota: groupQuota(this.membersOf(group, options.wildcardMatch), new Map([...usage, ...run.usage])),
     });
   }
 
@@ -265,27 +288,35 @@ export class Router {
     const members = this.membersOf(group, run.options.wildcardMatch);
     let retriesLeft = this.retriesFor(members);
     const tried = new Set<string>();
-    for (let attempt = 0; ; attempt++) {
+    // Attempts made in this group, and the last one a retry already waited after.
+    let attempt = 0;
+    let waitedAfter = 0;
+    for (;;) {
       throwIfAborted(run.options.signal);
       this.checkDeadline(run, group);
       const deployments = members.filter((d) => !run.lacking.has(d.id));
       if (deployments.length === 0) throw this.modelNotFound(group, run);
-      let deployment = await this.pick(deployments, tried);
+      let deployment = await this.pick(deployments, tried, run);
       if (deployment === undefined) return undefined;
-      if (attempt > 0) {
+      if (attempt > waitedAfter) {
+        waitedAfter = attempt;
         const waitMs = this.retryWait(run, attempt, tried.has(deployment.id));
         // A wait that would outlast the request is not worth starting.
         if (this.clock.now() + waitMs >= run.deadline) return undefined;
         if (waitMs > 0) {
           await this.wait(waitMs, run.options.signal);
           // The rotation may have changed while we waited.
-          deployment = await this.pick(deployments, tried);
+          deployment = await this.pick(deployments, tried, run);
           if (deployment === undefined) return undefined;
         }
       }
+      const ticket = await this.admit(deployment, run);
+      // At its limit: skipped for the rest of the request, without an attempt or a failure counted.
+      if (ticket === undefined) continue;
+      attempt++;
       tried.add(deployment.id);
-      const outcome = await this.attempt(deployment, run);
-      if (outcome.ok) return { result: outcome.result, deployment, upstreamMs: outcome.upstreamMs };
+      const outcome = await this.attempt(deployment, run, ticket);
+      if (outcome.ok) return { result: outcome.result, deployment, upstreamMs: outcome.upstreamMs, quota: groupQuota(members, run.usage) };
       const { failure } = outcome;
       const twin = run.failures.find((earlier) => earlier.deployment.id !== deployment.id && failedAlike(earlier.failure, failure));
       run.failures.push({ failure, deployment });
@@ -341,40 +372,61 @@ export class Router {
     );
   }
 
-  /** The deployments neither cooling down nor out by health checks, and the others. */
-  private async rotationOf(deployments: readonly Deployment[]): Promise<Rotated> {
-    const stats = await this.readStats(deployments, this.clock.now());
+  /** The deployments neither cooling down, nor out by health checks, nor at their limit (`limited`), and the others. */
+  private async rotationOf(deployments: readonly Deployment[], limited: ReadonlyMap<string, Refusal>): Promise<Rotated> {
+    const now = this.clock.now();
+    const [stats, usage] = await Promise.all([this.readStats(deployments, now), deploymentUsage(this.limiter, deployments)]);
     const available: Deployment[] = [];
     const absent: Absent[] = [];
     for (const deployment of deployments) {
       const cooldown = stats.get(deployment.id)?.cooldown;
       const healthId = healthIdOf(deployment);
-      if (cooldown === undefined && (this.rotation === undefined || this.rotation.inRotation(healthId))) {
+      const limit = limited.get(deployment.id);
+      if (cooldown === undefined && limit === undefined && (this.rotation === undefined || this.rotation.inRotation(healthId))) {
         available.push(deployment);
-      } else absent.push({ deployment, cooldown, finding: this.rotation?.get?.(healthId) });
+      } else absent.push({ deployment, cooldown, finding: this.rotation?.get?.(healthId), limit });
     }
-    return { available, stats, absent };
+    return { available, stats, usage, absent };
   }
 
   /** A deployment in the rotation, from the lowest order tier that has one; one not tried yet when possible. */
-  private async pick(deployments: readonly Deployment[], tried: ReadonlySet<string>): Promise<Deployment | undefined> {
-    const { available, stats } = await this.rotationOf(deployments);
+  private async pick<T>(deployments: readonly Deployment[], tried: ReadonlySet<string>, run: Run<T>): Promise<Deployment | undefined> {
+    const { available, stats, usage } = await this.rotationOf(deployments, run.limited);
+    for (const [key, counted] of usage) run.usage.set(key, counted);
     if (available.length === 0) return undefined;
     const firstOrder = Math.min(...available.map((d) => d.order));
     const tier = available.filter((d) => d.order === firstOrder);
     const untried = tier.filter((d) => !tried.has(d.id));
     const pool = untried.length > 0 ? untried : tier;
     const chosen = this.strategy.pick(
-      pool.map((deployment) => ({ deployment, stats: stats.get(deployment.id) ?? emptyStats() })),
+      pool.map((deployment) => ({ deployment, stats: stats.get(deployment.id) ?? emptyStats(), usage: usageOf(deployment, usage) })),
       this.random,
     );
     return chosen.deployment;
   }
 
-  private async attempt<T>(deployment: Deployment, run: Run<T>): Promise<AttemptOutcome<T>> {
+  /**
+   * Counts an attempt against its deployment's `rpm`/`tpm`: the ticket the attempt holds until it is over,
+   * or undefined (and the deployment remembered as limited for this request) when it is at a limit.
+   */
+  private async admit<T>(deployment: Deployment, run: Run<T>): Promise<Ticket | undefined> {
+    const scope = deploymentScope(deployment);
+    if (scope === undefined) return UNLIMITED_TICKET;
+    const admission = await this.limiter.admit([scope], run.options.estimatedTokens ?? 0);
+    const counted = admission.admitted ? admission.ticket.usage : admission.refusal.usage;
+    for (const [key, usage] of counted) run.usage.set(key, usage);
+    if (admission.admitted) return admission.ticket;
+    run.limited.set(deployment.id, admission.refusal);
+    return undefined;
+  }
+
+  /** One call to a deployment; its ticket is held until the call (or its streamed body) is over, however it ends. */
+  private async attempt<T>(deployment: Deployment, run: Run<T>, ticket: Ticket): Promise<AttemptOutcome<T>> {
     const callerSignal = run.options.signal;
+    // The client left between admission and the call: nothing was served.
+    if (callerSignal?.aborted) ticket.refund();
     throwIfAborted(callerSignal);
-    await this.guard(this.state.begin(deployment.id, this.clock.now()), undefined);
+    await this.guard(this.state.begin(deployment.id), undefined);
     const started = this.clock.now();
     const timeoutMs = Math.min(deployment.timeoutMs, run.deadline - started);
     const deadline = startDeadline({
@@ -395,23 +447,29 @@ export class Router {
       );
     } catch (error) {
       deadline.dispose();
+      // What a failed call used is not known: its estimate stands.
+      ticket.done();
       return { ok: false, failure: await this.failed(deployment, run, error, deadline.expired, started) };
     }
     const upstreamMs = this.clock.now() - started;
     const streaming = run.options.done?.(result);
     if (streaming === undefined) {
       deadline.dispose();
-      this.background(this.state.end(deployment.id, { latencyMs: upstreamMs, tokens: run.options.tokensOf?.(result) }, this.clock.now()));
+      ticket.done(run.options.tokensOf?.(result));
+      this.background(this.state.end(deployment.id, { latencyMs: upstreamMs }, this.clock.now()));
     } else {
-      // Committed to the client: no retry is possible now, but the attempt (its in-flight count, its deadline,
-      // its cancellation) lasts until the body is done, and a failure mid-body still counts against the deployment.
+      // Committed to the client: no retry is possible now, but the attempt (its in-flight count, its ticket,
+      // its deadline, its cancellation) lasts until the body is done, and a failure mid-body still counts
+      // against the deployment.
       streaming.then(
         (tokens) => {
           deadline.dispose();
-          this.background(this.state.end(deployment.id, { latencyMs: upstreamMs, tokens }, this.clock.now()));
+          ticket.done(tokens);
+          this.background(this.state.end(deployment.id, { latencyMs: upstreamMs }, this.clock.now()));
         },
         (error: unknown) => {
           deadline.dispose();
+          ticket.done();
           this.background(this.failed(deployment, run, error, deadline.expired, started).then(() => undefined, () => undefined));
         },
       );
@@ -509,6 +567,7 @@ export class Router {
   async close(): Promise<void> {
     await Promise.all(this.pending);
     await this.state.close();
+    if (this.ownsLimiter) await this.limiter.close();
   }
 }
 
@@ -522,5 +581,5 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
 }
 
 function emptyStats(): DeploymentStats {
-  return { cooldown: undefined, inFlight: 0, latencyMs: undefined, requests: 0, tokens: 0 };
+  return { cooldown: undefined, inFlight: 0, latencyMs: undefined };
 }

@@ -1,7 +1,8 @@
 /**
  * What the router remembers about deployments between requests: cooldowns, recent failures, requests in
- * flight, latency samples and this minute's usage. In process by default; in Redis when the config names one,
- * so that every instance of the proxy sees the same cooldowns and load.
+ * flight and latency samples. In process by default; in Redis when the config names one, so that every
+ * instance of the proxy sees the same cooldowns and load. (A deployment's requests and tokens per minute are
+ * the limiter's: see proxy/limits, which enforces `rpm`/`tpm` and tells usage-based routing the headroom.)
  *
  * Every time is passed in (`now`, epoch ms) rather than read, so a fake clock drives the state in tests.
  */
@@ -30,15 +31,10 @@ export interface DeploymentStats {
   inFlight: number;
   /** Mean of its recent latency samples; undefined without recent samples. */
   latencyMs: number | undefined;
-  /** Requests sent to it in the current minute. */
-  requests: number;
-  /** Tokens it reported in the current minute. */
-  tokens: number;
 }
 
 export interface CallOutcome {
   latencyMs?: number;
-  tokens?: number;
 }
 
 export interface RouterState {
@@ -46,8 +42,8 @@ export interface RouterState {
   ready(): Promise<void>;
   /** The current stats of these deployments, in one read. */
   stats(ids: readonly string[], now: number): Promise<Map<string, DeploymentStats>>;
-  /** A request to this deployment starts: one more in flight, one more request this minute. */
-  begin(id: string, now: number): Promise<void>;
+  /** A request to this deployment starts: one more in flight. */
+  begin(id: string): Promise<void>;
   /** That request ended (however it ended): one fewer in flight, plus what it measured. */
   end(id: string, outcome: CallOutcome, now: number): Promise<void>;
   /** Counts a failure; returns the failures within the last FAILURE_WINDOW_MS, this one included. */
@@ -69,13 +65,6 @@ export const FAILURE_WINDOW_MS = 60_000;
 export const LATENCY_SAMPLES = 10;
 /** …no older than this, so a deployment that was slow once is tried again later. */
 export const LATENCY_WINDOW_MS = 5 * 60_000;
-/** Usage-based routing counts requests and tokens per calendar minute. */
-export const USAGE_WINDOW_MS = 60_000;
-
-export function minuteOf(now: number): number {
-  return Math.floor(now / USAGE_WINDOW_MS);
-}
-
 export function meanLatency(samples: ReadonlyArray<{ at: number; ms: number }>, now: number): number | undefined {
   let sum = 0;
   let n = 0;

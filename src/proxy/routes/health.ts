@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { BadRequestError } from "../../errors.js";
+import type { LimiterState } from "../limits/index.js";
 
 export interface DeploymentHealth {
   model_name: string;
@@ -51,14 +52,15 @@ function freshOf(query: unknown): boolean {
   throw new BadRequestError("GET /health takes fresh=true (run a new health pass) or fresh=false (the default).", { param: "fresh" });
 }
 
-export function healthRoutes(app: FastifyInstance, check: HealthCheck, describeStore: () => string): void {
+export function healthRoutes(app: FastifyInstance, check: HealthCheck, describeStore: () => string, limits: () => LimiterState): void {
   // Liveness and readiness answer without a key: load balancers and orchestrators call them.
   for (const url of ["/health/liveliness", "/health/liveness"]) {
     app.get(url, { config: { public: true } }, async () => "I'm alive!");
   }
   // 200 whenever the proxy answers, whatever its upstreams do: it serves (unchecked deployments are in the
   // rotation, and without any it answers a clear 503), and taking instances out of a load balancer would bring
-  // no upstream back. `status` says how the deployments are doing.
-  app.get("/health/readiness", { config: { public: true } }, async () => ({ ...check.readiness(), db: describeStore() }));
+  // no upstream back. `status` says how the deployments are doing; `rate_limits` whether limits are shared
+  // (Redis) or, with Redis away, held by each instance on its own.
+  app.get("/health/readiness", { config: { public: true } }, async () => ({ ...check.readiness(), db: describeStore(), rate_limits: limits() }));
   app.get("/health", async (request) => check.report({ fresh: freshOf(request.query) }));
 }

@@ -6,6 +6,7 @@ import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { embedding } from "../../../src/index.js";
 import { type TestApp, testApp } from "../../support/app.js";
+import { limitUsage } from "../../support/limits.js";
 
 /** An OpenAI-style embeddings server: vector of input `t<n>` is [n, n + 0.5]; input "boom" resets the connection. */
 let upstream: Server;
@@ -33,7 +34,7 @@ after(async () => new Promise<void>((resolve) => upstream.close(() => resolve())
 const config = (): string => `
 model_list:
   - model_name: embed
-    litellm_params: { model: xinference/x, api_base: ${baseUrl} }
+    litellm_params: { model: xinference/x, api_base: ${baseUrl}, tpm: 1000000 }
     model_info: { id: embed-a }
 router_settings: { allowed_fails: 1, cooldown_time: 60, num_retries: 0 }
 `;
@@ -63,7 +64,7 @@ describe("embeddings answered as their chunks complete", () => {
         assert.deepEqual(streamed, { ...sdk, model: "embed" });
         assert.equal((streamed as { data: unknown[] }).data.length, 600);
       }
-      assert.equal((await app.router.router.stats()).get("embed-a")?.tokens, 1200, "tokens counted when the last chunk is out");
+      assert.equal((await limitUsage(app.limiter, app.settings.deployments[0]))?.tokens, 1200, "tokens counted when the last chunk is out");
     } finally {
       await app.dispose();
     }

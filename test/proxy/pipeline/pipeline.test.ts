@@ -5,6 +5,7 @@ import { after, before, describe, it } from "node:test";
 import { RateLimitError } from "../../../src/errors.js";
 import { startEmulator, type Emulator } from "../../support/emulator/index.js";
 import { type TestApp, testApp } from "../../support/app.js";
+import { limitUsage } from "../../support/limits.js";
 
 let emulator: Emulator;
 before(async () => {
@@ -20,6 +21,7 @@ model_list:
       model: xinference/bge-base-en
       api_base: ${emulator.baseUrl}
       input_cost_per_token: 0.0000001
+      tpm: 1000000
     model_info: { id: embed-a, mode: embedding }
   - model_name: sd
     litellm_params:
@@ -161,14 +163,14 @@ describe("the pipeline", () => {
     });
   });
 
-  it("gives usage-based routing the tokens each answer used", async () => {
-    await withApp(config(), async ({ app, router }) => {
+  it("counts the tokens each answer used against its deployment's tpm, as usage-based routing reads them", async () => {
+    await withApp(config(), async ({ app, router, limiter, settings }) => {
       const res = await app.inject({ method: "POST", url: "/v1/embeddings", payload: { model: "embed", input: ["one two three", "four"] } });
       assert.equal(res.statusCode, 200, res.body);
       const used = (res.json() as { usage: { total_tokens: number } }).usage.total_tokens;
       assert.ok(used > 0);
       await router.router.close();
-      assert.equal((await router.router.stats()).get("embed-a")?.tokens, used);
+      assert.equal((await limitUsage(limiter, settings.deployments[0]))?.tokens, used);
     });
   });
 });

@@ -4,6 +4,7 @@ import { APIConnectionError, InternalServerError, fromUpstream } from "../../../
 import type { Clock } from "../../../src/proxy/router/clock.js";
 import { type ModelEntryInput, type RouterConfigInput, routerSettingsFrom } from "../../../src/proxy/router/config.js";
 import { redisConnectionFrom } from "../../../src/proxy/router/create-state.js";
+import { type Limiter, MemoryLimiter } from "../../../src/proxy/limits/index.js";
 import { buildDeployments, type Deployment } from "../../../src/proxy/router/deployment.js";
 import type { RouterInput } from "../../../src/proxy/router/index.js";
 import { MemoryRouterState } from "../../../src/proxy/router/memory-state.js";
@@ -13,6 +14,7 @@ import type { Candidate, RoutingStrategy } from "../../../src/proxy/router/strat
 import { mulberry32 } from "../../support/emulator/random.js";
 
 export { mulberry32 };
+export { limitUsage } from "../../support/limits.js";
 
 interface Timer {
   at: number;
@@ -65,25 +67,29 @@ export interface TestRouter {
   router: Router;
   clock: FakeClock;
   state: RouterState;
+  /** Where the deployments' rpm/tpm are counted, on the same clock. */
+  limiter: Limiter;
   /** Every wait the router asked for, in ms; waits pass at once, moving the clock. */
   slept: number[];
 }
 
 export function testRouter(
   config: RouterConfigInput,
-  options: { seed?: number; state?: RouterState; rotation?: Rotation; clock?: FakeClock } & Partial<
+  options: { seed?: number; state?: RouterState; rotation?: Rotation; clock?: FakeClock; limiter?: Limiter } & Partial<
     Pick<RouterOptions, "strategy" | "logger" | "sleep">
   > = {},
 ): TestRouter {
   const settings = routerSettingsFrom(config);
   const clock = options.clock ?? new FakeClock();
   const state = options.state ?? new MemoryRouterState();
+  const limiter = options.limiter ?? new MemoryLimiter({ clock });
   const slept: number[] = [];
   const router = new Router({
     deployments: buildDeployments(config.model_list, settings),
     settings,
     state,
     clock,
+    limiter,
     random: mulberry32(options.seed ?? 42),
     sleep:
       options.sleep ??
@@ -96,7 +102,7 @@ export function testRouter(
     ...(options.strategy && { strategy: options.strategy }),
     ...(options.logger && { logger: options.logger }),
   });
-  return { router, clock, state, slept };
+  return { router, clock, state, limiter, slept };
 }
 
 /** What createRouter takes, from a config as a test writes it. */

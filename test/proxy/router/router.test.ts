@@ -15,7 +15,7 @@ import {
 import type { RouterConfigInput } from "../../../src/proxy/router/config.js";
 import type { RouterLogger } from "../../../src/proxy/router/logger.js";
 import { MemoryRouterState } from "../../../src/proxy/router/memory-state.js";
-import { type Behaviour, config, cooldownOf, entry, fail, FakeClock, ok, refused, scripted, serverError, serverErrorSaying, stall, testRouter } from "./helpers.js";
+import { type Behaviour, config, cooldownOf, entry, fail, FakeClock, limitUsage, ok, refused, scripted, serverError, serverErrorSaying, stall, testRouter } from "./helpers.js";
 
 describe("routing", () => {
   test("the result names the group and deployment that answered", async () => {
@@ -56,13 +56,11 @@ describe("routing", () => {
     assert.equal(stats.get("b")?.inFlight, 0);
   });
 
-  test("tokens reported by a result count toward this minute's usage", async () => {
-    const { router, state, clock } = testRouter(config([entry("g", "a")]));
-    await router.execute("g", ok, { tokensOf: () => 42 });
+  test("tokens reported by a result replace the estimate against the deployment's tpm", async () => {
+    const { router, limiter } = testRouter(config([entry("g", "a", { rpm: 100, tpm: 1000 })]));
+    await router.execute("g", ok, { tokensOf: () => 42, estimatedTokens: 500 });
     await router.close();
-    const stats = (await state.stats(["a"], clock.now())).get("a");
-    assert.equal(stats?.requests, 1);
-    assert.equal(stats?.tokens, 42);
+    assert.deepEqual(await limitUsage(limiter, router.deployments[0]), { requests: 1, tokens: 42, parallel: 0 });
   });
 });
 
@@ -160,7 +158,7 @@ describe("retries", () => {
   });
 
   test("a streamed result keeps its attempt in flight until its body is done, and counts a break mid-body", async () => {
-    const { router, state, clock } = testRouter(config([entry("g", "a")], { allowed_fails: 1, cooldown_time: 30 }));
+    const { router, state, clock, limiter } = testRouter(config([entry("g", "a", { tpm: 1000 })], { allowed_fails: 1, cooldown_time: 30 }));
     let finish: (tokens: number) => void = () => undefined;
     const body = new Promise<number | undefined>((resolve) => (finish = resolve));
     const answer = await router.execute("g", ok, { done: () => body });
@@ -169,9 +167,8 @@ describe("retries", () => {
     finish(42);
     await body;
     await router.close();
-    const stats = (await state.stats(["a"], clock.now())).get("a");
-    assert.equal(stats?.inFlight, 0);
-    assert.equal(stats?.tokens, 42);
+    assert.equal((await state.stats(["a"], clock.now())).get("a")?.inFlight, 0);
+    assert.equal((await limitUsage(limiter, router.deployments[0]))?.tokens, 42);
 
     const broken = testRouter(config([entry("g", "a")], { allowed_fails: 1, cooldown_time: 30 }));
     const upstreamBroke = fromUpstream(new APIConnectionError("The connection to Xinference broke before the whole response arrived (ECONNRESET)."));

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { routerSettingsFrom } from "../../../src/proxy/router/config.js";
 import { buildDeployments } from "../../../src/proxy/router/deployment.js";
+import type { Usage } from "../../../src/proxy/limits/index.js";
 import type { DeploymentStats } from "../../../src/proxy/router/state.js";
 import { latencyBased } from "../../../src/proxy/router/strategies/latency-based.js";
 import { leastBusy } from "../../../src/proxy/router/strategies/least-busy.js";
@@ -12,14 +13,19 @@ import { entry, mulberry32 } from "./helpers.js";
 
 const PICKS = 20_000;
 
-function candidates(params: Record<string, Partial<{ weight: number; rpm: number; tpm: number }>>, stats: Record<string, Partial<DeploymentStats>> = {}): Candidate[] {
+function candidates(
+  params: Record<string, Partial<{ weight: number; rpm: number; tpm: number }>>,
+  stats: Record<string, Partial<DeploymentStats>> = {},
+  usage: Record<string, Partial<Usage>> = {},
+): Candidate[] {
   const deployments = buildDeployments(
     Object.entries(params).map(([id, p]) => entry("g", id, p)),
     routerSettingsFrom({ model_list: [] }),
   );
   return deployments.map((deployment) => ({
     deployment,
-    stats: { cooldown: undefined, inFlight: 0, latencyMs: undefined, requests: 0, tokens: 0, ...stats[deployment.id] },
+    stats: { cooldown: undefined, inFlight: 0, latencyMs: undefined, ...stats[deployment.id] },
+    usage: { requests: 0, tokens: 0, parallel: 0, ...usage[deployment.id] },
   }));
 }
 
@@ -103,9 +109,10 @@ describe("latency-based-routing", () => {
 });
 
 describe("usage-based-routing", () => {
-  test("picks the most rpm/tpm headroom this minute", () => {
+  test("picks the most rpm/tpm headroom in the last minute", () => {
     const pool = candidates(
       { a: { rpm: 100 }, b: { rpm: 10 }, c: { rpm: 100, tpm: 1000 } },
+      {},
       { a: { requests: 50 }, b: { requests: 2 }, c: { requests: 10, tokens: 900 } },
     );
     // Headroom: a 0.5, b 0.8, c min(0.9, 0.1) = 0.1.
@@ -113,13 +120,13 @@ describe("usage-based-routing", () => {
   });
 
   test("a deployment without limits has all its headroom; equals share", () => {
-    const s = shares(usageBased, candidates({ a: {}, b: {}, c: { rpm: 10 } }, { c: { requests: 1 } }));
+    const s = shares(usageBased, candidates({ a: {}, b: {}, c: { rpm: 10 } }, {}, { c: { requests: 1 } }));
     near(s.a, 0.5);
     near(s.b, 0.5);
   });
 
-  test("when every deployment is over its limits, the least over is still picked", () => {
-    const pool = candidates({ a: { rpm: 10 }, b: { rpm: 10 } }, { a: { requests: 30 }, b: { requests: 12 } });
+  test("when every deployment's counts, read a moment ago, are over its limits, the least over is picked", () => {
+    const pool = candidates({ a: { rpm: 10 }, b: { rpm: 10 } }, {}, { a: { requests: 30 }, b: { requests: 12 } });
     assert.deepEqual(shares(usageBased, pool), { b: 1 });
   });
 });

@@ -1,3 +1,4 @@
+import type { Usage } from "../../limits/index.js";
 import type { Deployment } from "../deployment.js";
 import type { DeploymentStats } from "../state.js";
 
@@ -5,6 +6,8 @@ import type { DeploymentStats } from "../state.js";
 export interface Candidate {
   deployment: Deployment;
   stats: DeploymentStats;
+  /** What its `rpm`/`tpm` limits have counted this minute (the limiter's); undefined without such limits. */
+  usage: Usage | undefined;
 }
 
 /** A source of floats in [0, 1): Math.random in production, a seeded PRNG in tests. */
