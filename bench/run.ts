@@ -17,6 +17,7 @@ import { runS2 } from "./lib/scenarios/s2-throughput.js";
 import { runS3 } from "./lib/scenarios/s3-batch.js";
 import { runS6 } from "./lib/scenarios/s6-workers.js";
 import { runS7 } from "./lib/scenarios/s7-cache.js";
+import { runS8 } from "./lib/scenarios/s8-streams.js";
 import { directTarget, startEmulator, startFloor, startPortkey, startXgate, xgateCommand } from "./lib/servers.js";
 import type { XgateBuild } from "./lib/servers.js";
 import { SCENARIO_IDS, TARGET_IDS } from "./lib/types.js";
@@ -28,7 +29,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const USAGE = `Usage: npm run bench -- [options]
 
   --out DIR            where <date>.json/.md/.svg go (default bench/results)
-  --scenarios LIST     e.g. S1,S3 (default: all of S1..S7)
+  --scenarios LIST     e.g. S1,S3 (default: all of S1..S8)
   --targets LIST       e.g. direct,portkey (default: direct,floor,xgate,portkey; xgate is skipped if it cannot
                        start; floor, a bare Node pass-through, runs in S1 and S2 only)
   --xgate auto|dist|src|PATH  run dist/proxy/cli.js, src/proxy/cli.ts via tsx (auto: dist unless older
@@ -52,6 +53,8 @@ const FULL: Durations = {
   s6DurationS: 8,
   s7Rounds: 6,
   s7DurationS: 6,
+  s8Rounds: 2,
+  s8DurationS: 8,
   warmupS: 2,
 };
 const QUICK: Durations = {
@@ -67,6 +70,8 @@ const QUICK: Durations = {
   s6DurationS: 3,
   s7Rounds: 2,
   s7DurationS: 2,
+  s8Rounds: 1,
+  s8DurationS: 3,
   warmupS: 1,
 };
 
@@ -239,6 +244,7 @@ async function main(): Promise<void> {
       S5: () => runS5(ctx, targets),
       S6: () => runS6(ctx),
       S7: () => runS7(ctx),
+      S8: () => runS8(ctx),
     };
     let failed = false;
     for (const [n, id] of opts.scenarios.entries()) {

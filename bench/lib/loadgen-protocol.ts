@@ -36,7 +36,21 @@ export interface SequentialJob extends HttpRequestSpec {
   decodeBase64Embeddings?: boolean;
 }
 
-export type Job = AutocannonJob | SequentialJob;
+/**
+ * Server-sent-event streams (chat completions with `stream: true`): `connections` streams at a time, each
+ * connection starting its next stream when one ends, until `durationS` has passed (or, with `once`, one
+ * stream per connection, all opened together). Every event's arrival is timed: the time to the first event
+ * and the gaps between one event and the next.
+ */
+export interface StreamsJob extends HttpRequestSpec {
+  kind: "streams";
+  connections: number;
+  durationS: number;
+  once?: boolean;
+  timeoutS: number;
+}
+
+export type Job = AutocannonJob | SequentialJob | StreamsJob;
 
 export interface Plan {
   jobs: Job[];
@@ -73,6 +87,13 @@ export interface JobResult {
   parseMs?: number[];
   /** …and ms spent decoding its base64 embeddings (counted in `latenciesMs`; 0 for an answer of float arrays). */
   decodeMs?: number[];
+  /** Stream jobs: per complete stream, ms from the request's start to its first event… */
+  ttftMs?: number[];
+  /** …the gaps between consecutive events of a stream, all streams pooled, in ms… */
+  gapMs?: LatencySummary;
+  /** …the events received (SSE data lines, `[DONE]` included), and the most streams open at one time. */
+  events?: number;
+  maxOpen?: number;
 }
 
 export interface PlanResult {

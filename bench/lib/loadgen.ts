@@ -3,7 +3,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import autocannon from "autocannon";
-import type { AutocannonJob, HttpRequestSpec, JobResult, LatencySummary, Plan, SequentialJob } from "./loadgen-protocol.js";
+import type { AutocannonJob, HttpRequestSpec, JobResult, LatencySummary, Plan, SequentialJob, StreamsJob } from "./loadgen-protocol.js";
 import { mean, quantile } from "./stats.js";
 
 function bodyOf(spec: HttpRequestSpec): Buffer {
@@ -200,13 +200,140 @@ async function runSequential(job: SequentialJob): Promise<JobResult> {
   };
 }
 
+interface StreamOutcome {
+  /** 0 when the request failed (connection error, timeout, a broken-off body). */
+  status: number;
+  /** Its headers came: it was counted as open. */
+  opened: boolean;
+  /** Ended with `data: [DONE]`. */
+  complete: boolean;
+  bytes: number;
+  events: number;
+  ttftMs: number;
+  totalMs: number;
+}
+
+/** One stream: every event's arrival noted, the gaps between events pushed to `gaps`. */
+function oneStream(url: URL, agent: Agent, job: StreamsJob, body: Buffer, gaps: number[], onOpen: () => void): Promise<StreamOutcome> {
+  const t0 = process.hrtime.bigint();
+  let opened = false;
+  return new Promise((resolve) => {
+    const failed = (): void => resolve({ status: 0, opened, complete: false, bytes: 0, events: 0, ttftMs: Number.NaN, totalMs: msSince(t0) });
+    const req = request(
+      url,
+      { method: "POST", agent, headers: { ...job.headers, "content-length": String(body.length) }, timeout: job.timeoutS * 1000 },
+      (res) => {
+        let bytes = 0;
+        let events = 0;
+        let ttftMs = Number.NaN;
+        let last = 0;
+        let pending = "";
+        let complete = false;
+        opened = true;
+        onOpen();
+        res.setEncoding("utf8");
+        res.on("data", (text: string) => {
+          const now = msSince(t0);
+          bytes += text.length;
+          pending += text;
+          // Events end at a blank line; a read may hold several, or part of one.
+          let end = pending.indexOf("\n\n");
+          while (end >= 0) {
+            const event = pending.slice(0, end);
+            pending = pending.slice(end + 2);
+            end = pending.indexOf("\n\n");
+            if (!event.startsWith("data:")) continue;
+            if (events === 0) ttftMs = now;
+            else gaps.push(now - last);
+            last = now;
+            events++;
+            if (event === "data: [DONE]") complete = true;
+          }
+        });
+        res.once("end", () => resolve({ status: res.statusCode ?? 0, opened, complete, bytes, events, ttftMs, totalMs: msSince(t0) }));
+        res.once("error", failed);
+      },
+    );
+    req.once("timeout", () => req.destroy(new Error("timeout")));
+    req.once("error", failed);
+    req.end(body);
+  });
+}
+
+async function runStreams(job: StreamsJob): Promise<JobResult> {
+  const body = bodyOf(job);
+  const agent = new Agent({ keepAlive: true, maxSockets: job.connections });
+  const url = new URL(job.url);
+  const gaps: number[] = [];
+  const ttfts: number[] = [];
+  const totals: number[] = [];
+  const statusCounts: Record<string, number> = {};
+  let ok = 0;
+  let non2xx = 0;
+  let errors = 0;
+  let bytes = 0;
+  let events = 0;
+  let open = 0;
+  let maxOpen = 0;
+  const started = process.hrtime.bigint();
+  const deadline = started + BigInt(Math.round(job.durationS * 1e9));
+  const connection = async (): Promise<void> => {
+    do {
+      const outcome = await oneStream(url, agent, job, body, gaps, () => {
+        open++;
+        if (open > maxOpen) maxOpen = open;
+      });
+      if (outcome.opened) open--;
+      if (outcome.status === 0) {
+        errors++;
+        continue;
+      }
+      statusCounts[outcome.status] = (statusCounts[outcome.status] ?? 0) + 1;
+      if (outcome.status >= 200 && outcome.status < 300 && outcome.complete) {
+        ok++;
+        bytes += outcome.bytes;
+        events += outcome.events;
+        ttfts.push(outcome.ttftMs);
+        totals.push(outcome.totalMs);
+      } else {
+        non2xx++;
+      }
+    } while (job.once !== true && process.hrtime.bigint() < deadline);
+  };
+  await Promise.all(Array.from({ length: job.connections }, connection));
+  agent.destroy();
+  const elapsedS = Number(process.hrtime.bigint() - started) / 1e9;
+  return {
+    label: job.label,
+    kind: "streams",
+    ok,
+    non2xx,
+    errors,
+    statusCounts,
+    elapsedS,
+    rps: ok / elapsedS,
+    bytes,
+    latency: summarize(totals),
+    ttftMs: ttfts,
+    gapMs: summarize(gaps),
+    events,
+    maxOpen,
+  };
+}
+
+function runJob(job: Plan["jobs"][number]): Promise<JobResult> {
+  if (job.kind === "autocannon") return runAutocannon(job);
+  if (job.kind === "sequential") return runSequential(job);
+  return runStreams(job);
+}
+
 async function main(): Promise<void> {
   const [planPath, resultPath] = process.argv.slice(2);
   if (planPath === undefined || resultPath === undefined) throw new Error("usage: loadgen.ts plan.json result.json");
   const plan = JSON.parse(readFileSync(planPath, "utf8")) as Plan;
   const results: JobResult[] = [];
   for (const job of plan.jobs) {
-    results.push(job.kind === "autocannon" ? await runAutocannon(job) : await runSequential(job));
+    results.push(await runJob(job));
   }
   writeFileSync(resultPath, JSON.stringify({ results }));
 }

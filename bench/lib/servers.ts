@@ -20,18 +20,18 @@ interface Where {
   logDir: string;
 }
 
-/** The emulator, by default without compute delay (S6 runs one with a delay, under its own name). */
+/** The emulator, by default without compute or token delay (S6 and S7 run theirs with delays, under their own names). */
 export async function startEmulator(
   where: Where,
-  options: { name?: string; computeDelayMs?: number } = {},
+  options: { name?: string; computeDelayMs?: number; tokenDelayMs?: number } = {},
 ): Promise<{ child: Child; baseUrl: string }> {
   const port = await freePort();
   const cli = join(where.root, "test", "support", "emulator", "cli.ts");
-  const delay = String(options.computeDelayMs ?? 0);
+  const delays = ["--compute-delay-ms", String(options.computeDelayMs ?? 0), "--token-delay-ms", String(options.tokenDelayMs ?? 0)];
   const child = spawnChild(
     options.name ?? "emulator",
     process.execPath,
-    ["--import", "tsx", cli, "--host", "127.0.0.1", "--port", String(port), "--compute-delay-ms", delay],
+    ["--import", "tsx", cli, "--host", "127.0.0.1", "--port", String(port), ...delays],
     { cwd: where.root, logDir: where.logDir },
   );
   const baseUrl = `http://127.0.0.1:${port}/v1`;

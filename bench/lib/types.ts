@@ -25,8 +25,8 @@ export interface Target {
   child: Child;
 }
 
-export type ScenarioId = "S1" | "S2" | "S3" | "S4" | "S5" | "S6" | "S7";
-export const SCENARIO_IDS: readonly ScenarioId[] = ["S1", "S2", "S3", "S4", "S5", "S6", "S7"];
+export type ScenarioId = "S1" | "S2" | "S3" | "S4" | "S5" | "S6" | "S7" | "S8";
+export const SCENARIO_IDS: readonly ScenarioId[] = ["S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8"];
 
 export type Unit = "ms" | "µs" | "req/s" | "MB" | "×";
 
@@ -87,6 +87,9 @@ export interface Durations {
   s7Rounds: number;
   /** S7's one-input runs at concurrency 64, per store and kind (hit, miss). */
   s7DurationS: number;
+  /** S8's timed rounds of chat streams, per target, and how long each lasts. */
+  s8Rounds: number;
+  s8DurationS: number;
   warmupS: number;
 }
 

@@ -15,6 +15,7 @@ import {
   imageTokens,
   planToolCall,
   reasoningDraft,
+  pastEos,
   replyDraft,
   toolCallDraft,
 } from "./llm-engine.js";
@@ -127,7 +128,8 @@ async function prepareTurn(
       // A call cut short by max_tokens does not parse: the model's raw text is the answer.
       return { generation, toolCall: generation.finishReason === "length" ? undefined : call };
     }
-    return { generation: generate(reasoningModel ? reasoningDraft(input) : replyDraft(input), budget, stop), toolCall: undefined };
+    const draft = reasoningModel ? reasoningDraft(input) : replyDraft(input);
+    return { generation: generate(body.ignore_eos === true ? pastEos(draft, budget, input.seedText) : draft, budget, stop), toolCall: undefined };
   });
   return { uid: model.uid, choices, promptTokens, toolsGiven: tools.length > 0, reasoning, includeUsage: includeUsage(body) };
 }

@@ -4,7 +4,7 @@ import { checkModelAccess } from "./auth.js";
 import { specStr } from "./catalog.js";
 import type { Reply, RouteContext } from "./context.js";
 import { detailError, engineError } from "./errors.js";
-import { completionDraft, countTokens, generate } from "./llm-engine.js";
+import { completionDraft, countTokens, generate, pastEos } from "./llm-engine.js";
 import { SAMPLING_RULES, engineKwargs, includeUsage, llmWire, refuseLogitBias, runTurn, stopList, tokenBudget } from "./llm-route.js";
 import type { CompletionTurn } from "./llm-wire.js";
 import type { RunningModel } from "./registry.js";
@@ -46,8 +46,10 @@ function prepareTurn(ctx: RouteContext, model: RunningModel, body: Record<string
   const budget = tokenBudget(ctx, spec.context_length, promptTokens, field<number | null>(body, "max_tokens", null) ?? undefined);
   // Xinference leaves `n` out of the engine's arguments: one choice, whatever the request asks.
   const n = ctx.flavor === "openai" ? Math.max(1, field(body, "n", 1)) : 1;
-  const choices = Array.from({ length: n }, (_, k) =>
-    generate(completionDraft(`${prompt}\u0000${String(body.seed ?? "")}\u0000${k}`), budget, stopList(body.stop)),
-  );
+  const choices = Array.from({ length: n }, (_, k) => {
+    const seedText = `${prompt}\u0000${String(body.seed ?? "")}\u0000${k}`;
+    const draft = completionDraft(seedText);
+    return generate(body.ignore_eos === true ? pastEos(draft, budget, seedText) : draft, budget, stopList(body.stop));
+  });
   return { uid: model.uid, choices, promptTokens, includeUsage: includeUsage(body) };
 }

@@ -97,6 +97,16 @@ export function reasoningDraft(input: ReplyInput): string[] {
   return [...thinking, "\n", THINK_END, "\n\n", ...replyDraft(input)];
 }
 
+/**
+ * vLLM's `ignore_eos`: the model does not stop where its draft ends but goes on with seeded filler until the
+ * token budget is spent — how benchmarks get answers of a fixed length.
+ */
+export function pastEos(draft: readonly string[], budget: number, seedText: string): string[] {
+  const out = [...draft];
+  for (let round = 1; out.length < budget; round++) out.push(...filler(`${seedText}\u0000${round}`, true));
+  return out.slice(0, Math.max(draft.length, budget));
+}
+
 /** A text completion continues the prompt: seeded filler, each word with a leading space. */
 export function completionDraft(seedText: string): string[] {
   return filler(seedText, true);
