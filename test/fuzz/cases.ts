@@ -89,7 +89,9 @@ function speechFields(rng: Rng, world: FuzzWorld): Fields {
     ["input", json(rng.pick(["Hello there.", "☃ 🙂", "x", "a".repeat(rng.pick([10, 4096, 4097]))]))],
     ["voice", json(rng.pick(["2155", "alloy", ""]))],
   ];
-  if (rng.chance(0.5)) fields.push(["response_format", json(rng.pick(["mp3", "wav", "pcm", "opus", "ogg"]))]);
+  // The formats the emulator encodes, and one xgate refuses: the emulator answers the others (opus, aac, flac)
+  // with a 500 "not emulated", which would cool the deployment down for the cases after it.
+  if (rng.chance(0.5)) fields.push(["response_format", json(rng.pick(["mp3", "wav", "pcm", "ogg"]))]);
   if (rng.chance(0.3)) fields.push(["speed", json(rng.pick([0.25, 1, 4, 4.5, 0]))]);
   if (rng.chance(0.3)) fields.push(["stream", json(rng.chance(0.5))]);
   return fields;
