@@ -27,9 +27,9 @@ export type DatabaseTarget =
 export type DialectName = DatabaseTarget["kind"];
 
 /** How long a SQLite writer waits for another process's write to finish. */
-export const SQLITE_BUSY_TIMEOUT_MS = 5000;
+const SQLITE_BUSY_TIMEOUT_MS = 5000;
 /** How long opening a Postgres connection may take before the query that needed it fails. */
-export const POSTGRES_CONNECT_TIMEOUT_MS = 10_000;
+const POSTGRES_CONNECT_TIMEOUT_MS = 10_000;
 
 export interface Database {
   db: Kysely<Tables>;

@@ -4,7 +4,7 @@
  *
  * @example
  * const store = await openStore({ kind: "sqlite", path: "./xgate-data/xgate.db" });
- * const key = await store.keys.findByToken(sha256hex(presentedKey));
+ * const key = await store.keys.findByToken(createHash("sha256").update(presented).digest("hex"));
  */
 import type { Clock } from "../router/clock.js";
 import { connect, type DatabaseTarget, type DialectName } from "./database.js";
@@ -56,5 +56,5 @@ export { StoreConflictError } from "./errors.js";
 export type { KeyFilter, Regeneration } from "./keys.js";
 export type * from "./records.js";
 export type { DaySpend, SpendLogFilter } from "./spend-logs.js";
-export { SPEND_REPORT_GROUPINGS, UNASSIGNED_TEAM } from "./spend-report.js";
+export { SPEND_REPORT_GROUPINGS } from "./spend-report.js";
 export type { KeySpend, ModelDay, SpendReport, SpendReportGrouping, TeamDay } from "./spend-report.js";

@@ -111,7 +111,7 @@ const MIGRATIONS: readonly Migration[] = [
   },
 ];
 
-export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
 /** Applies what the database lacks; answers the versions applied now (none when it was up to date). */
 export async function migrate(database: Database, now: () => Date): Promise<number[]> {

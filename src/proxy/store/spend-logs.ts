@@ -33,7 +33,7 @@ export interface DaySpend {
 /** Rows per INSERT: well under SQLite's 32766 bound variables and Postgres's 65535. */
 const INSERT_CHUNK = 200;
 /** Rows per retention DELETE: short transactions, so that writers are never held up for long. */
-export const RETENTION_BATCH = 500;
+const RETENTION_BATCH = 500;
 const DAY_MS = 86_400_000;
 
 function toRow(row: Selectable<SpendLogsTable>): SpendLogRow {

@@ -44,7 +44,7 @@ export interface KeySpend {
 
 export type SpendReport = TeamDay[] | KeySpend[] | ModelDay[];
 
-export const UNASSIGNED_TEAM = "Unassigned Team";
+const UNASSIGNED_TEAM = "Unassigned Team";
 
 /** Groups `items` by `keyOf`, keeping first-seen order. */
 function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
