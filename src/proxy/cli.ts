@@ -13,6 +13,7 @@ import { banner, deploymentLines } from "./banner.js";
 import { ConfigError, loadConfig, type ProxyConfig } from "./config/index.js";
 import { drainingText, watchParent } from "./lifecycle.js";
 import { chooseHost, isLoopback, type ListenHost } from "./listen-address.js";
+import { resolveSettings, SettingsError } from "./settings.js";
 
 const USAGE = `Usage: xgate --config config.yaml [options]
 
@@ -108,6 +109,7 @@ async function main(): Promise<void> {
     }
   }
   if (args.check) {
+    resolveSettings(run.config, process.env); // what the environment adds is checked too
     const summary = banner(run.config, { address: undefined, host: run.listen.choice, workers, version: version() });
     console.log([`Config OK: ${args.config}`, summary, ...deploymentLines(run.config, process.env)].join("\n"));
     return;
@@ -209,4 +211,4 @@ function runPrimary(run: Run): void {
   for (let i = 0; i < run.workers; i++) fork(String(i));
 }
 
-main().catch((err: unknown) => fail(`xgate: ${(err as Error).stack ?? String(err)}`));
+main().catch((err: unknown) => fail(err instanceof SettingsError ? `xgate: ${err.message}` : `xgate: ${(err as Error).stack ?? String(err)}`));

@@ -4,15 +4,18 @@
  * api_base and api_key, else the provider's environment variables, else its default) and their provider
  * parameters split from the gateway's. Nothing else reads the raw config or the environment per request.
  */
+import { dirname, resolve } from "node:path";
 import { getProvider, parseModelString } from "../providers/index.js";
 import { type Environment, resolveTarget } from "../upstream/target.js";
 import { type CacheSettings, DEFAULT_CACHE_NAMESPACE, EMBEDDING_CALL_TYPES } from "./cache/settings.js";
-import type { LitellmSettings, ProxyConfig } from "./config/index.js";
+import { type GeneralSettings, isPostgresUrl, type LitellmSettings, POSTGRES_URL_HELP, type ProxyConfig } from "./config/index.js";
+import { type Duration, parseDuration } from "./duration.js";
 import type { UploadLimits } from "./files/uploads.js";
+import type { RedisConnection } from "./kv/redis.js";
 import { buildDeployments, type ConnectionOf, type Deployment, isSecretParam } from "./router/deployment.js";
 import { routerSettingsFrom, type RouterSettings } from "./router/config.js";
-import type { RedisConnection } from "./kv/redis.js";
 import { redisConnectionFrom } from "./router/create-state.js";
+import type { DatabaseTarget } from "./store/index.js";
 
 export interface ServerSettings {
   bodyLimitBytes: number;
@@ -22,6 +25,23 @@ export interface ServerSettings {
   requestTimeoutMs: number;
   /** How long in-flight requests may take to finish on a graceful stop. */
   gracefulShutdownMs: number;
+}
+
+/** Where keys, teams and spend are kept, and how spend reaches them. */
+export interface StoreSettings {
+  /** Postgres when `database_url` (or env DATABASE_URL) is set, else the SQLite file at `database_path`. */
+  database: DatabaseTarget;
+  /** The data directory, `database_path`'s folder: the spend journals live there, whichever the database. */
+  dataDir: string;
+  /** `proxy_batch_write_at`: time between batches of spend rows. */
+  spendBatchIntervalMs: number;
+  /** `maximum_spend_logs_retention_period`; undefined: rows are kept. */
+  spendLogRetention: Duration | undefined;
+}
+
+/** A setting that the config's schema could not check, such as one from the environment. */
+export class SettingsError extends Error {
+  override readonly name = "SettingsError";
 }
 
 /** A model name clients may use besides the groups' own. */
@@ -61,6 +81,8 @@ export interface Settings {
   modelInfo: readonly ModelInfoEntry[];
   /** The embedding cache; undefined when `litellm_settings.cache` is off or no embedding call type is cached. */
   cache: CacheSettings | undefined;
+  /** Undefined without a master key (see storeSettingsFrom). */
+  store: StoreSettings | undefined;
 }
 
 const MB = 1024 * 1024;
@@ -131,6 +153,25 @@ function cacheSettingsFrom(litellm: LitellmSettings, env: Environment): CacheSet
 }
 
 /**
+ * The store's settings, or undefined when no master key is set: with no key there is nothing to manage, so
+ * the store stays closed and the proxy runs open. This is the one place that decides whether it opens.
+ * Relative paths are from the working directory.
+ */
+export function storeSettingsFrom(general: GeneralSettings, env: Environment, masterKey: string | undefined): StoreSettings | undefined {
+  if (masterKey === undefined) return undefined;
+  const path = resolve(general.database_path);
+  const url = general.database_url ?? nonEmpty(env.DATABASE_URL);
+  if (url !== undefined && !isPostgresUrl(url)) throw new SettingsError(`the environment's DATABASE_URL must be ${POSTGRES_URL_HELP}`);
+  const retention = general.maximum_spend_logs_retention_period;
+  return {
+    database: url === undefined ? { kind: "sqlite", path } : { kind: "postgres", url, poolLimit: general.database_connection_pool_limit },
+    dataDir: dirname(path),
+    spendBatchIntervalMs: general.proxy_batch_write_at * 1000,
+    spendLogRetention: retention === undefined ? undefined : parseDuration(retention),
+  };
+}
+
+/**
  * @example
  * const settings = resolveSettings((await loadConfig("config.yaml")).config, process.env);
  */
@@ -138,8 +179,9 @@ export function resolveSettings(config: ProxyConfig, env: Environment): Settings
   const general = config.general_settings;
   const maxBytes = Math.floor(general.max_request_size_mb * MB);
   const router = routerSettingsFrom(config);
+  const masterKey = nonEmpty(general.master_key) ?? nonEmpty(env.XGATE_MASTER_KEY);
   return {
-    masterKey: nonEmpty(general.master_key) ?? nonEmpty(env.XGATE_MASTER_KEY),
+    masterKey,
     server: {
       bodyLimitBytes: maxBytes,
       headersTimeoutMs: general.request_header_timeout_seconds * 1000,
@@ -158,5 +200,6 @@ export function resolveSettings(config: ProxyConfig, env: Environment): Settings
     redis: redisConnectionFrom(config.router_settings),
     modelInfo: modelInfoOf(config),
     cache: cacheSettingsFrom(config.litellm_settings, env),
+    store: storeSettingsFrom(general, env, masterKey),
   };
 }

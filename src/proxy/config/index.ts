@@ -4,7 +4,9 @@ export { loadConfig, parseConfig, type LoadedConfig, type LoadOptions } from "./
 export { DEFAULT_KNOWN_PROVIDERS } from "./semantic.js";
 export {
   CACHE_TYPES,
+  isPostgresUrl,
   MODEL_MODES,
+  POSTGRES_URL_HELP,
   ROUTING_STRATEGIES,
   SERVED_MODES,
   XINFERENCE_MODEL_TYPES,

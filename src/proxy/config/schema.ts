@@ -8,6 +8,7 @@
  * `model_info` keep them, since LiteLLM passes those through to the provider and to `/model/info`.
  */
 import { z } from "zod";
+import { DURATION_HELP, parseDuration } from "../duration.js";
 import {
   DEFAULT_ALLOWED_FAILS,
   DEFAULT_COOLDOWN_S,
@@ -86,6 +87,25 @@ function hasScheme(value: string, schemes: readonly string[]): boolean {
     return false;
   }
 }
+
+function isDuration(value: string): boolean {
+  try {
+    parseDuration(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function isPostgresUrl(value: string): boolean {
+  return hasScheme(value, ["postgres:", "postgresql:"]);
+}
+
+export const POSTGRES_URL_HELP =
+  "a PostgreSQL URL such as postgresql://user:password@127.0.0.1:5432/xgate (leave it out to use the embedded SQLite store)";
+
+/** LiteLLM's `30s`, `1h`, `7d`, `1mo` (see duration.ts). */
+const duration = text.refine(isDuration, { message: `must be a duration: ${DURATION_HELP}` });
 
 const httpUrl = text.refine((v) => hasScheme(v, ["http:", "https:"]), {
   message: "must be an http:// or https:// URL, such as http://127.0.0.1:9997/v1",
@@ -189,11 +209,13 @@ export const generalSettingsSchema = z.object({
       message: "must start with 'sk-' (as in LiteLLM), e.g. sk-<a long random string>; set it with os.environ/XGATE_MASTER_KEY to keep it out of the file",
     })
     .optional(),
-  database_url: text
-    .refine((v) => hasScheme(v, ["postgres:", "postgresql:"]), {
-      message: "must be a PostgreSQL URL such as postgresql://user:password@127.0.0.1:5432/xgate (leave it out to use the embedded SQLite store)",
-    })
-    .optional(),
+  database_url: text.refine(isPostgresUrl, { message: `must be ${POSTGRES_URL_HELP}` }).optional(),
+  /** The SQLite file keys, teams and spend live in when database_url is not set; its folder is the data directory. */
+  database_path: name.default("./xgate-data/xgate.db"),
+  /** Postgres connections per process. */
+  database_connection_pool_limit: z.preprocess(numeric, z.int().min(1)).default(10),
+  /** Spend-log rows older than this are deleted; without it they are kept. */
+  maximum_spend_logs_retention_period: duration.optional(),
   max_request_size_mb: positive.default(50),
   background_health_checks: flag.default(false),
   /** Seconds between background health passes. */

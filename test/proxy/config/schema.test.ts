@@ -29,6 +29,9 @@ describe("a valid config", () => {
     assert.equal(config.general_settings.max_request_size_mb, 50);
     assert.equal(config.general_settings.health_check_interval, 300);
     assert.equal(config.general_settings.proxy_batch_write_at, 10);
+    assert.equal(config.general_settings.database_path, "./xgate-data/xgate.db");
+    assert.equal(config.general_settings.database_connection_pool_limit, 10);
+    assert.equal(config.general_settings.maximum_spend_logs_retention_period, undefined);
     assert.equal(config.general_settings.allow_client_side_credentials, false);
     assert.equal(config.general_settings.master_key, undefined);
     assert.equal(config.litellm_settings.drop_params, false);
@@ -99,6 +102,9 @@ describe("a valid config", () => {
     assert.deepEqual(config.general_settings, {
       master_key: "sk-master",
       database_url: "postgresql://xgate:secret@127.0.0.1:5432/xgate",
+      database_path: "/var/lib/xgate/xgate.db",
+      database_connection_pool_limit: 4,
+      maximum_spend_logs_retention_period: "30d",
       max_request_size_mb: 20,
       background_health_checks: true,
       health_check_interval: 60,
@@ -217,6 +223,16 @@ describe("schema errors", () => {
     const err = failure(`${MINIMAL}general_settings:\n  database_url: mysql://u:pw-123@h/db\n`);
     assert.match(err.message, /database_url must be a PostgreSQL URL/);
     assert.doesNotMatch(err.message, /pw-123/);
+  });
+
+  test("the store's settings are checked: a pool of at least one, a retention period in LiteLLM's units, a path", () => {
+    const pool = failure(`${MINIMAL}general_settings:\n  database_connection_pool_limit: 0\n`);
+    assert.equal(pool.path, "general_settings.database_connection_pool_limit");
+    const retention = failure(`${MINIMAL}general_settings:\n  maximum_spend_logs_retention_period: 1y\n`);
+    assert.equal(retention.path, "general_settings.maximum_spend_logs_retention_period");
+    assert.match(retention.message, /must be a duration: a whole number and a unit: s \(seconds\), m \(minutes\), h \(hours\), d \(days\), w \(weeks\) or mo \(months\), such as 30s, 1h, 7d or 1mo \(got '1y'\)/);
+    const path = failure(`${MINIMAL}general_settings:\n  database_path: ""\n`);
+    assert.equal(path.path, "general_settings.database_path");
   });
 
   test("a fallbacks entry with two groups is refused with the fix", () => {
