@@ -7,13 +7,10 @@
 import type { Socket } from "node:net";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
-import { APIError, errorTypeForStatus } from "../../errors.js";
+import { APIError } from "../../errors.js";
+import { errorBody, type ErrorBody, reportedStatus } from "../../openai/errors.js";
 import { megabytes } from "../files/form-errors.js";
 import { logRequest } from "../pipeline/record.js";
-
-export interface ErrorBody {
-  error: { message: string; type: string; param: string | null; code: string };
-}
 
 export interface HttpError {
   status: number;
@@ -81,12 +78,6 @@ const FASTIFY_CODES: Record<string, KnownError> = {
   },
 };
 
-/** Upstream failures are reported to clients as gateway errors: the upstream's 500 is our 500, a refused connection our 502. */
-function statusForApiError(err: APIError): number {
-  if (err.status !== undefined) return err.status;
-  return err.code === "upstream_timeout" ? 504 : 502;
-}
-
 /**
  * 5xx answers whose cause waiting does not cure (every deployment misconfigured): OpenAI clients retry every
  * 5xx unless told not to, so these say `x-should-retry: false`, which the `openai` client honours.
@@ -95,7 +86,8 @@ const NOT_WORTH_RETRYING: ReadonlySet<string> = new Set(["no_deployment_usable"]
 
 export function toHttpError(err: unknown, limits: ErrorLimits): HttpError {
   if (err instanceof APIError) {
-    const status = statusForApiError(err);
+    // Upstream failures are reported to clients as gateway errors: the upstream's 500 is our 500, a refused connection our 502.
+    const status = reportedStatus(err);
     const headers: Record<string, string> = {};
     if (err.retryAfterMs !== undefined) headers["retry-after"] = String(Math.max(1, Math.ceil(err.retryAfterMs / 1000)));
     if (NOT_WORTH_RETRYING.has(err.code)) headers["x-should-retry"] = "false";
@@ -112,10 +104,6 @@ export function toHttpError(err: unknown, limits: ErrorLimits): HttpError {
     headers: {},
     body: errorBody(500, "Internal error in xgate; the request id in x-request-id finds it in the logs.", "internal_error", null),
   };
-}
-
-export function errorBody(status: number, message: string, code: string, param: string | null): ErrorBody {
-  return { error: { message, type: errorTypeForStatus(status), param, code } };
 }
 
 /** Sends an error answer and notes its code for the request's log line. */
