@@ -8,7 +8,8 @@ import { getProvider, parseModelString } from "../providers/index.js";
 import { type Environment, resolveTarget } from "../upstream/target.js";
 import type { ProxyConfig } from "./config/index.js";
 import type { UploadLimits } from "./files/uploads.js";
-import { buildDeployments, type ConnectionOf, type Deployment, isSecretParam } from "./router/deployment.js";
+import { isSecretKey } from "./config/deployment-keys.js";
+import { buildDeployments, type ConnectionOf, type Deployment } from "./router/deployment.js";
 import { routerSettingsFrom, type RouterSettings } from "./router/config.js";
 import { type RedisConnection, redisConnectionFrom } from "./router/create-state.js";
 
@@ -82,7 +83,7 @@ function connectionFrom(env: Environment): ConnectionOf {
 function modelInfoOf(config: ProxyConfig): ModelInfoEntry[] {
   return config.model_list.map((entry) => ({
     model_name: entry.model_name,
-    litellm_params: Object.fromEntries(Object.entries(entry.litellm_params).filter(([key]) => !isSecretParam(key))),
+    litellm_params: Object.fromEntries(Object.entries(entry.litellm_params).filter(([key]) => !isSecretKey(key))),
     model_info: { ...entry.model_info },
   }));
 }
