@@ -1,11 +1,18 @@
 /**
- * xgate's SDK: embeddings, image generation, image edits and rerank against Xinference, with LiteLLM's
+ * xgate's SDK: embeddings, image generation, image edits, rerank, chat and text completions against Xinference, with LiteLLM's
  * parameter names and OpenAI-shaped responses.
  */
 export { embedding } from "./sdk/embedding.js";
 export { imageGeneration } from "./sdk/image-generation.js";
 export { imageEdit } from "./sdk/image-edit.js";
 export { rerank } from "./sdk/rerank.js";
+export { completion } from "./sdk/completion.js";
+export { textCompletion } from "./sdk/text-completion.js";
+export { CompletionStream } from "./sdk/stream.js";
+export type * from "./openai/chat.js";
+export type { Completion, CompletionChoice, CompletionCreateParams, CompletionLogprobs } from "./openai/completions.js";
+export type { CompletionUsage } from "./openai/usage.js";
+export type { AnswerUsage } from "./operations/index.js";
 export {
   APIConnectionError,
   APIError,
@@ -25,6 +32,7 @@ export {
 export type { APIErrorOptions } from "./errors.js";
 export type {
   CallOptions,
+  ChatCompletionParams,
   Embedding,
   EmbeddingInput,
   EmbeddingParams,
@@ -40,5 +48,6 @@ export type {
   RerankParams,
   RerankResponse,
   RerankResult,
+  TextCompletionParams,
   Usage,
 } from "./types.js";

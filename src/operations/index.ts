@@ -1,5 +1,7 @@
 /** The operations, each as parse + run (see types.ts), for the SDK facades and the proxy's pipeline. */
 import type { RerankResponse } from "../types.js";
+import { type ChatCall, type ChatResult, parseChat, runChat } from "./chat.js";
+import { parseTextCompletion, runTextCompletion, type TextCompletionCall, type TextCompletionResult } from "./completion.js";
 import { type Embeddings, type EmbeddingsRequest, parseEmbeddings, runEmbeddings } from "./embeddings.js";
 import { type EmbeddingAnswer, streamEmbeddings } from "./embeddings-stream.js";
 import { disposeImageEdit, type ImageEditCall, parseImageEdit, runImageEdit } from "./image-edit.js";
@@ -8,6 +10,9 @@ import type { Images } from "./images.js";
 import { parseRerank, type RerankCall, runRerank } from "./rerank.js";
 import type { OperationTarget, RawParams } from "./types.js";
 
+export type { ChatCall, ChatResult } from "./chat.js";
+export type { TextCompletionCall, TextCompletionResult } from "./completion.js";
+export type { AnswerUsage, Chunks, LlmResult, StreamedResult, WholeResult } from "./llm-answer.js";
 export type { Embeddings, EmbeddingsRequest, EncodingFormat } from "./embeddings.js";
 export type { EmbeddingAnswer } from "./embeddings-stream.js";
 export { DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_CONCURRENCY } from "./embeddings.js";
@@ -71,4 +76,24 @@ export const rerank: Operation<RerankCall, RerankResponse> = {
   parse: parseRerank,
   run: runRerank,
   tokensOf: (result) => result.meta.tokens?.input_tokens,
+};
+
+/** The tokens of a whole answer at once; of a streamed one, when its stream ends (see llm-answer.ts). */
+const llmTokens = {
+  tokensOf: (result: ChatResult | TextCompletionResult) => (result.stream ? undefined : result.usage.total_tokens),
+  done: (result: ChatResult | TextCompletionResult) => (result.stream ? result.done.then((answer) => answer.usage.total_tokens) : undefined),
+};
+
+export const chat: Operation<ChatCall, ChatResult> = {
+  name: "chat completion",
+  parse: parseChat,
+  run: runChat,
+  ...llmTokens,
+};
+
+export const textCompletion: Operation<TextCompletionCall, TextCompletionResult> = {
+  name: "text completion",
+  parse: parseTextCompletion,
+  run: runTextCompletion,
+  ...llmTokens,
 };

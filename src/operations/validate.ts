@@ -1,6 +1,7 @@
 /** Checks of OpenAI-level parameters, so that a bad request fails with a 400 that says how to fix it before any upstream call. */
 import { BadRequestError } from "../errors.js";
 import type { ImageSize } from "../providers/index.js";
+import { isRecord } from "../providers/shape.js";
 import type { ImageResponseFormat } from "../types.js";
 
 function given(value: unknown): boolean {
@@ -66,4 +67,19 @@ export function responseFormat(value: unknown): ImageResponseFormat {
   throw new BadRequestError(`response_format must be "b64_json" or "url", not ${shown(value)}.`, {
     param: "response_format",
   });
+}
+
+export function optionalNumber(value: unknown, param: string, min: number, max: number): number | undefined {
+  if (!given(value)) return undefined;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < min || value > max) {
+    throw new BadRequestError(`${param} must be a number from ${min} to ${max}, not ${shown(value)}.`, { param });
+  }
+  return value;
+}
+
+/** A JSON object, when given: `what` says what it holds, for the message. */
+export function optionalObject(value: unknown, param: string, what: string): Record<string, unknown> | undefined {
+  if (!given(value)) return undefined;
+  if (!isRecord(value)) throw new BadRequestError(`${param} must be an object (${what}), not ${shown(value)}.`, { param });
+  return value;
 }

@@ -4,6 +4,8 @@ import type { Provider } from "./types.js";
 import { xinference } from "./xinference/index.js";
 
 export type {
+  ChatRequest,
+  ChunkStream,
   EmbeddingRequest,
   EmbeddingResult,
   ImageEditRequest,
@@ -11,9 +13,12 @@ export type {
   ImageResult,
   ImageSize,
   LaunchModelSpec,
+  LlmAnswer,
   Provider,
   ProviderModel,
   RerankRequest,
+  TextCompletionParams,
+  TextCompletionRequest,
 } from "./types.js";
 
 const PROVIDERS: ReadonlyMap<string, Provider> = new Map([[xinference.name, xinference]]);
