@@ -50,6 +50,8 @@ export interface Settings {
   trustProxy: boolean;
   /** `litellm_settings.drop_params`. */
   dropParams: boolean;
+  /** Idle time after which a streamed answer gets a keep-alive comment; 0 for none. */
+  streamKeepAliveMs: number;
   allowClientCredentials: boolean;
   router: RouterSettings;
   deployments: readonly Deployment[];
@@ -117,6 +119,7 @@ export function resolveSettings(config: ProxyConfig, env: Environment): Settings
     publicBaseUrl: general.public_base_url,
     trustProxy: general.trust_proxy,
     dropParams: config.litellm_settings.drop_params,
+    streamKeepAliveMs: general.stream_keepalive_seconds * 1000,
     allowClientCredentials: general.allow_client_side_credentials,
     router,
     deployments: buildDeployments(config.model_list, router, connectionFrom(env)),

@@ -38,7 +38,7 @@ export const MODEL_MODES = [
 ] as const;
 
 /** The modes xgate serves routes for. */
-export const SERVED_MODES: ReadonlySet<string> = new Set(["embedding", "image_generation", "image_edit", "rerank"]);
+export const SERVED_MODES: ReadonlySet<string> = new Set(["embedding", "image_generation", "image_edit", "rerank", "chat", "completion"]);
 
 /** Xinference's `model_type` values for `POST /v1/models`. */
 export const XINFERENCE_MODEL_TYPES = ["LLM", "embedding", "image", "rerank", "audio", "video", "flexible"] as const;
@@ -198,6 +198,8 @@ export const generalSettingsSchema = z.object({
   request_header_timeout_seconds: positive.default(30),
   request_body_timeout_seconds: positive.default(300),
   graceful_shutdown_seconds: nonNegative.default(30),
+  /** Seconds a streamed answer may go without a byte before a keep-alive comment is sent; 0 for none. */
+  stream_keepalive_seconds: nonNegative.default(15),
 });
 
 const groupAlias = z.union([name, z.object({ model: name, hidden: flag.default(false) })]);

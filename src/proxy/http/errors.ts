@@ -151,7 +151,7 @@ export function installErrorHandlers(app: FastifyInstance, logger: Logger, limit
       body: errorBody(
         404,
         `No route ${request.method} ${request.url.split("?")[0]}. xgate serves POST /v1/embeddings, /v1/images/generations, ` +
-          "/v1/images/edits, /v1/rerank and GET /v1/models, /model/info, /health.",
+          "/v1/images/edits, /v1/rerank, /v1/chat/completions, /v1/completions and GET /v1/models, /model/info, /health.",
         "route_not_found",
         null,
       ),

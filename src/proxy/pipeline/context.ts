@@ -13,6 +13,8 @@ export interface RequestTrace {
   attempts?: number;
   upstreamMs?: number;
   tokens?: number;
+  /** The tokens were counted by xgate: the upstream reported none. */
+  tokensEstimated?: boolean;
   /** The `code` of the error answered, if one was. */
   errorCode?: string;
 }

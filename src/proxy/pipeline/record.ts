@@ -51,6 +51,8 @@ export function logRequest(logger: Logger, request: FastifyRequest, status: numb
       model_group: trace.group,
       deployment: trace.deployment,
       upstream_ms: tenths(trace.upstreamMs),
+      tokens: trace.tokens,
+      ...(trace.tokensEstimated === true && { tokens_estimated: true }),
       error_code: trace.errorCode,
     }),
   });
