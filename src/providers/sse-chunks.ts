@@ -34,6 +34,8 @@ class SseChunks<Chunk> implements ChunkStream<Chunk> {
   private readonly ready: Chunk[] = [];
   private sawDone = false;
   private ended = false;
+  /** What broke the stream, thrown once the chunks that came before it are taken. */
+  private failure: { error: unknown } | undefined;
 
   constructor(
     private readonly body: Readable,
@@ -53,23 +55,35 @@ class SseChunks<Chunk> implements ChunkStream<Chunk> {
   /** The next chunk; done once the stream has ended whole. Rejects with what broke it. */
   async next(): Promise<IteratorResult<Chunk, undefined>> {
     while (this.ready.length === 0) {
+      if (this.failure !== undefined) throw this.failure.error;
       if (this.ended) return { done: true, value: undefined };
-      const piece = await this.pieces.next();
-      const events = piece.done ? this.parser.end() : this.parser.feed(piece.value);
-      for (const { data } of events) {
-        if (this.sawDone) continue;
-        if (data === DONE_DATA) this.sawDone = true;
-        else {
-          const chunk = this.reader.event(data);
-          if (chunk !== undefined) this.ready.push(chunk);
-        }
-      }
-      if (piece.done) {
-        this.ended = true;
-        this.reader.end(this.sawDone);
+      try {
+        await this.read();
+      } catch (error) {
+        this.failure = { error };
+        // Nothing more will be read: the upstream should stop now.
+        this.cancel(error instanceof Error ? error : undefined);
       }
     }
     return { done: false, value: this.ready.shift() as Chunk };
+  }
+
+  /** Reads one body piece into chunks; throws what an event or the end says is wrong, after the chunks before it. */
+  private async read(): Promise<void> {
+    const piece = await this.pieces.next();
+    const events = piece.done ? this.parser.end() : this.parser.feed(piece.value);
+    for (const { data } of events) {
+      if (this.sawDone) continue;
+      if (data === DONE_DATA) this.sawDone = true;
+      else {
+        const chunk = this.reader.event(data);
+        if (chunk !== undefined) this.ready.push(chunk);
+      }
+    }
+    if (piece.done) {
+      this.ended = true;
+      this.reader.end(this.sawDone);
+    }
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Chunk, undefined> {
