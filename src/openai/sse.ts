@@ -36,16 +36,20 @@ export class SseParser {
     this.pendingCr = false;
     const events: SseEvent[] = [];
     let start = 0;
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      if (c !== LF && c !== 0x0d) continue;
-      this.line(this.partial + text.slice(start, i), events);
+    // indexOf rather than a loop over characters: event data is most of the text, and has no line breaks.
+    let lf = text.indexOf("\n");
+    let cr = text.indexOf("\r");
+    while (lf >= 0 || cr >= 0) {
+      const end = cr < 0 || (lf >= 0 && lf < cr) ? lf : cr;
+      this.line(this.partial + text.slice(start, end), events);
       this.partial = "";
-      if (c === 0x0d) {
-        if (i + 1 === text.length) this.pendingCr = true;
-        else if (text.charCodeAt(i + 1) === LF) i++;
+      start = end + 1;
+      if (end === cr) {
+        if (start === text.length) this.pendingCr = true;
+        else if (text.charCodeAt(start) === LF) start++;
       }
-      start = i + 1;
+      if (lf >= 0 && lf < start) lf = text.indexOf("\n", start);
+      if (cr >= 0 && cr < start) cr = text.indexOf("\r", start);
     }
     this.partial += text.slice(start);
     return events;
