@@ -174,7 +174,7 @@ describe("abilities, before any GPU work", () => {
   });
 
   test("GET /v1/models lists what the wildcard reaches, with type and abilities", async () => {
-    const models = ((await (await fetch(`${url}/v1/models`)).json()) as { data: { id: string; model_type?: string; model_ability?: string[] }[] }).data;
+    const models = ((await (await fetch(`${url}/v1/models`)).json()) as { data: { id: string; created: number; model_type?: string; model_ability?: string[] }[] }).data;
     const byId = new Map(models.map((m) => [m.id, m]));
     assert.ok(byId.has("chat") && byId.has("gpt-4o"));
     assert.deepEqual(byId.get("xinference/qwen2.5-instruct"), {
