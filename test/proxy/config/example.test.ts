@@ -27,12 +27,12 @@ describe("examples/config.yaml", () => {
     );
   });
 
-  test("its commented examples (rerank, wildcard, a model group with weights and order) are valid when uncommented", async () => {
+  test("its commented examples (rerank, an LLM, wildcard, a model group with weights and order) are valid when uncommented", async () => {
     const text = uncommentExamples(await readFile(EXAMPLE, "utf8"));
     const { config, warnings } = parseConfig(text, EXAMPLE, { XINFERENCE_API_KEY: "k", XGATE_MASTER_KEY: "sk-example" });
     assert.deepEqual(warnings, []);
     const names = config.model_list.map((d) => d.model_name);
-    assert.deepEqual(names, ["bge-base-en", "stable-diffusion", "bge-reranker", "xinference/*", "embed", "embed", "embed"]);
+    assert.deepEqual(names, ["bge-base-en", "stable-diffusion", "bge-reranker", "qwen", "xinference/*", "embed", "embed", "embed"]);
     assert.equal(config.model_list[2]!.model_info.mode, "rerank");
     assert.deepEqual(
       config.model_list.filter((d) => d.model_name === "embed").map((d) => [d.litellm_params.weight, d.litellm_params.order]),
