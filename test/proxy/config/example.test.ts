@@ -34,6 +34,8 @@ describe("examples/config.yaml", () => {
     const names = config.model_list.map((d) => d.model_name);
     assert.deepEqual(names, ["bge-base-en", "stable-diffusion", "bge-reranker", "qwen", "xinference/*", "embed", "embed", "embed"]);
     assert.equal(config.model_list[2]!.model_info.mode, "rerank");
+    assert.equal(config.model_list[3]!.model_info.mode, "chat");
+    assert.equal(config.model_list[3]!.litellm_params.max_tokens, 1024);
     assert.deepEqual(
       config.model_list.filter((d) => d.model_name === "embed").map((d) => [d.litellm_params.weight, d.litellm_params.order]),
       [
@@ -42,7 +44,7 @@ describe("examples/config.yaml", () => {
         [undefined, 2],
       ],
     );
-    assert.equal(config.model_list[6]!.model_info.auto_launch?.model_type, "embedding");
+    assert.equal(config.model_list[7]!.model_info.auto_launch?.model_type, "embedding");
     assert.deepEqual(config.router_settings.fallbacks, [{ embed: ["bge-base-en"] }]);
     assert.equal(config.general_settings.master_key, "sk-example");
   });
