@@ -11,6 +11,7 @@ export { textCompletion } from "./sdk/text-completion.js";
 export { CompletionStream } from "./sdk/stream.js";
 export type * from "./openai/chat.js";
 export type { Completion, CompletionChoice, CompletionCreateParams, CompletionLogprobs } from "./openai/completions.js";
+export type { SamplingParams } from "./openai/sampling.js";
 export type { CompletionUsage } from "./openai/usage.js";
 export type { AnswerUsage } from "./operations/index.js";
 export {

@@ -3,6 +3,7 @@
  * answer, and the chunks of a streamed answer. Written from OpenAI's API reference; xgate depends on no
  * client package for it. Snake_case on purpose: these are the bytes on the wire.
  */
+import type { SamplingParams } from "./sampling.js";
 import type { CompletionUsage } from "./usage.js";
 
 export interface ChatCompletionContentPartText {
@@ -89,24 +90,14 @@ export interface StreamOptions {
 }
 
 /** The sampling and output parameters a chat request may carry besides `model`, `messages` and `stream`. */
-export interface ChatCompletionSamplingParams {
-  max_tokens?: number;
+export interface ChatCompletionSamplingParams extends SamplingParams {
   max_completion_tokens?: number;
-  temperature?: number;
-  top_p?: number;
-  n?: number;
-  stop?: string | string[];
-  seed?: number;
-  presence_penalty?: number;
-  frequency_penalty?: number;
-  logit_bias?: Record<string, number>;
   logprobs?: boolean;
   top_logprobs?: number;
   tools?: ChatCompletionTool[];
   tool_choice?: ChatCompletionToolChoiceOption;
   parallel_tool_calls?: boolean;
   response_format?: ResponseFormat;
-  user?: string;
 }
 
 export interface ChatCompletionCreateParams extends ChatCompletionSamplingParams {

@@ -2,27 +2,18 @@
  * OpenAI's (legacy) text completion wire format (`POST /v1/completions`): the request, the answer, and a
  * streamed answer's chunks, which have the answer's own shape.
  */
+import type { SamplingParams } from "./sampling.js";
 import type { CompletionUsage } from "./usage.js";
 
-export interface CompletionCreateParams {
+export interface CompletionCreateParams extends SamplingParams {
   model: string;
   /** Xinference takes one string; OpenAI also takes several, or token ids. */
   prompt: string | string[] | number[] | number[][];
-  max_tokens?: number;
-  temperature?: number;
-  top_p?: number;
-  n?: number;
-  stop?: string | string[];
-  seed?: number;
-  presence_penalty?: number;
-  frequency_penalty?: number;
-  logit_bias?: Record<string, number>;
   /** How many of the most likely tokens to report per position (0 to 5). */
   logprobs?: number;
   echo?: boolean;
   suffix?: string;
   best_of?: number;
-  user?: string;
   stream?: boolean | null;
   stream_options?: { include_usage?: boolean } | null;
 }

@@ -4,15 +4,12 @@
  * usage so far on every chunk: the chunks passed on carry none, and the usage chunk only when asked for.
  */
 import { BadRequestError } from "../../errors.js";
-import type { Completion, CompletionChoice } from "../../openai/completions.js";
-import type { CompletionUsage } from "../../openai/usage.js";
+import type { Completion } from "../../openai/completions.js";
 import type { UpstreamClient } from "../../upstream/client.js";
 import { isRecord, unexpectedResponse } from "../shape.js";
-import { type EventReader, openChunkStream } from "../sse-chunks.js";
 import type { LlmAnswer, TextCompletionRequest } from "../types.js";
-import { rejectUnsupported } from "../unsupported.js";
 import { LABEL, PROVIDER } from "./constants.js";
-import { eventObject, incompleteStream, llmBody, unsupportedOf, usageOf } from "./llm-stream.js";
+import { llmAnswer, llmBody } from "./llm.js";
 
 const PATH = "/completions";
 
@@ -23,11 +20,8 @@ function completionBody(request: TextCompletionRequest): Record<string, unknown>
       param: "prompt",
     });
   }
-  const body = llmBody(request.uid, request.extras, request.params, request.stream);
+  const body = llmBody(request, "text completions");
   body.prompt = request.prompt;
-  const unsupported = unsupportedOf(body);
-  rejectUnsupported(PROVIDER, "text completions", unsupported, request.dropParams);
-  for (const key of Object.keys(unsupported)) if (unsupported[key] !== undefined) delete body[key];
   return body;
 }
 
@@ -36,40 +30,6 @@ function wholeAnswer(json: unknown): Completion {
   return { ...(json as unknown as Completion), object: "text_completion" };
 }
 
-function chunkReader(request: TextCompletionRequest, client: UpstreamClient): EventReader<Completion> {
-  let usage: CompletionUsage | undefined;
-  const unfinished = new Set<number>();
-  let finished = false;
-  return {
-    usage: () => usage,
-    event(data) {
-      const json = eventObject(data, client, PATH);
-      usage = usageOf(json.usage) ?? usage;
-      if (!Array.isArray(json.choices)) throw unexpectedResponse(PROVIDER, LABEL, "a stream chunk without `choices`");
-      const { usage: _usage, ...rest } = json;
-      const chunk = { ...rest, object: "text_completion" } as unknown as Completion;
-      if (json.choices.length === 0) return request.includeUsage && usage !== undefined ? { ...chunk, usage } : undefined;
-      for (const choice of json.choices as CompletionChoice[]) {
-        const index = typeof choice?.index === "number" ? choice.index : 0;
-        if (choice?.finish_reason === null || choice?.finish_reason === undefined) unfinished.add(index);
-        else {
-          unfinished.delete(index);
-          finished = true;
-        }
-      }
-      if (request.includeUsage) chunk.usage = null;
-      return chunk;
-    },
-    // Xinference ends these without [DONE]: the answer is whole when every choice has finished.
-    end(sawDone) {
-      if (!sawDone && (!finished || unfinished.size > 0)) throw incompleteStream(client);
-    },
-  };
-}
-
-export async function completion(request: TextCompletionRequest, client: UpstreamClient): Promise<LlmAnswer<Completion, Completion>> {
-  const body = completionBody(request);
-  if (!request.stream) return { stream: false, answer: wholeAnswer(await client.send({ method: "POST", path: PATH, json: body })) };
-  const chunks = await client.stream({ method: "POST", path: PATH, json: body }, (answer) => openChunkStream(answer.body, chunkReader(request, client)));
-  return { stream: true, chunks };
+export function completion(request: TextCompletionRequest, client: UpstreamClient): Promise<LlmAnswer<Completion, Completion>> {
+  return llmAnswer(client, PATH, completionBody(request), request, wholeAnswer, (json) => ({ ...json, object: "text_completion" }) as unknown as Completion);
 }
