@@ -54,6 +54,8 @@ model_list:
     litellm_params: { model: xinference/sd-turbo, api_base: "${emulator.baseUrl}" }
   - model_name: rerank
     litellm_params: { model: xinference/bge-reranker-base, api_base: "${emulator.baseUrl}" }
+  - model_name: chat
+    litellm_params: { model: xinference/qwen2.5-instruct, api_base: "${emulator.baseUrl}" }
 router_settings:
   model_group_alias: { text-embedding-3-small: embed }
 general_settings:
@@ -99,7 +101,7 @@ describe(`fuzzing every route (FUZZ_SEED=${SEED})`, () => {
   it("answers every request with no 5xx of its own and every error in the OpenAI shape, and keeps serving", async (t) => {
     const world: FuzzWorld = {
       masterKey: MASTER_KEY,
-      models: { embed: ["embed", "text-embedding-3-small"], image: ["sd", "turbo"], rerank: ["rerank"] },
+      models: { embed: ["embed", "text-embedding-3-small"], image: ["sd", "turbo"], rerank: ["rerank"], chat: ["chat"] },
       images: [
         { name: "a.png", type: "image/png", bytes: await pngBytes(8, 8) },
         { name: "b.png", type: "image/png", bytes: await pngBytes(24, 16) },
