@@ -33,6 +33,12 @@ export default tseslint.config(
   layer(["src/core/**"], ["../*", "!../core/*", ...SERVER_PACKAGES], "core/ depends on nothing else in xgate."),
   // Each file gets one list (a later config would replace an earlier one's), so each folder's list is whole.
   layer(["src/*.ts", "src/sdk/**"], [...SDK_SIDE], SDK_MESSAGE),
+  // The OpenAI wire format is data and framing: it knows xgate's errors and nothing else.
+  layer(
+    ["src/openai/**"],
+    [...SDK_SIDE, "**/upstream/**", "**/providers/**", "**/operations/**", "**/sdk/**", "../index.js"],
+    `${SDK_MESSAGE} src/openai/ depends only on core/ and the errors.`,
+  ),
   layer(["src/upstream/**"], [...SDK_SIDE, "**/providers/**", "**/operations/**", "**/sdk/**"], `${SDK_MESSAGE} The transport knows no provider or operation.`),
   layer(["src/providers/**"], [...SDK_SIDE, "**/operations/**", "**/sdk/**"], `${SDK_MESSAGE} Providers know no operation or SDK facade.`),
   layer(["src/operations/**"], [...SDK_SIDE, "**/sdk/**"], `${SDK_MESSAGE} Operations are shared by the SDK and the proxy; they import neither.`),

@@ -1,6 +1,7 @@
 /**
- * xgate's SDK: embeddings, image generation, image edits, rerank, transcriptions, translations and speech
- * against Xinference, with LiteLLM's parameter names and OpenAI-shaped responses.
+ * xgate's SDK: embeddings, image generation, image edits, rerank, chat and text completions, transcriptions,
+ * translations and speech against Xinference and OpenAI-compatible servers, with LiteLLM's parameter names and
+ * OpenAI-shaped responses.
  */
 export { embedding } from "./sdk/embedding.js";
 export { imageGeneration } from "./sdk/image-generation.js";
@@ -8,6 +9,14 @@ export { imageEdit } from "./sdk/image-edit.js";
 export { rerank } from "./sdk/rerank.js";
 export { transcription, translation } from "./sdk/transcription.js";
 export { speech } from "./sdk/speech.js";
+export { completion } from "./sdk/completion.js";
+export { textCompletion } from "./sdk/text-completion.js";
+export { CompletionStream } from "./sdk/stream.js";
+export type * from "./openai/chat.js";
+export type { Completion, CompletionChoice, CompletionCreateParams, CompletionLogprobs } from "./openai/completions.js";
+export type { SamplingParams } from "./openai/sampling.js";
+export type { CompletionUsage } from "./openai/usage.js";
+export type { AnswerUsage } from "./operations/index.js";
 export {
   APIConnectionError,
   APIError,
@@ -27,6 +36,7 @@ export {
 export type { APIErrorOptions } from "./errors.js";
 export type {
   CallOptions,
+  ChatCompletionParams,
   Embedding,
   EmbeddingInput,
   EmbeddingParams,
@@ -53,5 +63,6 @@ export type {
   TranscriptionSegment,
   TranscriptionVerbose,
   TranscriptionWord,
+  TextCompletionParams,
   Usage,
 } from "./types.js";

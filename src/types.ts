@@ -3,6 +3,8 @@
  * OpenAI wire format and LiteLLM's Python SDK, so a request body can be passed through as it is.
  */
 import type { Readable } from "node:stream";
+import type { ChatCompletionCreateParams } from "./openai/chat.js";
+import type { CompletionCreateParams } from "./openai/completions.js";
 
 /** Options every call takes, besides the operation's own parameters. */
 export interface CallOptions {
@@ -227,4 +229,13 @@ export interface SpeechResponse {
   body: Readable;
   /** Reads the whole audio; rejects when the upstream broke off before its end. */
   arrayBuffer(): Promise<ArrayBuffer>;
+}
+/** `completion()`'s parameters: OpenAI's chat request, the call options, and provider extras such as `enable_thinking`. */
+export interface ChatCompletionParams extends CallOptions, ChatCompletionCreateParams {
+  [extra: string]: unknown;
+}
+
+/** `textCompletion()`'s parameters: OpenAI's text completion request, the call options, and provider extras. */
+export interface TextCompletionParams extends CallOptions, CompletionCreateParams {
+  [extra: string]: unknown;
 }

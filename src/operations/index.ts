@@ -1,5 +1,7 @@
 /** The operations, each as parse + run (see types.ts), for the SDK facades and the proxy's pipeline. */
 import type { RerankResponse } from "../types.js";
+import { type ChatCall, type ChatResult, parseChat, runChat } from "./chat.js";
+import { parseTextCompletion, runTextCompletion, type TextCompletionCall, type TextCompletionResult } from "./completion.js";
 import { type Embeddings, type EmbeddingsRequest, parseEmbeddings, runEmbeddings } from "./embeddings.js";
 import { type StreamedEmbeddings, streamEmbeddings } from "./embeddings-stream.js";
 import { disposeImageEdit, type ImageEditCall, parseImageEdit, runImageEdit } from "./image-edit.js";
@@ -18,6 +20,9 @@ import {
 import { inputTokens, textTokens } from "./token-estimate.js";
 import type { OperationTarget, RawParams } from "./types.js";
 
+export type { ChatCall, ChatResult } from "./chat.js";
+export type { TextCompletionCall, TextCompletionResult } from "./completion.js";
+export type { AnswerUsage, Chunks, LlmResult, StreamedResult, WholeResult } from "./llm-answer.js";
 export type { Embeddings, EmbeddingsRequest, EncodingFormat } from "./embeddings.js";
 export type { EmbeddingAnswer, StreamedEmbeddings } from "./embeddings-stream.js";
 export { ANSWER_HEAD, answerTail, DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_CONCURRENCY, itemBytes, representation } from "./embeddings.js";
@@ -110,4 +115,24 @@ export const speech: Operation<SpeechCall, SpeechAudio> = {
   parse: parseSpeech,
   run: runSpeech,
   done: (result) => result.done,
+};
+
+/** The tokens of a whole answer at once; of a streamed one, when its stream ends (see llm-answer.ts). */
+const llmTokens = {
+  tokensOf: (result: ChatResult | TextCompletionResult) => (result.stream ? undefined : result.usage.total_tokens),
+  done: (result: ChatResult | TextCompletionResult) => (result.stream ? result.done.then((answer) => answer.usage.total_tokens) : undefined),
+};
+
+export const chat: Operation<ChatCall, ChatResult> = {
+  name: "chat completion",
+  parse: parseChat,
+  run: runChat,
+  ...llmTokens,
+};
+
+export const textCompletion: Operation<TextCompletionCall, TextCompletionResult> = {
+  name: "text completion",
+  parse: parseTextCompletion,
+  run: runTextCompletion,
+  ...llmTokens,
 };

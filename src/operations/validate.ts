@@ -1,6 +1,7 @@
 /** Checks of OpenAI-level parameters, so that a bad request fails with a 400 that says how to fix it before any upstream call. */
 import { BadRequestError } from "../errors.js";
 import type { ImageSize } from "../providers/index.js";
+import { isRecord } from "../providers/shape.js";
 import type { ImageResponseFormat } from "../types.js";
 
 function given(value: unknown): boolean {
@@ -82,4 +83,11 @@ export function oneOf<T extends string>(value: unknown, param: string, allowed: 
   if (!given(value)) return fallback;
   if (typeof value === "string" && (allowed as readonly string[]).includes(value)) return value as T;
   throw new BadRequestError(`${param} must be one of ${allowed.map((a) => `"${a}"`).join(", ")}, not ${shown(value)}.`, { param });
+}
+
+/** A JSON object, when given: `what` says what it holds, for the message. */
+export function optionalObject(value: unknown, param: string, what: string): Record<string, unknown> | undefined {
+  if (!given(value)) return undefined;
+  if (!isRecord(value)) throw new BadRequestError(`${param} must be an object (${what}), not ${shown(value)}.`, { param });
+  return value;
 }

@@ -6,6 +6,8 @@ import { xinference } from "./xinference/index.js";
 
 export type {
   AudioTask,
+  ChatRequest,
+  ChunkStream,
   EmbeddingRequest,
   EmbeddingResult,
   ImageEditRequest,
@@ -13,12 +15,15 @@ export type {
   ImageResult,
   ImageSize,
   LaunchModelSpec,
+  LlmAnswer,
   Provider,
   ProviderModel,
   RerankRequest,
   SpeechRequest,
   Transcript,
   TranscriptionRequest,
+  TextCompletionParams,
+  TextCompletionRequest,
 } from "./types.js";
 
 const PROVIDERS: ReadonlyMap<string, Provider> = new Map([xinference, openai, hostedVllm].map((provider) => [provider.name, provider]));

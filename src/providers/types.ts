@@ -5,6 +5,9 @@
  * the call options; a provider checks what only it knows (which parameters it supports).
  */
 import type { Readable } from "node:stream";
+import type { ChatCompletion, ChatCompletionChunk, ChatCompletionMessageParam, ChatCompletionSamplingParams } from "../openai/chat.js";
+import type { Completion, CompletionCreateParams } from "../openai/completions.js";
+import type { CompletionUsage } from "../openai/usage.js";
 import type { UpstreamClient } from "../upstream/client.js";
 import type { FileSource } from "../upstream/files.js";
 import type { ErrorMapper } from "../upstream/http.js";
@@ -121,6 +124,42 @@ export interface SpeechRequest extends ProviderCall {
   stream: boolean;
 }
 
+/**
+ * A streamed answer's chunks in OpenAI's shape, whatever the provider's own stream looks like; by the time a
+ * provider hands one over, its first chunk has arrived. Read it once. The provider has asked for the usage
+ * whether or not the client did: the usage chunk is passed on only when the client asked, and `usage`
+ * holds it either way.
+ */
+export interface ChunkStream<Chunk> extends AsyncIterable<Chunk> {
+  /** The usage the upstream reported, once the stream has ended; undefined when it reported none. */
+  readonly usage: CompletionUsage | undefined;
+  /** Stops reading and cancels the upstream request; a read in progress fails at once with `reason`. */
+  cancel(reason?: Error): void;
+}
+
+/** A completion, whole or streamed, as the request asked. */
+export type LlmAnswer<Whole, Chunk> = { stream: false; answer: Whole } | { stream: true; chunks: ChunkStream<Chunk> };
+
+interface LlmCall extends ProviderCall {
+  stream: boolean;
+  /** The client asked for the usage chunk (`stream_options.include_usage`). */
+  includeUsage: boolean;
+}
+
+export interface ChatRequest extends LlmCall {
+  messages: readonly ChatCompletionMessageParam[];
+  /** OpenAI's parameters the client gave besides the messages, checked. */
+  params: ChatCompletionSamplingParams;
+}
+
+/** OpenAI's text completion parameters besides the prompt. */
+export type TextCompletionParams = Omit<CompletionCreateParams, "model" | "prompt" | "stream" | "stream_options">;
+
+export interface TextCompletionRequest extends LlmCall {
+  prompt: CompletionCreateParams["prompt"];
+  params: TextCompletionParams;
+}
+
 /** A model running at the provider, as `GET /v1/models` lists it. */
 export interface ProviderModel {
   id: string;
@@ -129,7 +168,7 @@ export interface ProviderModel {
   model_name: string | undefined;
   /** Embedding models: the length of their vectors. */
   dimensions?: number;
-  /** Image models: `text2image`, `image2image`, `inpainting`…; audio models: `audio2text`, `text2audio`… */
+ /** Image models: `text2image`, `image2image`, `inpainting`…; audio models: `audio2text`, `text2audio`…; LLMs: `generate`, `chat`, `vision`, `tools`… */
   model_ability?: string[];
   /** Everything the provider said about the model. */
   raw: Record<string, unknown>;
@@ -159,6 +198,9 @@ export interface Provider {
    * attempt's; after, it errors the stream. Destroying the stream cancels the upstream request.
    */
   speech(request: SpeechRequest, client: UpstreamClient): Promise<Readable>;
+  chat(request: ChatRequest, client: UpstreamClient): Promise<LlmAnswer<ChatCompletion, ChatCompletionChunk>>;
+  /** Text completions (`/completions`); a streamed one's chunks have the answer's shape. */
+  completion(request: TextCompletionRequest, client: UpstreamClient): Promise<LlmAnswer<Completion, Completion>>;
   /** The models running at the target (for health checks). */
   listModels(target: CallOptions): Promise<ProviderModel[]>;
   /** Starts a model and resolves with its uid. Not retried unless `num_retries` says so: a launch is not idempotent. */

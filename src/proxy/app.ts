@@ -11,7 +11,7 @@ import * as providers from "../providers/index.js";
 import { type AllowedCacheControls, createEmbeddingCache } from "./cache/index.js";
 import { ImageStore } from "./files/image-store.js";
 import { formDeclaredLimit } from "./files/uploads.js";
-import { cheapProbe, healthReport } from "./health-report.js";
+import { cheapProbe, healthReport, reachedModels } from "./health-report.js";
 import { clientErrorHandler } from "./http/client-errors.js";
 import { frameworkErrorHandler, installErrorHandlers } from "./http/errors.js";
 import { checkProtocol, continueIfExpected, httpServer } from "./http/protocol.js";
@@ -23,6 +23,7 @@ import { type Admission, attemptLog, Dispatcher, logRequest, type Pipeline, regi
 import type { Clock } from "./router/clock.js";
 import { createRouter, modelServerClient, type RouterBundle, type RouterLogger } from "./router/index.js";
 import { speechRoute, transcriptionRoute, translationRoute } from "./routes/audio.js";
+import { chatRoute, textCompletionRoute } from "./routes/chat.js";
 import { embeddingsRoute } from "./routes/embeddings.js";
 import { healthRoutes } from "./routes/health.js";
 import { hostedImageRoutes } from "./routes/hosted-images.js";
@@ -146,8 +147,11 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
   registerOperationRoute(app, pipeline, transcriptionRoute(audioDeps));
   registerOperationRoute(app, pipeline, translationRoute(audioDeps));
   registerOperationRoute(app, pipeline, speechRoute(audioDeps));
+  const chatDeps = { dispatcher, keepAliveMs: settings.streamKeepAliveMs };
+  registerOperationRoute(app, pipeline, chatRoute(chatDeps));
+  registerOperationRoute(app, pipeline, textCompletionRoute(chatDeps));
   hostedImageRoutes(app, images);
-  modelRoutes(app, resolver, settings.modelInfo);
+  modelRoutes(app, resolver, settings.modelInfo, reachedModels(router.router, router.health));
   const stateDescription = deps.stateDescription ?? "in-process (one instance)";
   healthRoutes(app, healthReport(router.router, router.health), () => stateDescription, () => limiter.state());
 

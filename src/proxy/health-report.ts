@@ -6,6 +6,7 @@
 import { embedding } from "../index.js";
 import { deploymentStatuses, type HealthMonitor, type HealthProbe, isWildcard, type Router } from "./router/index.js";
 import type { DeploymentHealth, HealthCheck, HealthReport, Readiness } from "./routes/health.js";
+import type { ReachedModel } from "./routes/models.js";
 
 /** The real call a health pass makes on a deployment, when there is a cheap one. */
 export const cheapProbe: HealthProbe = async (deployment, signal) => {
@@ -68,5 +69,22 @@ export function healthReport(router: Router, health: HealthMonitor): HealthCheck
   return {
     report: (options) => reportOf(router, health, options),
     readiness: () => readinessOf(health),
+  };
+}
+
+/**
+ * The models wildcard deployments reach, from the health checks' model lists: the last pass's while it is
+ * younger than `health_check_interval`, else a new one's, waited for at most `health_check_timeout`.
+ * Undefined when no deployment is a wildcard.
+ */
+export function reachedModels(router: Router, health: HealthMonitor): (() => Promise<ReachedModel[]>) | undefined {
+  if (!router.deployments.some(isWildcard)) return undefined;
+  return async () => {
+    await health.report();
+    return health.wildcardModels().map(({ id, model }) => ({
+      id,
+      ...(model.model_type !== undefined && { model_type: model.model_type }),
+      ...(model.model_ability !== undefined && { model_ability: model.model_ability }),
+    }));
   };
 }

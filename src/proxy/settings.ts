@@ -11,8 +11,9 @@ import { type CacheSettings, DEFAULT_CACHE_NAMESPACE, EMBEDDING_CALL_TYPES } fro
 import { type GeneralSettings, isPostgresUrl, type LitellmSettings, POSTGRES_URL_HELP, type ProxyConfig } from "./config/index.js";
 import { type Duration, parseDuration } from "./duration.js";
 import type { UploadLimits } from "./files/uploads.js";
+import { isSecretKey } from "./config/deployment-keys.js";
 import type { RedisConnection } from "./kv/redis.js";
-import { buildDeployments, type ConnectionOf, type Deployment, isSecretParam } from "./router/deployment.js";
+import { buildDeployments, type ConnectionOf, type Deployment } from "./router/deployment.js";
 import { routerSettingsFrom, type RouterSettings } from "./router/config.js";
 import { redisConnectionFrom } from "./router/create-state.js";
 import type { DatabaseTarget } from "./store/index.js";
@@ -71,6 +72,8 @@ export interface Settings {
   trustProxy: boolean;
   /** `litellm_settings.drop_params`. */
   dropParams: boolean;
+  /** Idle time after which a streamed answer gets a keep-alive comment; 0 for none. */
+  streamKeepAliveMs: number;
   allowClientCredentials: boolean;
   router: RouterSettings;
   deployments: readonly Deployment[];
@@ -108,7 +111,7 @@ function connectionFrom(env: Environment): ConnectionOf {
 function modelInfoOf(config: ProxyConfig): ModelInfoEntry[] {
   return config.model_list.map((entry) => ({
     model_name: entry.model_name,
-    litellm_params: Object.fromEntries(Object.entries(entry.litellm_params).filter(([key]) => !isSecretParam(key))),
+    litellm_params: Object.fromEntries(Object.entries(entry.litellm_params).filter(([key]) => !isSecretKey(key))),
     model_info: { ...entry.model_info },
   }));
 }
@@ -193,6 +196,7 @@ export function resolveSettings(config: ProxyConfig, env: Environment): Settings
     publicBaseUrl: general.public_base_url,
     trustProxy: general.trust_proxy,
     dropParams: config.litellm_settings.drop_params,
+    streamKeepAliveMs: general.stream_keepalive_seconds * 1000,
     allowClientCredentials: general.allow_client_side_credentials,
     router,
     deployments: buildDeployments(config.model_list, router, connectionFrom(env)),

@@ -17,9 +17,22 @@ export interface UpstreamClient {
   sendDecoded<T>(req: UpstreamRequest, decode: BodyDecoder<T>, files?: readonly FileSource[]): Promise<T>;
   /**
    * Resolves at the headers of a 2xx answer, with its body as a stream; retried only before then. The
-   * target's timeout bounds the whole exchange, body included.
+   * target's timeout bounds the whole exchange, body included. With `begin`, resolves with what `begin`
+   * makes of the answer, and a failure of `begin` is the attempt's too — retried like a failure before the
+   * headers, the body destroyed first: a stream whose first event is an error has not begun.
    */
   stream(req: UpstreamRequest): Promise<UpstreamStream>;
+  stream<T>(req: UpstreamRequest, begin: (answer: UpstreamStream) => Promise<T>): Promise<T>;
+}
+
+/** Runs `begin` on an answer; when it fails, the body is released before the failure goes on. */
+async function begun<T>(answer: UpstreamStream, begin: (answer: UpstreamStream) => Promise<T>): Promise<T> {
+  try {
+    return await begin(answer);
+  } catch (err) {
+    answer.body.destroy();
+    throw err;
+  }
 }
 
 /** Runs one attempt under the target's deadline: none when the timeout is unbounded (the router's attempt carries it). */
@@ -47,16 +60,16 @@ export function createUpstreamClient(target: UpstreamTarget, toError: ErrorMappe
         () => files.every((file) => file.replayable),
       );
     },
-    stream(req) {
+    stream<T>(req: UpstreamRequest, begin: (answer: UpstreamStream) => Promise<T> = async (answer) => answer as T): Promise<T> {
       return withRetries(
         async () => {
-          if (!Number.isFinite(target.timeoutMs)) return openStream(target, req, toError, target.signal);
+          if (!Number.isFinite(target.timeoutMs)) return begun(await openStream(target, req, toError, target.signal), begin);
           // The deadline lives as long as the body: it is released when the body ends, errors or is destroyed.
           const deadline = startDeadline({ timeoutMs: target.timeoutMs, parent: target.signal });
           try {
             const answer = await openStream(target, req, toError, deadline.signal);
             answer.body.once("close", () => deadline.dispose());
-            return answer;
+            return await begun(answer, begin);
           } catch (err) {
             deadline.dispose();
             throw err;

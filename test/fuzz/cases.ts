@@ -16,7 +16,7 @@ export interface FuzzCase {
 export interface FuzzWorld {
   masterKey: string;
   /** Model names the config serves, by what they do. */
-  models: { embed: string[]; image: string[]; rerank: string[]; transcribe: string[]; speak: string[] };
+  models: { embed: string[]; image: string[]; rerank: string[]; transcribe: string[]; speak: string[]; chat: string[] };
   /** Real encoded images (PNG, JPEG, WebP) to upload. */
   images: UploadFile[];
   /** Real audio files (WAV, MP3) to upload. */
@@ -95,6 +95,45 @@ function speechFields(rng: Rng, world: FuzzWorld): Fields {
   if (rng.chance(0.3)) fields.push(["speed", json(rng.pick([0.25, 1, 4, 4.5, 0]))]);
   if (rng.chance(0.3)) fields.push(["stream", json(rng.chance(0.5))]);
   return fields;
+}
+
+/** What chat and text completions share: sampling parameters, and streaming now and then. */
+function samplingFields(rng: Rng, fields: Fields): Fields {
+  if (rng.chance(0.4)) fields.push(["stream", json(true)]);
+  if (rng.chance(0.2)) fields.push(["stream_options", json({ include_usage: rng.chance(0.5) })]);
+  if (rng.chance(0.3)) fields.push(["max_tokens", json(rng.int(1, 16))]);
+  if (rng.chance(0.2)) fields.push(["temperature", json(rng.pick([0, 0.7, 2]))]);
+  if (rng.chance(0.1)) fields.push(["stop", json(rng.pick(["\n", ["a", "b"]]))]);
+  if (rng.chance(0.1)) fields.push(["logit_bias", json({ "50256": -100 })]);
+  return fields;
+}
+
+function chatFields(rng: Rng, world: FuzzWorld): Fields {
+  const messages = [
+    json([{ role: "user", content: "hello" }]),
+    json([{ role: "system", content: "be brief" }, { role: "user", content: [{ type: "text", text: "é☃🙂" }] }]),
+    json([{ role: "user", content: [{ type: "image_url", image_url: { url: "data:image/png;base64,iVBOR" } }] }]),
+    json([
+      { role: "user", content: "weather?" },
+      { role: "assistant", content: null, tool_calls: [{ id: "c1", type: "function", function: { name: "get_weather", arguments: "{}" } }] },
+      { role: "tool", tool_call_id: "c1", content: "sunny" },
+    ]),
+  ];
+  const fields: Fields = [
+    ["model", rng.chance(0.9) ? json(rng.pick(world.models.chat)) : anyModel(rng, world)],
+    ["messages", rng.pick(messages)],
+  ];
+  if (rng.chance(0.2)) fields.push(["tools", json([{ type: "function", function: { name: "get_weather", parameters: { type: "object" } } }])]);
+  if (rng.chance(0.1)) fields.push(["response_format", json({ type: "json_object" })]);
+  return samplingFields(rng, fields);
+}
+
+function completionFields(rng: Rng, world: FuzzWorld): Fields {
+  const fields: Fields = [
+    ["model", rng.chance(0.9) ? json(rng.pick(world.models.chat)) : anyModel(rng, world)],
+    ["prompt", json(rng.pick(["Once upon a time", "☃", ["a", "b"], [1, 2, 3]]))],
+  ];
+  return samplingFields(rng, fields);
 }
 
 /** Valid fields, then some of them broken: replaced by any value, dropped, repeated, or joined by extras. */
@@ -313,6 +352,8 @@ const JSON_ROUTES = [
   { paths: ["/v1/images/generations", "/images/generations"], fields: imageGenerationFields },
   { paths: ["/v1/rerank", "/rerank", "/v2/rerank"], fields: rerankFields },
   { paths: ["/v1/audio/speech", "/audio/speech"], fields: speechFields },
+  { paths: ["/v1/chat/completions", "/chat/completions"], fields: chatFields },
+  { paths: ["/v1/completions", "/completions"], fields: completionFields },
 ];
 const EDIT_PATHS = ["/v1/images/edits", "/images/edits"];
 const AUDIO_FORM_PATHS = ["/v1/audio/transcriptions", "/audio/transcriptions", "/v1/audio/translations", "/audio/translations"];
@@ -375,7 +416,7 @@ export function fuzzCase(seed: number, index: number, world: FuzzWorld): FuzzCas
   } else {
     // The wrong method for a route, or a route that does not exist.
     method = rng.pick(["GET", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD", "POST"] as const);
-    path = rng.pick([...EDIT_PATHS, ...AUDIO_FORM_PATHS, ...GET_PATHS, "/v1/chat/completions", "/v1/nope", "/", "/v1", "/v1/files/images/"]);
+    path = rng.pick([...EDIT_PATHS, ...AUDIO_FORM_PATHS, ...GET_PATHS, "/v1/nope", "/", "/v1", "/v1/files/images/"]);
     if (method !== "GET" && method !== "HEAD" && rng.chance(0.5)) {
       body = Buffer.from(array([anyValue(rng, 1)]));
       headers["content-type"] = "application/json";

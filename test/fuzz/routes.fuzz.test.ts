@@ -59,6 +59,8 @@ model_list:
     litellm_params: { model: xinference/whisper-large-v3, api_base: "${emulator.baseUrl}" }
   - model_name: tts
     litellm_params: { model: xinference/ChatTTS, api_base: "${emulator.baseUrl}" }
+  - model_name: chat
+    litellm_params: { model: xinference/qwen2.5-instruct, api_base: "${emulator.baseUrl}" }
 router_settings:
   model_group_alias: { text-embedding-3-small: embed }
 general_settings:
@@ -104,7 +106,7 @@ describe(`fuzzing every route (FUZZ_SEED=${SEED})`, () => {
   it("answers every request with no 5xx of its own and every error in the OpenAI shape, and keeps serving", async (t) => {
     const world: FuzzWorld = {
       masterKey: MASTER_KEY,
-      models: { embed: ["embed", "text-embedding-3-small"], image: ["sd", "turbo"], rerank: ["rerank"], transcribe: ["whisper"], speak: ["tts"] },
+      models: { embed: ["embed", "text-embedding-3-small"], image: ["sd", "turbo"], rerank: ["rerank"], transcribe: ["whisper"], speak: ["tts"], chat: ["chat"] },
       images: [
         { name: "a.png", type: "image/png", bytes: await pngBytes(8, 8) },
         { name: "b.png", type: "image/png", bytes: await pngBytes(24, 16) },

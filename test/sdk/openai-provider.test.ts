@@ -13,7 +13,9 @@ import {
   RateLimitError,
   rerank,
   ServiceUnavailableError,
+  completion,
   speech,
+  textCompletion,
   transcription,
   translation,
 } from "../../src/index.js";
@@ -271,5 +273,53 @@ describe("openai/ audio", () => {
     const bytes = Buffer.from(await res.arrayBuffer());
     assert.equal(bytes.toString("latin1", 0, 4), "RIFF");
     assert.deepEqual(jsonBody(requestsTo(vllm(), "/v1/audio/speech")[0]), { model: "ChatTTS", input: "Hello there.", voice: "alloy", response_format: "wav" });
+  });
+});
+
+describe("openai/ chat and text completions", () => {
+  const messages = [{ role: "user" as const, content: "hello there" }];
+
+  it("answers a chat whole, sending OpenAI's body as it is (n passed on: the server answers every choice)", async () => {
+    const res = await completion({ model: "hosted_vllm/qwen2.5-instruct", messages, max_tokens: 5, n: 2, api_base: base() });
+    assert.equal(res.object, "chat.completion");
+    assert.equal(res.choices.length, 2);
+    assert.match(res.choices[0]?.message.content ?? "", /^You said: hello there/);
+    const sent = jsonBody(requestsTo(vllm(), "/v1/chat/completions")[0]);
+    assert.equal(sent.model, "qwen2.5-instruct");
+    assert.equal(sent.n, 2);
+    assert.equal(sent.stream, false);
+  });
+
+  it("streams a chat, asking the server for the usage and passing the usage chunk on only when asked", async () => {
+    const stream = await completion({ model: "openai/qwen2.5-instruct", messages, stream: true, api_base: base() });
+    let text = "";
+    for await (const chunk of stream) {
+      assert.equal(chunk.usage, undefined, "no usage field when the client did not ask");
+      text += chunk.choices[0]?.delta.content ?? "";
+    }
+    assert.match(text, /^You said: hello there/);
+    assert.deepEqual(jsonBody(requestsTo(vllm(), "/v1/chat/completions")[0]).stream_options, { include_usage: true });
+    const withUsage = await completion({ model: "openai/qwen2.5-instruct", messages, stream: true, stream_options: { include_usage: true }, api_base: base() });
+    const chunks = [];
+    for await (const chunk of withUsage) chunks.push(chunk);
+    assert.ok((chunks.at(-1)?.usage?.completion_tokens ?? 0) > 0, "the last chunk carries the usage");
+  });
+
+  it("ends a stream broken off mid-way with an error that says so", async () => {
+    vllm().setFault("chat/completions", { kind: "stream-error", afterChunks: 2, message: "engine died" });
+    const stream = await completion({ model: "openai/qwen2.5-instruct", messages, stream: true, api_base: base(), num_retries: 0 });
+    await assert.rejects(async () => {
+      for await (const _chunk of stream) void _chunk;
+    }, (err: unknown) => err instanceof Error && /engine died/.test(err.message));
+  });
+
+  it("answers a text completion whole and streamed", async () => {
+    const whole = await textCompletion({ model: "openai/qwen2.5-instruct", prompt: "Once upon a time", max_tokens: 4, api_base: base() });
+    assert.equal(whole.choices.length, 1);
+    assert.ok((whole.usage?.completion_tokens ?? 0) > 0);
+    const stream = await textCompletion({ model: "openai/qwen2.5-instruct", prompt: "Once upon a time", max_tokens: 4, stream: true, api_base: base() });
+    let text = "";
+    for await (const chunk of stream) text += chunk.choices[0]?.text ?? "";
+    assert.equal(text, whole.choices[0]?.text);
   });
 });

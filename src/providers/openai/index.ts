@@ -4,6 +4,8 @@
  * LiteLLM: `openai/` and `hosted_vllm/` (LiteLLM's name for a vLLM server).
  */
 import type { Provider } from "../types.js";
+import { chat } from "./chat.js";
+import { completion } from "./completion.js";
 import { connectionOf } from "./connection.js";
 import { embedding } from "./embedding.js";
 import { openAIError } from "./errors.js";
@@ -24,6 +26,8 @@ function openAICompatible(name: string): Provider {
     imageGeneration,
     imageEdit,
     rerank,
+    chat,
+    completion,
     transcription,
     speech,
     listModels: (target) => listModels(connection, target),

@@ -169,6 +169,14 @@ function clientMistake(message: string, failure: UpstreamFailure, options: APIEr
   }
   const audio = audioMistake(text, options);
   if (audio !== undefined) return audio;
+  // vLLM's words for a prompt the model's context window cannot hold: the same anywhere the model runs.
+  if (/is longer than the maximum model length of \d+|maximum context length is \d+ tokens/.test(text)) {
+    return new BadRequestError(`${sentence(text)} Shorten the messages (or the prompt), or lower max_tokens.`, {
+      ...options,
+      code: "context_length_exceeded",
+      param: "messages",
+    });
+  }
   const format = /^Unsupported response format: (.*)$/.exec(text)?.[1];
   if (format !== undefined) {
     const accepted = failure.url.includes("/images/") ? ": use 'b64_json' or 'url'" : ": use one the operation supports";

@@ -1,5 +1,7 @@
 /** The Xinference provider: one module per operation, its catalog, and its error mapping. */
 import type { Provider } from "../types.js";
+import { chat } from "./chat.js";
+import { completion } from "./completion.js";
 import { PROVIDER } from "./constants.js";
 import { embedding } from "./embedding.js";
 import { xinferenceError } from "./errors.js";
@@ -20,6 +22,8 @@ export const xinference: Provider = {
   rerank,
   transcription,
   speech,
+  chat,
+  completion,
   listModels,
   launchModel,
 };

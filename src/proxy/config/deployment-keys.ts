@@ -176,6 +176,18 @@ export const OPEN_MAP_VOCABULARY: Readonly<Record<string, OpenMapVocabulary>> = 
   "model_list[].model_info": MODEL_INFO_VOCABULARY,
 };
 
+/**
+ * A key that holds a credential, by its words: `api_key`, `aws_secret_access_key`, `azure_ad_token`,
+ * `vertex_credentials`, `password`. Whole words only, so that counts (`max_tokens`, `max_completion_tokens`)
+ * and prices (`input_cost_per_token`) are not taken for secrets: they are parameters and settings to show.
+ */
+const SECRET_WORD = /(^|_)(api_?key|key|secret|password|passwd|token|credentials?)(_|$)/i;
+
+/** Whether a config key holds a credential: its value is never shown, hashed into an id or sent as an extra. */
+export function isSecretKey(key: string): boolean {
+  return SECRET_WORD.test(key) && !PRICING_KEY.test(key);
+}
+
 /** A key of LiteLLM's long tail: pricing in any unit, `supports_*` capability flags. */
 export function isLitellmMetadataKey(key: string): boolean {
   return PRICING_KEY.test(key) || key.startsWith("supports_");

@@ -2,6 +2,8 @@
  * Key paths in the notation users read in their YAML: `model_list[1].litellm_params.model`. Keys that are
  * not plain words (a model group such as `xinference/*` used as a fallbacks key) are quoted in brackets.
  */
+import { isSecretKey } from "./deployment-keys.js";
+
 export type KeyPath = readonly (string | number)[];
 
 const PLAIN_KEY = /^[A-Za-z_][\w-]*$/;
@@ -21,11 +23,12 @@ export function pathPattern(path: KeyPath): string {
   return path.map((segment) => (typeof segment === "number" ? "[]" : segment)).join(".").replace(/\.\[\]/g, "[]");
 }
 
-/** Keys whose values must never be echoed back, not even in an error about their format. */
-const SECRET_KEY = /key|secret|password|token|database_url|redis_url|credential/i;
+/** Settings whose values carry a password in their URL. */
+const SECRET_URL_KEY = /^(database_url|redis_url)$/;
 
+/** Whether a key's value must never be echoed back, not even in an error about its format. */
 export function isSecretPath(path: KeyPath): boolean {
-  return path.some((segment) => typeof segment === "string" && SECRET_KEY.test(segment));
+  return path.some((segment) => typeof segment === "string" && (isSecretKey(segment) || SECRET_URL_KEY.test(segment)));
 }
 
 /** How a value reads in a message: its kind, and the value itself when it is short and not a secret. */

@@ -44,6 +44,8 @@ export const SERVED_MODES: ReadonlySet<string> = new Set([
   "image_generation",
   "image_edit",
   "rerank",
+  "chat",
+  "completion",
   "audio_transcription",
   "audio_speech",
 ]);
@@ -235,6 +237,8 @@ export const generalSettingsSchema = z.object({
   request_header_timeout_seconds: positive.default(30),
   request_body_timeout_seconds: positive.default(300),
   graceful_shutdown_seconds: nonNegative.default(30),
+  /** Seconds a streamed answer may go without a byte before a keep-alive comment is sent; 0 for none. */
+  stream_keepalive_seconds: nonNegative.default(15),
 });
 
 const groupAlias = z.union([name, z.object({ model: name, hidden: flag.default(false) })]);

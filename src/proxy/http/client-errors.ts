@@ -11,7 +11,8 @@ import type { ConnectionError } from "fastify";
 import type { Logger } from "pino";
 import { logRefusedConnection } from "../pipeline/record.js";
 import type { ServerSettings } from "../settings.js";
-import { errorBody, type HttpError, noteRefusal } from "./errors.js";
+import { errorBody } from "../../openai/errors.js";
+import { type HttpError, noteRefusal } from "./errors.js";
 import { requestId } from "./request-id.js";
 
 /** The response a socket is carrying, as Node's own clientError fallback reads it: once its headers are out, nothing else may be written. */

@@ -7,15 +7,12 @@
 import type { Socket } from "node:net";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
-import { APIError, errorTypeForStatus } from "../../errors.js";
+import { APIError } from "../../errors.js";
+import { errorBody, type ErrorBody, reportedStatus } from "../../openai/errors.js";
 import { megabytes } from "../files/form-errors.js";
 import { LimitExceededError } from "../limits/errors.js";
 import { rateLimitHeaders } from "../limits/quota.js";
 import { logRequest } from "../pipeline/record.js";
-
-export interface ErrorBody {
-  error: { message: string; type: string; param: string | null; code: string };
-}
 
 export interface HttpError {
   status: number;
@@ -83,12 +80,6 @@ const FASTIFY_CODES: Record<string, KnownError> = {
   },
 };
 
-/** Upstream failures are reported to clients as gateway errors: the upstream's 500 is our 500, a refused connection our 502. */
-function statusForApiError(err: APIError): number {
-  if (err.status !== undefined) return err.status;
-  return err.code === "upstream_timeout" ? 504 : 502;
-}
-
 /**
  * Answers whose cause waiting does not cure (every deployment misconfigured, a limit that admits nothing):
  * OpenAI clients retry every 5xx and 429 unless told not to, so these say `x-should-retry: false`, which the
@@ -98,7 +89,8 @@ const NOT_WORTH_RETRYING: ReadonlySet<string> = new Set(["no_deployment_usable",
 
 export function toHttpError(err: unknown, limits: ErrorLimits): HttpError {
   if (err instanceof APIError) {
-    const status = statusForApiError(err);
+    // Upstream failures are reported to clients as gateway errors: the upstream's 500 is our 500, a refused connection our 502.
+    const status = reportedStatus(err);
     const headers: Record<string, string> = {};
     if (err.retryAfterMs !== undefined) headers["retry-after"] = String(Math.max(1, Math.ceil(err.retryAfterMs / 1000)));
     if (NOT_WORTH_RETRYING.has(err.code)) headers["x-should-retry"] = "false";
@@ -117,11 +109,6 @@ export function toHttpError(err: unknown, limits: ErrorLimits): HttpError {
     headers: {},
     body: errorBody(500, "Internal error in xgate; the request id in x-request-id finds it in the logs.", "internal_error", null),
   };
-}
-
-/** `type` is the status's own unless given (an error with a type of its own: see APIError's `type`). */
-export function errorBody(status: number, message: string, code: string, param: string | null, type = errorTypeForStatus(status)): ErrorBody {
-  return { error: { message, type, param, code } };
 }
 
 /** Sends an error answer and notes its code for the request's log line. */
@@ -169,7 +156,7 @@ export function installErrorHandlers(app: FastifyInstance, logger: Logger, limit
       body: errorBody(
         404,
         `No route ${request.method} ${request.url.split("?")[0]}. xgate serves POST /v1/embeddings, /v1/images/generations, ` +
-          "/v1/images/edits, /v1/rerank and GET /v1/models, /model/info, /health.",
+          "/v1/images/edits, /v1/rerank, /v1/chat/completions, /v1/completions and GET /v1/models, /model/info, /health.",
         "route_not_found",
         null,
       ),

@@ -15,6 +15,8 @@ export interface RequestTrace {
   tokens?: number;
   /** `k/n`: how many of the request's inputs the cache answered. */
   cacheHits?: string;
+  /** The tokens were counted by xgate: the upstream reported none. */
+  tokensEstimated?: boolean;
   /** The `code` of the error answered, if one was. */
   errorCode?: string;
 }

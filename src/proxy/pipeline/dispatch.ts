@@ -9,7 +9,7 @@ import { resolveModel } from "../../providers/index.js";
 import { fallbackApiBase, type UpstreamTarget } from "../../upstream/target.js";
 import type { Quota } from "../limits/index.js";
 import type { ModelResolver } from "../model-resolver.js";
-import type { AudioUse, CallContext, Deployment, DeploymentCall, HealthMonitor, Router } from "../router/index.js";
+import type { AudioUse, CallContext, Deployment, DeploymentCall, HealthMonitor, LlmNeeds, Router } from "../router/index.js";
 import type { ParsedRequest } from "./parse.js";
 
 export interface Dispatched<Result> {
@@ -73,7 +73,14 @@ export class Dispatcher {
 
   /** Throws a 400 when the model's servers report it cannot do this image edit, before any GPU work. */
   assertCanEdit(requestedModel: string, withMask: boolean): void {
-    this.health.checkEdit(this.resolver.resolve(requestedModel).group, withMask);
+    const { group, wildcardMatch } = this.resolver.resolve(requestedModel);
+    this.health.checkEdit(group, withMask, wildcardMatch);
+  }
+
+  /** Throws a 400 when the model's servers report it cannot take this chat or text completion, before any GPU work. */
+  assertCanComplete(requestedModel: string, needs: LlmNeeds): void {
+    const { group, wildcardMatch } = this.resolver.resolve(requestedModel);
+    this.health.checkLlm(group, wildcardMatch, needs, requestedModel);
   }
 
   /** Throws a 400 when the model's servers report it cannot take this audio call, before any upload reaches a GPU. */

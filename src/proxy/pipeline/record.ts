@@ -55,6 +55,8 @@ export function logRequest(logger: Logger, request: FastifyRequest, status: numb
       deployment: trace.deployment,
       upstream_ms: tenths(trace.upstreamMs),
       cache_hits: trace.cacheHits,
+      tokens: trace.tokens,
+      ...(trace.tokensEstimated === true && { tokens_estimated: true }),
       error_code: trace.errorCode,
     }),
   });

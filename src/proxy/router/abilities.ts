@@ -44,3 +44,30 @@ export function audioRefusal(capabilities: ModelCapabilities, use: AudioUse): st
     ? `turning speech into text needs the audio2text ability, and its abilities are: ${has}`
     : `speaking text needs the text2audio ability, and its abilities are: ${has}`;
 }
+
+/** What a chat or text completion needs of its model, from the request alone. */
+export interface LlmNeeds {
+  operation: "chat" | "completion";
+  /** Image content parts. */
+  vision: boolean;
+  /** Tools, or a conversation that already holds tool calls. */
+  tools: boolean;
+}
+
+/**
+ * Why an LLM cannot take this request, or undefined when it can or when its capabilities are unknown (then
+ * the upstream decides). Every LLM generates text; a chat needs `chat`, images `vision` (or `omni`), tools
+ * `tools` — the abilities Xinference reports.
+ */
+export function llmRefusal(capabilities: ModelCapabilities, needs: LlmNeeds): string | undefined {
+  const { modelType, abilities } = capabilities;
+  if (modelType !== undefined && modelType !== "LLM") return `it is a${/^[aeiou]/i.test(modelType) ? "n" : ""} ${modelType} model, not an LLM`;
+  if (abilities === undefined) return undefined;
+  const has = `its abilities are: ${abilities.length > 0 ? abilities.join(", ") : "none"}`;
+  if (needs.operation === "chat" && !abilities.includes("chat")) {
+    return `a chat needs the chat ability, and ${has}` + (abilities.includes("generate") ? " (send it a prompt on /v1/completions instead)" : "");
+  }
+  if (needs.vision && !abilities.includes("vision") && !abilities.includes("omni")) return `image content needs the vision ability, and ${has}`;
+  if (needs.tools && !abilities.includes("tools")) return `tools need the tools ability, and ${has}`;
+  return undefined;
+}

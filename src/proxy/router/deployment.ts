@@ -4,7 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import { canonicalJson } from "../canonical-json.js";
-import { isLitellmMetadataKey, LITELLM_PARAMS_VOCABULARY } from "../config/deployment-keys.js";
+import { isLitellmMetadataKey, isSecretKey, LITELLM_PARAMS_VOCABULARY } from "../config/deployment-keys.js";
 import type { LitellmParamsInput, ModelEntryInput, RouterSettings } from "./config.js";
 
 export interface Deployment {
@@ -64,17 +64,9 @@ const GATEWAY_PARAMS: ReadonlySet<string> = new Set([
   "budget_duration",
 ]);
 
-/** Parameters that hold credentials: kept out of ids, extras and anything shown. */
-const SECRET_PARAM = /key|secret|password|token|credential/i;
-
-/** Whether a `litellm_params` key holds a credential: never hashed into ids, sent as an extra, or shown. */
-export function isSecretParam(key: string): boolean {
-  return SECRET_PARAM.test(key);
-}
-
 export function isGatewayParam(key: string): boolean {
   return (
-    GATEWAY_PARAMS.has(key) || LITELLM_PARAMS_VOCABULARY.settings.has(key) || isLitellmMetadataKey(key) || SECRET_PARAM.test(key)
+    GATEWAY_PARAMS.has(key) || LITELLM_PARAMS_VOCABULARY.settings.has(key) || isLitellmMetadataKey(key) || isSecretKey(key)
   );
 }
 
@@ -97,7 +89,7 @@ function nonNegativeInt(value: unknown): number | undefined {
 }
 
 function withoutSecrets(params: LitellmParamsInput): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(params).filter(([key]) => !SECRET_PARAM.test(key)));
+  return Object.fromEntries(Object.entries(params).filter(([key]) => !isSecretKey(key)));
 }
 
 function hashedId(entry: ModelEntryInput): string {

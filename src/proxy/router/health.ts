@@ -16,7 +16,7 @@
  * auto-launch, which can take minutes, runs apart from the pass, which reports it as under way.
  */
 import { APIError, BadRequestError } from "../../errors.js";
-import { type AudioUse, audioRefusal, editRefusal, type ModelCapabilities } from "./abilities.js";
+import { type AudioUse, audioRefusal, editRefusal, type LlmNeeds, llmRefusal, type ModelCapabilities } from "./abilities.js";
 import { type Clock, systemClock, untilAborted } from "./clock.js";
 import type { LastingCause } from "./state.js";
 import type { Deployment } from "./deployment.js";
@@ -37,6 +37,8 @@ export interface DeploymentHealth {
   /** What the model server reports of the model, when it lists it. */
   modelType?: string;
   abilities?: readonly string[];
+  /** A wildcard deployment's: every model its server lists, as the last check found them. */
+  models?: readonly ServedModel[];
 }
 
 /** A real call to one deployment; rejects when the deployment cannot serve. */
@@ -85,6 +87,8 @@ const MIN_INTERVAL_MS = 1_000;
 interface ServerGroup {
   target: ServerTarget;
   members: { deployment: Deployment; uid: string }[];
+  /** Wildcard deployments on this server: they reach whatever it lists. */
+  wildcards: Deployment[];
 }
 
 /**
@@ -258,8 +262,8 @@ export class HealthMonitor implements Rotation {
    * Throws a 400 when the group's models cannot do this edit, as their servers report them; passes when any
    * deployment can, or when nothing is known (the upstream then decides).
    */
-  checkEdit(group: string, withMask: boolean): void {
-    const refusal = this.refusalOf(group, (capabilities) => editRefusal(capabilities, withMask));
+  checkEdit(group: string, withMask: boolean, wildcardMatch?: string): void {
+    const refusal = this.refusalOf(group, wildcardMatch, (capabilities) => editRefusal(capabilities, withMask));
     if (refusal === undefined) return;
     throw new BadRequestError(
       `Model '${group}' cannot edit images: ${refusal}. Use a model that can, or generate with /v1/images/generations.`,
@@ -269,7 +273,7 @@ export class HealthMonitor implements Rotation {
 
   /** As `checkEdit`, for a transcription or translation (`audio2text`) or speech (`text2audio`). */
   checkAudio(group: string, use: AudioUse): void {
-    const refusal = this.refusalOf(group, (capabilities) => audioRefusal(capabilities, use));
+    const refusal = this.refusalOf(group, undefined, (capabilities) => audioRefusal(capabilities, use));
     if (refusal === undefined) return;
     const [cannot, instead] =
       use === "audio2text"
@@ -282,19 +286,65 @@ export class HealthMonitor implements Rotation {
   }
 
   /**
-   * The first deployment's reason not to take a call, when every deployment of the group has one; undefined
-   * when any can take it, or when the group has no capabilities known.
+   * Throws a 400 when the group's models cannot take this chat or text completion (a chat to a generate-only
+   * model, images to one without vision, tools to one without tools), as their servers report them; passes
+   * when any deployment can, or when nothing is known. `wildcardMatch` names the model behind a wildcard.
    */
-  private refusalOf(group: string, refusal: (capabilities: ModelCapabilities) => string | undefined): string | undefined {
-    let first: string | undefined;
+  checkLlm(group: string, wildcardMatch: string | undefined, needs: LlmNeeds, shownModel: string): void {
+    const refusal = this.refusalOf(group, wildcardMatch, (capabilities) => llmRefusal(capabilities, needs));
+    if (refusal === undefined) return;
+    const what = needs.operation === "chat" ? "this chat request" : "this completion request";
+    throw new BadRequestError(`Model '${shownModel}' cannot take ${what}: ${refusal}. Use a model that has the ability.`, {
+      param: needs.operation === "chat" && (needs.vision || needs.tools) ? "messages" : "model",
+      code: "unsupported_by_model",
+    });
+  }
+
+  /** The first refusal when every deployment of the group refuses; undefined when one can, or nothing is known. */
+  private refusalOf(group: string, wildcardMatch: string | undefined, refuse: (capabilities: ModelCapabilities) => string | undefined): string | undefined {
+    const refusals: string[] = [];
     for (const deployment of this.deployments) {
       if (deployment.group !== group) continue;
-      const health = this.health.get(deployment.id);
-      const reason = refusal({ modelType: health?.modelType, abilities: health?.abilities });
-      if (reason === undefined) return undefined;
-      first ??= reason;
+      const capabilities = this.capabilitiesOf(deployment, wildcardMatch);
+      const refusal = capabilities === undefined ? undefined : refuse(capabilities);
+      if (refusal === undefined) return undefined;
+      refusals.push(refusal);
     }
-    return first;
+    return refusals[0];
+  }
+
+  /** What the server reports of the deployment's model (a wildcard's: of the model it is asked for); undefined when unknown. */
+  private capabilitiesOf(deployment: Deployment, wildcardMatch: string | undefined): ModelCapabilities | undefined {
+    const health = this.health.get(deployment.id);
+    if (health?.models === undefined) return { modelType: health?.modelType, abilities: health?.abilities };
+    if (wildcardMatch === undefined) return undefined;
+    const uid = this.options.servers?.uidOf(deployment.model.replace("*", wildcardMatch));
+    const model = health.models.find((m) => m.id === uid);
+    return model === undefined ? undefined : { modelType: model.model_type, abilities: model.model_ability };
+  }
+
+  /**
+   * The models the wildcard deployments reach, as their servers last listed them: the name a client asks for
+   * each (the `model_name` with its `*` filled in), with what the server reports of it.
+   */
+  wildcardModels(): { id: string; model: ServedModel }[] {
+    const found = new Map<string, ServedModel>();
+    for (const deployment of this.deployments) {
+      const models = this.health.get(deployment.id)?.models;
+      if (models === undefined) continue;
+      const star = deployment.model.indexOf("*");
+      const prefix = deployment.model.slice(0, star);
+      const suffix = deployment.model.slice(star + 1);
+      // `xinference/*`: the model string for a uid is the provider's prefix and the uid.
+      const provider = deployment.model.slice(0, deployment.model.indexOf("/") + 1);
+      for (const model of models) {
+        const full = provider + model.id;
+        if (full.length <= prefix.length + suffix.length || !full.startsWith(prefix) || !full.endsWith(suffix)) continue;
+        const id = deployment.group.replace("*", full.slice(prefix.length, full.length - suffix.length));
+        if (!found.has(id)) found.set(id, model);
+      }
+    }
+    return [...found].map(([id, model]) => ({ id, model }));
   }
 
   /** One pass over every deployment; a call while a pass runs joins it. Never rejects. */
@@ -329,13 +379,15 @@ export class HealthMonitor implements Rotation {
     const others: Deployment[] = [];
     for (const deployment of this.deployments) {
       const uid = this.options.servers?.uidOf(deployment.model);
-      if (uid === undefined) {
+      const wildcard = uid === undefined && this.options.servers?.servesWildcard?.(deployment.model) === true;
+      if (uid === undefined && !wildcard) {
         others.push(deployment);
         continue;
       }
       const target = { apiBase: deployment.apiBase, apiKey: deployment.apiKey };
-      const group = servers.get(serverKey(target)) ?? { target, members: [] };
-      group.members.push({ deployment, uid });
+      const group = servers.get(serverKey(target)) ?? { target, members: [], wildcards: [] };
+      if (uid === undefined) group.wildcards.push(deployment);
+      else group.members.push({ deployment, uid });
       servers.set(serverKey(target), group);
     }
     await Promise.all([
@@ -371,7 +423,7 @@ export class HealthMonitor implements Rotation {
     const servers = this.options.servers;
     if (servers === undefined) return;
     const where = this.serverName(group.target);
-    const deployments = group.members.map((m) => m.deployment);
+    const deployments = [...group.members.map((m) => m.deployment), ...group.wildcards];
     let listed: Map<string, ServedModel>;
     try {
       const models = await this.bounded(progress, deployments, (why) => `${where} did not list its models: ${why}`, (signal) =>
@@ -384,6 +436,8 @@ export class HealthMonitor implements Rotation {
       }
       return;
     }
+    // What a wildcard reaches is known from the list; its models are checked by the requests for them.
+    for (const deployment of group.wildcards) this.record(progress, deployment, { status: "healthy", models: [...listed.values()] });
     await Promise.all(
       group.members.map(async ({ deployment, uid }) => {
         const model = listed.get(uid);
@@ -411,7 +465,7 @@ export class HealthMonitor implements Rotation {
     if (typeof request === "string") return { reason: `${missing}; auto-launch failed: ${request}`, lasting: false };
     if (!mayLaunch) return { reason: `${missing}; it was auto-launched, but the server does not list it`, lasting: false };
     const key = `${serverKey(group.target)}\n${uid}`;
-    if (!this.launches.has(key)) this.launch(servers, { target: group.target, members }, request, key);
+    if (!this.launches.has(key)) this.launch(servers, { target: group.target, members, wildcards: [] }, request, key);
     return { reason: `${missing}; auto-launching it (${request.model_name}), which can take minutes`, lasting: false };
   }
 

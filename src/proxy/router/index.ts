@@ -15,7 +15,8 @@ import { Router } from "./router.js";
 import type { Cooldown, RouterState } from "./state.js";
 import type { Random } from "./strategies/index.js";
 
-export { type AudioUse, editRefusal, requiredEditAbility } from "./abilities.js";
+export { type AudioUse, editRefusal, llmRefusal, requiredEditAbility } from "./abilities.js";
+export type { LlmNeeds } from "./abilities.js";
 export type { RouterConfigInput, RouterSettings } from "./config.js";
 export { routerSettingsFrom } from "./config.js";
 export type { Deployment } from "./deployment.js";
@@ -23,7 +24,7 @@ export { buildDeployments, isWildcard } from "./deployment.js";
 export type { DeploymentHealth, HealthProbe, HealthSummary, HealthView } from "./health.js";
 export { HealthMonitor } from "./health.js";
 export type { RouterLogger } from "./logger.js";
-export type { ModelServerClient, ProviderRegistry } from "./model-servers.js";
+export type { ModelServerClient, ProviderRegistry, ServedModel } from "./model-servers.js";
 export { modelServerClient } from "./model-servers.js";
 export type { CallContext, DeploymentCall, ExecuteOptions, ExecuteResult } from "./router.js";
 export { Router } from "./router.js";

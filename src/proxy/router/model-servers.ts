@@ -33,6 +33,11 @@ export interface ModelServerClient {
    * belongs to another provider (or is a wildcard).
    */
   uidOf(model: string): string | undefined;
+  /**
+   * Whether a wildcard deployment's model (`xinference/*`) is served by servers this client can list: their
+   * model lists then tell which models the wildcard reaches, and what each can do.
+   */
+  servesWildcard?(model: string): boolean;
   /** One request, without retries; `signal` bounds it. */
   listModels(target: ServerTarget, signal: AbortSignal): Promise<readonly ServedModel[]>;
   /** Launches the model and resolves once it is ready to serve. */
@@ -88,6 +93,14 @@ export function modelServerClient(registry: ProviderRegistry, providerName = "xi
         return parsed.provider === providerName && !parsed.uid.includes("*") ? parsed.uid : undefined;
       } catch {
         return undefined;
+      }
+    },
+    servesWildcard(model) {
+      try {
+        const parsed = registry.parseModelString(model);
+        return parsed.provider === providerName && parsed.uid.includes("*");
+      } catch {
+        return false;
       }
     },
     async listModels(target, signal) {

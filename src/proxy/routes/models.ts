@@ -2,12 +2,36 @@ import type { FastifyInstance } from "fastify";
 import type { ModelResolver } from "../model-resolver.js";
 import type { ModelInfoEntry } from "../settings.js";
 
-export function modelRoutes(app: FastifyInstance, resolver: ModelResolver, modelInfo: readonly ModelInfoEntry[]): void {
+/** A model a wildcard deployment reaches, as its server lists it. */
+export interface ReachedModel {
+  /** The name a client asks for it by. */
+  id: string;
+  model_type?: string;
+  model_ability?: readonly string[];
+}
+
+/**
+ * `/v1/models`: the model names clients may use. Behind wildcard deployments (`xinference/*`), also every
+ * model their servers have launched, with its type and abilities, so clients can discover what to call;
+ * `reached` gives those (undefined without wildcards: the list is then fixed).
+ */
+export function modelRoutes(
+  app: FastifyInstance,
+  resolver: ModelResolver,
+  modelInfo: readonly ModelInfoEntry[],
+  reached?: () => Promise<readonly ReachedModel[]>,
+): void {
   const created = Math.floor(Date.now() / 1000);
-  const list = {
-    object: "list",
-    data: resolver.publicNames().map((id) => ({ id, object: "model", created, owned_by: "xgate" })),
+  const named = resolver.publicNames().map((id) => ({ id, object: "model", created, owned_by: "xgate" }));
+  const fixed = { object: "list", data: named };
+  const list = async (): Promise<unknown> => {
+    if (reached === undefined) return fixed;
+    const names = new Set(named.map((m) => m.id));
+    const more = (await reached())
+      .filter((model) => !names.has(model.id))
+      .map(({ id, model_type, model_ability }) => ({ id, object: "model", created, owned_by: "xgate", model_type, model_ability }));
+    return { object: "list", data: [...named, ...more] };
   };
-  for (const url of ["/v1/models", "/models"]) app.get(url, async () => list);
+  for (const url of ["/v1/models", "/models"]) app.get(url, list);
   for (const url of ["/model/info", "/v1/model/info"]) app.get(url, async () => ({ data: modelInfo }));
 }

@@ -27,13 +27,15 @@ describe("examples/config.yaml", () => {
     );
   });
 
-  test("its commented examples (rerank, wildcard, a model group with weights, order and a vLLM server) are valid when uncommented", async () => {
+  test("its commented examples (rerank, an LLM, wildcard, a model group with weights, order and a vLLM server) are valid when uncommented", async () => {
     const text = uncommentExamples(await readFile(EXAMPLE, "utf8"));
     const { config, warnings } = parseConfig(text, EXAMPLE, { XINFERENCE_API_KEY: "k", VLLM_API_KEY: "v", XGATE_MASTER_KEY: "sk-example" });
     assert.deepEqual(warnings, []);
     const names = config.model_list.map((d) => d.model_name);
-    assert.deepEqual(names, ["bge-base-en", "stable-diffusion", "bge-reranker", "xinference/*", "embed", "embed", "embed", "embed"]);
+    assert.deepEqual(names, ["bge-base-en", "stable-diffusion", "bge-reranker", "qwen", "xinference/*", "embed", "embed", "embed", "embed"]);
     assert.equal(config.model_list[2]!.model_info.mode, "rerank");
+    assert.equal(config.model_list[3]!.model_info.mode, "chat");
+    assert.equal(config.model_list[3]!.litellm_params.max_tokens, 1024);
     assert.deepEqual(
       config.model_list.filter((d) => d.model_name === "embed").map((d) => [d.litellm_params.weight, d.litellm_params.order]),
       [
@@ -44,10 +46,10 @@ describe("examples/config.yaml", () => {
       ],
     );
     assert.deepEqual(
-      [config.model_list[7]!.litellm_params.model, config.model_list[7]!.litellm_params.api_base, config.model_list[7]!.litellm_params.api_key],
+      [config.model_list[8]!.litellm_params.model, config.model_list[8]!.litellm_params.api_base, config.model_list[8]!.litellm_params.api_key],
       ["hosted_vllm/BAAI/bge-base-en-v1.5", "http://10.0.0.14:8000/v1", "v"],
     );
-    assert.equal(config.model_list[6]!.model_info.auto_launch?.model_type, "embedding");
+    assert.equal(config.model_list[7]!.model_info.auto_launch?.model_type, "embedding");
     assert.deepEqual(config.router_settings.fallbacks, [{ embed: ["bge-base-en"] }]);
     assert.equal(config.general_settings.master_key, "sk-example");
   });

@@ -118,6 +118,7 @@ describe("a valid config", () => {
       request_header_timeout_seconds: 10,
       request_body_timeout_seconds: 120,
       graceful_shutdown_seconds: 15,
+      stream_keepalive_seconds: 20,
     });
     assert.deepEqual(config.router_settings, {
       routing_strategy: "least-busy",

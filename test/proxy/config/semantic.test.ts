@@ -115,13 +115,13 @@ describe("deployments", () => {
 
   test("an unknown mode warns with a suggestion; a mode xgate does not serve warns that it cannot be called", () => {
     const { warnings } = parseConfig(
-      `model_list:\n${deployment("a", "xinference/a", "    model_info:\n      mode: embeddings\n")}${deployment("moderate", "xinference/qwen", "    model_info:\n      mode: moderation\n")}`,
+      `model_list:\n${deployment("a", "xinference/a", "    model_info:\n      mode: embeddings\n")}${deployment("guard", "xinference/qwen", "    model_info:\n      mode: moderation\n")}`,
       "config.yaml",
       {},
     );
     assert.deepEqual(warnings, [
       "model_list[0].model_info.mode (line 6) is 'embeddings', which is not a mode LiteLLM knows; did you mean embedding?",
-      "model_list[1].model_info.mode (line 11) is 'moderation': xgate has no route for that mode yet (it serves embedding, image_generation, image_edit, rerank, audio_transcription, audio_speech), so 'moderate' is listed but cannot be called",
+      "model_list[1].model_info.mode (line 11) is 'moderation': xgate has no route for that mode yet (it serves embedding, image_generation, image_edit, rerank, chat, completion, audio_transcription, audio_speech), so 'guard' is listed but cannot be called",
     ]);
   });
 

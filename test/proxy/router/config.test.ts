@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { isSecretKey } from "../../../src/proxy/config/deployment-keys.js";
 import { routerSettingsFrom } from "../../../src/proxy/router/config.js";
 import { buildDeployments } from "../../../src/proxy/router/deployment.js";
 
@@ -104,6 +105,33 @@ describe("deployments", () => {
     assert.match(one[0]?.id ?? "", /^[0-9a-f]{16}$/);
     assert.equal(one[0]?.id, two[0]?.id);
     assert.notEqual(one[0]?.id, other[0]?.id);
+  });
+
+  test("token counts and prices are parameters and settings, not secrets: max_tokens reaches the provider", () => {
+    const [d] = buildDeployments(
+      [
+        {
+          model_name: "chat",
+          litellm_params: {
+            model: "xinference/qwen2.5-instruct",
+            max_tokens: 256,
+            max_completion_tokens: 128,
+            aws_secret_access_key: "s",
+            aws_session_token: "t",
+            vertex_credentials: "c",
+            input_cost_per_token: 0.1,
+          },
+        },
+      ],
+      settings,
+    );
+    assert.deepEqual(d?.extras, { max_tokens: 256, max_completion_tokens: 128 });
+    for (const key of ["api_key", "aws_secret_access_key", "azure_ad_token", "vertex_credentials", "redis_password", "master_key"]) {
+      assert.equal(isSecretKey(key), true, key);
+    }
+    for (const key of ["max_tokens", "max_completion_tokens", "input_cost_per_token", "top_logprobs", "tokenizer_mode"]) {
+      assert.equal(isSecretKey(key), false, key);
+    }
   });
 
   test("identical entries get distinct ids; a repeated explicit id is a config error", () => {

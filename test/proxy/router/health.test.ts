@@ -268,7 +268,7 @@ describe("the default client, over the SDK's xinference provider", () => {
       xinference("launched", "launched-1", "sdk-launched", one, {
         model_info: { auto_launch: { model_name: "bge-small-en-v1.5", model_type: "embedding" } },
       }),
-      { model_name: "any", litellm_params: { model: "xinference/*", api_base: one.baseUrl }, model_info: { id: "wild-1" } },
+      { model_name: "any/*", litellm_params: { model: "xinference/*", api_base: one.baseUrl, api_key: ADMIN }, model_info: { id: "wild-1" } },
     ]);
     const health = monitor(list, { servers: modelServerClient(providers) });
     await health.runPass();
@@ -276,7 +276,11 @@ describe("the default client, over the SDK's xinference provider", () => {
     assert.deepEqual(health.get("sd-1")?.abilities, ["text2image", "image2image", "inpainting"]);
     assert.match(health.get("missing-1")?.reason ?? "", /^model uid 'not-launched' is not launched on Xinference server /);
     assert.equal(health.get("launched-1")?.status, "healthy");
-    assert.equal(health.get("wild-1")?.status, "unknown", "a wildcard names no uid to look for");
+    // A wildcard reaches what its server lists: each model under the name a client asks for it by.
+    assert.equal(health.get("wild-1")?.status, "healthy");
+    const reached = new Map(health.wildcardModels().map(({ id, model }) => [id, model]));
+    assert.deepEqual(reached.get("any/qwen2.5-instruct")?.model_ability, ["chat", "tools"]);
+    assert.equal(reached.get("any/stabilityai/stable-diffusion-3.5-large")?.model_type, "image");
     one.terminate("sdk-launched");
     health.stop();
   });

@@ -364,7 +364,8 @@ export class EmulatorServer implements Emulator {
     res.writeHead(reply.status, headers);
     for await (const chunk of reply.chunks) {
       if (res.destroyed) return;
-      res.write(chunk);
+      // uvicorn's flow control: a client that does not read makes the generator wait, as at Xinference.
+      if (!res.write(chunk)) await drained(res);
       if (bodyFault === "stall-body") return;
       if (bodyFault === "truncate") {
         res.socket?.end();
@@ -383,6 +384,19 @@ export class EmulatorServer implements Emulator {
       this.timers.add(timer);
     });
   }
+}
+
+/** Resolves when the response can take more, or is gone. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
 }
 
 /**

@@ -1,0 +1,69 @@
+/**
+ * Chat and text completions. A whole answer is JSON; a streamed one is server-sent events (see
+ * http/sse-response.ts), begun once its first chunk is in — so a failure before then was the attempt's, and
+ * retried or fallen back from like any other. Both name the model as the client asked for it.
+ */
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { APIError } from "../../errors.js";
+import {
+  chat,
+  type ChatCall,
+  type ChatResult,
+  type LlmResult,
+  textCompletion,
+  type TextCompletionCall,
+  type TextCompletionResult,
+} from "../../operations/index.js";
+import { sseBody } from "../http/sse-response.js";
+import { asObject, type Dispatcher, type OperationRoute, type ParsedRequest } from "../pipeline/index.js";
+
+export interface ChatRouteDeps {
+  dispatcher: Dispatcher;
+  /** `general_settings.stream_keepalive_seconds`, in ms. */
+  keepAliveMs: number;
+}
+
+/** sse-starlette's and OpenAI's headers: no caching, and no buffering in nginx-like proxies in between. */
+const STREAM_HEADERS = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" };
+
+function answer<Whole, Chunk>(deps: ChatRouteDeps) {
+  return (result: LlmResult<Whole, Chunk>, parsed: ParsedRequest<unknown>, request: FastifyRequest, reply: FastifyReply): unknown => {
+    const trace = (request.trace ??= {});
+    if (!result.stream) {
+      trace.tokens = result.usage.total_tokens;
+      trace.tokensEstimated = result.estimated;
+      return reply.type("application/json; charset=utf-8").send(result.answer(parsed.model));
+    }
+    result.done.then(
+      ({ usage, estimated }) => {
+        trace.tokens = usage.total_tokens;
+        trace.tokensEstimated = estimated;
+      },
+      () => undefined,
+    );
+    const body = sseBody(result.chunks(parsed.model), deps.keepAliveMs, (error) => {
+      trace.errorCode = error instanceof APIError ? error.code : "stream_error";
+    });
+    return reply.headers(STREAM_HEADERS).send(body);
+  };
+}
+
+export function chatRoute(deps: ChatRouteDeps): OperationRoute<ChatCall, ChatResult> {
+  return {
+    urls: ["/v1/chat/completions", "/chat/completions"],
+    operation: chat,
+    read: (request) => ({ fields: asObject(request.body, "POST /v1/chat/completions") }),
+    admit: (parsed) => deps.dispatcher.assertCanComplete(parsed.model, { operation: "chat", ...(parsed.request as ChatCall).needs }),
+    respond: answer(deps),
+  };
+}
+
+export function textCompletionRoute(deps: ChatRouteDeps): OperationRoute<TextCompletionCall, TextCompletionResult> {
+  return {
+    urls: ["/v1/completions", "/completions"],
+    operation: textCompletion,
+    read: (request) => ({ fields: asObject(request.body, "POST /v1/completions") }),
+    admit: (parsed) => deps.dispatcher.assertCanComplete(parsed.model, { operation: "completion", vision: false, tools: false }),
+    respond: answer(deps),
+  };
+}
