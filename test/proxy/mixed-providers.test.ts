@@ -48,6 +48,12 @@ before(async () => {
       model: openai/stabilityai/stable-diffusion-3.5-large
       api_base: ${vllm.baseUrl}
       api_key: os.environ/TEST_VLLM_KEY
+  - model_name: chat
+    litellm_params: { model: hosted_vllm/qwen2.5-instruct, api_base: "${vllm.baseUrl}", api_key: os.environ/TEST_VLLM_KEY, weight: 1 }
+    model_info: { id: vllm-chat, mode: chat }
+  - model_name: chat
+    litellm_params: { model: xinference/qwen2.5-instruct, api_base: "${xinference.baseUrl}", weight: 0 }
+    model_info: { id: xinf-chat, mode: chat }
   - model_name: ranker
     litellm_params:
       model: hosted_vllm/bge-reranker-base
@@ -116,7 +122,7 @@ describe("a group of one Xinference and one vLLM-style deployment", () => {
   test("GET /v1/models lists each group once, whatever serves it", async () => {
     const ids = [];
     for await (const model of client.models.list()) ids.push(model.id);
-    assert.deepEqual(ids.sort(), ["embed", "embed-x", "painter", "ranker"]);
+    assert.deepEqual(ids.sort(), ["chat", "embed", "embed-x", "painter", "ranker"]);
   });
 
   test("/health checks both kinds of deployment with a real embedding", async () => {
@@ -127,6 +133,28 @@ describe("a group of one Xinference and one vLLM-style deployment", () => {
     for (const id of ["vllm-1", "vllm-2", "xinf-1", "xinf-2"]) assert.ok(healthy.includes(id), `${id} is healthy`);
     assert.equal(body.unhealthy_endpoints.length, 0);
     assert.equal(vllm.requests.filter((r) => r.path === "/v1/embeddings").length, 2, "one probe per vLLM deployment");
+  });
+});
+
+describe("a chat group of one vLLM-style and one Xinference deployment", () => {
+  const messages = [{ role: "user" as const, content: "hello from two servers" }];
+
+  /** The streamed text, and the deployment that streamed it. */
+  async function streamed(): Promise<{ text: string; deployment: string | null }> {
+    const { data: stream, response } = await client.chat.completions.create({ model: "chat", messages, stream: true }).withResponse();
+    let text = "";
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? "";
+    return { text, deployment: response.headers.get("x-xgate-deployment") };
+  }
+
+  test("a stream comes from the vLLM server, and on its 503 from Xinference, the same text either way", async () => {
+    const first = await streamed();
+    assert.equal(first.deployment, "vllm-chat");
+    assert.match(first.text, /^You said: hello from two servers/);
+    vllm.setFault("chat/completions", { kind: "status", status: 503, times: 1 });
+    const failedOver = await streamed();
+    assert.equal(failedOver.deployment, "xinf-chat");
+    assert.equal(failedOver.text, first.text);
   });
 });
 
