@@ -235,7 +235,8 @@ function oneStream(url: URL, agent: Agent, job: StreamsJob, body: Buffer, gaps: 
         res.on("data", (text: string) => {
           const now = msSince(t0);
           bytes += text.length;
-          pending += text;
+          // Xinference frames with CRLF, xgate with LF; a CR at a read's end meets its LF in the next.
+          pending = (pending + text).replace(/\r\n/g, "\n");
           // Events end at a blank line; a read may hold several, or part of one.
           let end = pending.indexOf("\n\n");
           while (end >= 0) {
