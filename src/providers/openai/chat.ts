@@ -2,20 +2,14 @@
 import type { ChatCompletion, ChatCompletionChunk } from "../../openai/chat.js";
 import type { UpstreamClient } from "../../upstream/client.js";
 import { llmAnswer } from "../llm-answer.js";
-import { isRecord, unexpectedResponse } from "../shape.js";
 import type { ChatRequest, LlmAnswer } from "../types.js";
-import { LABEL } from "./connection.js";
-import { llmBody, openAIStream } from "./llm.js";
+import { llmBody, openAIStream, wholeAnswer } from "./llm.js";
 
 const PATH = "/chat/completions";
 
 export function chat(request: ChatRequest, client: UpstreamClient): Promise<LlmAnswer<ChatCompletion, ChatCompletionChunk>> {
   const body = llmBody(request);
   body.messages = request.messages;
-  const whole = (json: unknown): ChatCompletion => {
-    if (!isRecord(json) || !Array.isArray(json.choices)) throw unexpectedResponse(client.target.provider, LABEL, "no `choices` list");
-    return json as unknown as ChatCompletion;
-  };
   const shape = (json: Record<string, unknown>): ChatCompletionChunk => json as unknown as ChatCompletionChunk;
-  return llmAnswer(client, PATH, body, request, whole, shape, openAIStream(client, PATH));
+  return llmAnswer(client, PATH, body, request, wholeAnswer<ChatCompletion>(client), shape, openAIStream(client, PATH));
 }

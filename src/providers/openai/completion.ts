@@ -2,20 +2,14 @@
 import type { Completion } from "../../openai/completions.js";
 import type { UpstreamClient } from "../../upstream/client.js";
 import { llmAnswer } from "../llm-answer.js";
-import { isRecord, unexpectedResponse } from "../shape.js";
 import type { LlmAnswer, TextCompletionRequest } from "../types.js";
-import { LABEL } from "./connection.js";
-import { llmBody, openAIStream } from "./llm.js";
+import { llmBody, openAIStream, wholeAnswer } from "./llm.js";
 
 const PATH = "/completions";
 
 export function completion(request: TextCompletionRequest, client: UpstreamClient): Promise<LlmAnswer<Completion, Completion>> {
   const body = llmBody(request);
   body.prompt = request.prompt;
-  const whole = (json: unknown): Completion => {
-    if (!isRecord(json) || !Array.isArray(json.choices)) throw unexpectedResponse(client.target.provider, LABEL, "no `choices` list");
-    return json as unknown as Completion;
-  };
   const shape = (json: Record<string, unknown>): Completion => json as unknown as Completion;
-  return llmAnswer(client, PATH, body, request, whole, shape, openAIStream(client, PATH));
+  return llmAnswer(client, PATH, body, request, wholeAnswer<Completion>(client), shape, openAIStream(client, PATH));
 }

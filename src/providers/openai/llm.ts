@@ -19,6 +19,14 @@ export function llmBody(request: ChatRequest | TextCompletionRequest): Record<st
   return body;
 }
 
+/** A whole answer, checked to have its `choices` list: the server's own JSON, passed on as OpenAI shaped it. */
+export function wholeAnswer<Answer>(client: UpstreamClient): (json: unknown) => Answer {
+  return (json) => {
+    if (!isRecord(json) || !Array.isArray(json.choices)) throw unexpectedResponse(client.target.provider, LABEL, "no `choices` list");
+    return json as unknown as Answer;
+  };
+}
+
 /** The status an in-band error names (vLLM puts the HTTP status in `code`), else 500. */
 function statusOf(error: Record<string, unknown>): number {
   const code = error.code;

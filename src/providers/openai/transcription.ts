@@ -5,8 +5,9 @@
  * Xinference, so both providers answer every format alike. Extras are form fields of their own.
  */
 import type { UpstreamClient } from "../../upstream/client.js";
-import { encodeMultipart, type MultipartPart } from "../../upstream/multipart.js";
+import { encodeMultipart } from "../../upstream/multipart.js";
 import { transcriptOf } from "../transcript-answer.js";
+import { transcriptionParts } from "../transcription-form.js";
 import type { Transcript, TranscriptionRequest } from "../types.js";
 
 /** A form field's text: JSON for anything that is not already a string. */
@@ -15,14 +16,7 @@ function fieldValue(value: unknown): string {
 }
 
 export async function transcription(request: TranscriptionRequest, client: UpstreamClient): Promise<Transcript> {
-  const parts: MultipartPart[] = [
-    { name: "model", value: request.uid },
-    { name: "file", file: request.file, defaultName: "audio" },
-    { name: "response_format", value: request.timings.length > 0 ? "verbose_json" : "json" },
-  ];
-  if (request.language !== undefined) parts.push({ name: "language", value: request.language });
-  if (request.prompt !== undefined) parts.push({ name: "prompt", value: request.prompt });
-  if (request.temperature !== undefined) parts.push({ name: "temperature", value: String(request.temperature) });
+  const parts = transcriptionParts(request);
   for (const granularity of request.timings) parts.push({ name: "timestamp_granularities[]", value: granularity });
   for (const [name, value] of Object.entries(request.extras)) parts.push({ name, value: fieldValue(value) });
   const path = request.task === "translate" ? "/audio/translations" : "/audio/transcriptions";

@@ -6,20 +6,13 @@
  */
 import type { UpstreamClient } from "../../upstream/client.js";
 import { encodeMultipart } from "../../upstream/multipart.js";
-import type { MultipartPart } from "../../upstream/multipart.js";
 import { transcriptOf } from "../transcript-answer.js";
+import { transcriptionParts } from "../transcription-form.js";
 import type { Transcript, TranscriptionRequest } from "../types.js";
 import { kwargsString } from "./kwargs.js";
 
 export async function transcription(request: TranscriptionRequest, client: UpstreamClient): Promise<Transcript> {
-  const parts: MultipartPart[] = [
-    { name: "model", value: request.uid },
-    { name: "file", file: request.file, defaultName: "audio" },
-    { name: "response_format", value: request.timings.length > 0 ? "verbose_json" : "json" },
-  ];
-  if (request.language !== undefined) parts.push({ name: "language", value: request.language });
-  if (request.prompt !== undefined) parts.push({ name: "prompt", value: request.prompt });
-  if (request.temperature !== undefined) parts.push({ name: "temperature", value: String(request.temperature) });
+  const parts = transcriptionParts(request);
   // Xinference reads one granularity per request (the field's last value) and gives segments by default: asked
   // for words and segments both, it gives the words.
   if (request.timings.includes("word")) parts.push({ name: "timestamp_granularities[]", value: "word" });
