@@ -16,7 +16,7 @@ const TOKENS = 256;
 const TOKEN_DELAY_MS = 5;
 /** The memory window: this many streams at once, each of IDLE_TOKENS tokens IDLE_TOKEN_DELAY_MS apart. */
 const OPEN_STREAMS = 1000;
-const IDLE_TOKENS = 50;
+const IDLE_TOKENS = 150;
 const IDLE_TOKEN_DELAY_MS = 100;
 const CHAT_PATH = "/chat/completions";
 const LLM_UID = "qwen2.5-instruct";
