@@ -58,7 +58,7 @@ const FASTIFY_CODES: Record<string, KnownError> = {
   },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: {
     code: "unsupported_media_type",
-    message: () => "Unsupported Content-Type; send application/json (or multipart/form-data for image edits).",
+    message: () => "Unsupported Content-Type; send application/json (or multipart/form-data for image edits, transcriptions and translations).",
   },
   FST_ERR_CTP_EMPTY_JSON_BODY: { code: "invalid_json", message: () => "Request body is empty; send a JSON object." },
   FST_ERR_CTP_INVALID_JSON_BODY: { code: "invalid_json", message: () => "Request body is not valid JSON; send a JSON object." },
@@ -156,7 +156,8 @@ export function installErrorHandlers(app: FastifyInstance, logger: Logger, limit
       body: errorBody(
         404,
         `No route ${request.method} ${request.url.split("?")[0]}. xgate serves POST /v1/embeddings, /v1/images/generations, ` +
-          "/v1/images/edits, /v1/rerank, /v1/chat/completions, /v1/completions and GET /v1/models, /model/info, /health.",
+          "/v1/images/edits, /v1/rerank, /v1/chat/completions, /v1/completions, /v1/audio/transcriptions, /v1/audio/translations, " +
+          "/v1/audio/speech and GET /v1/models, /model/info, /health.",
         "route_not_found",
         null,
       ),
