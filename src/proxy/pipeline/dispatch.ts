@@ -96,6 +96,7 @@ export class Dispatcher {
   ): Promise<Dispatched<Result>> {
     const { group, wildcardMatch } = this.resolver.resolve(parsed.model);
     const call: DeploymentCall<Result> = (deployment, context) => operation.run(parsed.request, attemptTarget(deployment, context, parsed));
+    const estimate = operation.estimateTokens;
     const outcome = await this.router.execute(
       group,
       this.observer === undefined ? call : observed(call, this.observer, requestId),
@@ -103,7 +104,7 @@ export class Dispatcher {
         signal,
         ...(wildcardMatch !== undefined && { wildcardMatch }),
         ...(operation.tokensOf !== undefined && { tokensOf: operation.tokensOf }),
-        ...(operation.estimateTokens !== undefined && { estimatedTokens: operation.estimateTokens(parsed.request) }),
+        ...(estimate !== undefined && { estimateTokens: () => estimate(parsed.request) }),
         ...(operation.done !== undefined && { done: operation.done }),
       },
     );

@@ -35,10 +35,13 @@ export interface ExecuteOptions<T> {
   signal?: AbortSignal;
   /** The request's overall timeout; by default the router's request timeout, or a longer deployment timeout. */
   timeoutMs?: number;
-  /** Tokens a result used, counted against its deployment's `tpm` in place of `estimatedTokens`. */
+  /** Tokens a result used, counted against its deployment's `tpm` in place of the estimate. */
   tokensOf?: (result: T) => number | undefined;
-  /** Tokens the request is expected to use: reserved against a deployment's `tpm` while it runs. */
-  estimatedTokens?: number;
+  /**
+   * Tokens the request is expected to use: reserved against a deployment's `tpm` while it runs. Asked only
+   * for a deployment with a `tpm` (a batch's estimate walks all its inputs: no request pays for it otherwise).
+   */
+  estimateTokens?: () => number;
   /**
    * For a result whose body is still streaming when the call resolves: a promise of its end, resolving with
    * the tokens it used (or rejecting with what broke it). The attempt lasts until then; undefined for a
@@ -412,7 +415,8 @@ export class Router {
   private async admit<T>(deployment: Deployment, run: Run<T>): Promise<Ticket | undefined> {
     const scope = deploymentScope(deployment);
     if (scope === undefined) return UNLIMITED_TICKET;
-    const admission = await this.limiter.admit([scope], run.options.estimatedTokens ?? 0);
+    const estimate = scope.limits.tpm === undefined ? 0 : (run.options.estimateTokens?.() ?? 0);
+    const admission = await this.limiter.admit([scope], estimate);
     const counted = admission.admitted ? admission.ticket.usage : admission.refusal.usage;
     for (const [key, usage] of counted) run.usage.set(key, usage);
     if (admission.admitted) return admission.ticket;

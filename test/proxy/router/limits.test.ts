@@ -28,7 +28,7 @@ describe("a deployment's rpm", () => {
     const { router } = testRouter(config([entry("g", "a", { rpm: 2, tpm: 100 }), entry("g", "b", { rpm: 3, tpm: 50 })]));
     const remaining: (number | undefined)[] = [];
     for (let i = 0; i < 5; i++) {
-      const { quota } = await router.execute("g", ok, { estimatedTokens: 10, tokensOf: () => 10 });
+      const { quota } = await router.execute("g", ok, { estimateTokens: () => 10, tokensOf: () => 10 });
       assert.equal(quota.requests?.limit, 5);
       assert.equal(quota.tokens?.limit, 150);
       remaining.push(quota.requests?.remaining);
@@ -98,21 +98,21 @@ describe("a deployment's rpm", () => {
 describe("a deployment's tpm", () => {
   test("the request's estimate is reserved while it runs and replaced by what it used", async () => {
     const { router, limiter } = testRouter(config([entry("g", "a", { tpm: 100 })]));
-    const answer = await router.execute("g", ok, { estimatedTokens: 60, tokensOf: () => 25 });
+    const answer = await router.execute("g", ok, { estimateTokens: () => 60, tokensOf: () => 25 });
     assert.deepEqual(answer.quota.tokens, { limit: 100, remaining: 40 }, "counted with its estimate when it was answered");
     assert.equal((await limitUsage(limiter, router.deployments[0]))?.tokens, 25);
   });
 
   test("a deployment without room for the estimate is skipped", async () => {
     const { router } = testRouter(config([entry("g", "small", { tpm: 100 }), entry("g", "big", { tpm: 10_000 })]), { strategy: inConfigOrder });
-    assert.equal((await router.execute("g", ok, { estimatedTokens: 60 })).deployment.id, "small");
-    assert.equal((await router.execute("g", ok, { estimatedTokens: 60 })).deployment.id, "big");
+    assert.equal((await router.execute("g", ok, { estimateTokens: () => 60 })).deployment.id, "small");
+    assert.equal((await router.execute("g", ok, { estimateTokens: () => 60 })).deployment.id, "big");
   });
 
   test("usage-based routing reads the limiter's counts", async () => {
     const { router } = testRouter(config([entry("g", "a", { tpm: 1000 }), entry("g", "b", { tpm: 1000 })]), { strategy: usageBased });
-    const first = await router.execute("g", ok, { estimatedTokens: 10, tokensOf: () => 600 });
-    const second = await router.execute("g", ok, { estimatedTokens: 10, tokensOf: () => 10 });
+    const first = await router.execute("g", ok, { estimateTokens: () => 10, tokensOf: () => 600 });
+    const second = await router.execute("g", ok, { estimateTokens: () => 10, tokensOf: () => 10 });
     assert.notEqual(second.deployment.id, first.deployment.id);
   });
 });

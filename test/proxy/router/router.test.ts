@@ -58,7 +58,7 @@ describe("routing", () => {
 
   test("tokens reported by a result replace the estimate against the deployment's tpm", async () => {
     const { router, limiter } = testRouter(config([entry("g", "a", { rpm: 100, tpm: 1000 })]));
-    await router.execute("g", ok, { tokensOf: () => 42, estimatedTokens: 500 });
+    await router.execute("g", ok, { tokensOf: () => 42, estimateTokens: () => 500 });
     await router.close();
     assert.deepEqual(await limitUsage(limiter, router.deployments[0]), { requests: 1, tokens: 42, parallel: 0 });
   });
