@@ -8,12 +8,12 @@ const MASTER_KEY = "sk-bad-input-master";
 const UPSTREAM_KEY = "xf-" + "Zz09".repeat(12);
 
 /** The proxy's log line for a request id; it is written once the response is done, so it may lag a moment. */
-async function waitForLogLine(proxy: ProxyProcess, requestId: string): Promise<{ status: number }> {
+async function waitForLogLine(proxy: ProxyProcess, requestId: string, field = "request_id"): Promise<{ status: number }> {
   for (let i = 0; i < 200; i++) {
     const line = proxy
       .output()
       .stdout.split("\n")
-      .find((l) => l.includes(`"request_id":"${requestId}"`));
+      .find((l) => l.includes(`"${field}":"${requestId}"`));
     if (line) return JSON.parse(line) as { status: number };
     await new Promise((resolve) => setImmediate(resolve));
     await new Promise((resolve) => setTimeout(resolve, 10));
@@ -176,11 +176,15 @@ general_settings:
     assert.equal(((await get.json()) as ErrorShape).error.code, "route_not_found");
   });
 
-  test("x-request-id is the client's when it sent one, else a fresh one", async () => {
-    const mine = await call("/v1/embeddings", { json: { model: "embed", input: "x" }, headers: { "x-request-id": "req-abc.123" } });
-    assert.equal(mine.headers.get("x-request-id"), "req-abc.123");
-    const fresh = await call("/v1/embeddings", { json: { model: "nope", input: "x" } });
-    assert.match(fresh.headers.get("x-request-id") ?? "", /^[0-9a-f-]{36}$/);
+  test("x-request-id is always a fresh one of xgate's; the client's own is kept in the log line", async () => {
+    // The id keys the request's spend row: a client that could choose it could have requests skipped as duplicates.
+    const first = await call("/v1/embeddings", { json: { model: "embed", input: "x" }, headers: { "x-request-id": "req-abc.123" } });
+    const second = await call("/v1/embeddings", { json: { model: "embed", input: "x" }, headers: { "x-request-id": "req-abc.123" } });
+    const ids = [first.headers.get("x-request-id") ?? "", second.headers.get("x-request-id") ?? ""];
+    for (const id of ids) assert.match(id, /^[0-9a-f-]{36}$/);
+    assert.notEqual(ids[0], ids[1]);
+    const line = await waitForLogLine(proxy, ids[0]!);
+    assert.equal((line as { client_request_id?: string }).client_request_id, "req-abc.123");
   });
 
   test("models, model info and health endpoints; no secrets in them", async () => {
@@ -209,7 +213,7 @@ general_settings:
     await slowEmulator.waitForInFlight("bge-small-en-v1.5", 1);
     controller.abort();
     await assert.rejects(request);
-    const line = await waitForLogLine(proxy, "hung-up-1");
+    const line = await waitForLogLine(proxy, "hung-up-1", "client_request_id");
     assert.equal(line.status, 499);
     assert.ok(!proxy.output().stdout.includes("unhandled error"));
     // The upstream call was cancelled, not left running for its minute.

@@ -7,6 +7,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import { APIError } from "../../errors.js";
+import { clientRequestId } from "../http/request-id.js";
 import { rateLimitHeaders } from "../limits/index.js";
 import type { RequestTrace } from "./context.js";
 import type { AttemptObserver, Dispatched } from "./dispatch.js";
@@ -41,8 +42,10 @@ function loggedPath(url: string): string {
 export function logRequest(logger: Logger, request: FastifyRequest, status: number, elapsedMs: number): void {
   const trace = request.trace;
   const route = request.routeOptions.url;
+  const clientId = clientRequestId(request.raw);
   logger.info({
     request_id: request.id,
+    ...(clientId !== undefined && { client_request_id: clientId }),
     method: request.method,
     route: route ?? "(unknown)",
     // A matched route's path may hold a capability (a hosted image's name): only unmatched paths are logged.
