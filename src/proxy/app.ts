@@ -31,6 +31,7 @@ import { imageEditRoute, imageGenerationRoute } from "./routes/images.js";
 import { modelRoutes } from "./routes/models.js";
 import { rerankRoute } from "./routes/rerank.js";
 import type { Settings } from "./settings.js";
+import type { SpendRecorder } from "./spend/recorder.js";
 
 export interface AppDeps {
   logger: Logger;
@@ -51,6 +52,8 @@ export interface AppDeps {
   cache?: { clock?: Clock; allowedControls?: AllowedCacheControls };
   /** Where rate limits are counted; by default Redis when the settings name one, else this process. */
   limiter?: Limiter;
+  /** Where spend rows go; undefined: nowhere (the store is closed, or a test needs none). */
+  recorder?: SpendRecorder;
 }
 
 export interface App {
@@ -100,6 +103,13 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
     parse: { dropParams: settings.dropParams, allowClientCredentials: settings.allowClientCredentials },
     admit: deps.admit ?? [],
     dispatcher,
+    accounting: {
+      limiter,
+      recorder: deps.recorder,
+      costOf: () => 0,
+      now: Date.now,
+      onRecordError: (error, id) => logger.error({ request_id: id, err: error }, "could not journal a spend row"),
+    },
   };
 
   const { server } = settings;

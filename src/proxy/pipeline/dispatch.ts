@@ -16,6 +16,8 @@ export interface Dispatched<Result> {
   result: Result;
   group: string;
   deploymentId: string;
+  /** Where the answering call went. */
+  apiBase: string | undefined;
   /** Calls made, the answering one included. */
   attempts: number;
   fallbackUsed: boolean;
@@ -112,6 +114,7 @@ export class Dispatcher {
       result: outcome.result,
       group: outcome.group,
       deploymentId: outcome.deployment.id,
+      apiBase: parsed.client?.apiBase ?? outcome.deployment.apiBase,
       attempts: outcome.attempts,
       fallbackUsed: outcome.fallbacks > 0,
       upstreamMs: outcome.upstreamMs,

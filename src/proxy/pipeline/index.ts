@@ -12,6 +12,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Operation } from "../../operations/index.js";
 import { clientGoneSignal } from "../http/client-gone.js";
+import { type AccountingDeps, RequestAccount } from "./account.js";
 import type { Dispatched, Dispatcher } from "./dispatch.js";
 import { type ParsedRequest, parseRequest, type ParseOptions } from "./parse.js";
 import { recordDispatch } from "./record.js";
@@ -20,6 +21,7 @@ export { asObject, MAX_JSON_DEPTH, type ParsedRequest } from "./parse.js";
 export { attemptTarget, type Dispatched, Dispatcher } from "./dispatch.js";
 export type { RequestTrace } from "./context.js";
 export { attemptLog, logRequest } from "./record.js";
+export { type AccountingDeps, beforeEnd, type RequestAccount, type RequestImageSize, type RequestUsage } from "./account.js";
 
 /** What a route read from the request: text fields to check, files to add after the checks, and what to release. */
 export interface RouteInput {
@@ -59,7 +61,11 @@ export interface OperationRoute<Request, Result extends Answer, Answer = Result>
   upstreamRequest?(request: Request): Request;
   /** Between admit and dispatch: answers what it can from the cache. */
   cache?: CacheStage<Request, Result, Answer>;
-  respond(result: Answer, parsed: ParsedRequest<Request>, request: FastifyRequest, reply: FastifyReply): unknown;
+  /**
+   * Writes the answer. It must call `account.finish(usage)` once the answer is complete and before its last
+   * byte: a whole answer before it is sent, a stream through `beforeEnd` (see account.ts).
+   */
+  respond(result: Answer, parsed: ParsedRequest<Request>, request: FastifyRequest, reply: FastifyReply, account: RequestAccount): unknown;
 }
 
 export interface Pipeline {
@@ -67,6 +73,7 @@ export interface Pipeline {
   /** Checks every operation request passes after its route's own; in order. */
   admit: readonly Admission[];
   dispatcher: Dispatcher;
+  accounting: AccountingDeps;
 }
 
 async function handle<Request, Result extends Answer, Answer>(
@@ -75,15 +82,21 @@ async function handle<Request, Result extends Answer, Answer>(
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<unknown> {
-  const input = await route.read(request);
+  const account = new RequestAccount(pipeline.accounting, request, reply, route.operation.name);
   let parsed: ParsedRequest<Request> | undefined;
   let result: Answer;
+  let input: RouteInput | undefined;
   try {
+    input = await route.read(request);
     parsed = parseRequest(route.operation, input.fields, input.files, pipeline.parse);
+    account.parsed(parsed.model, input.fields.user);
     if (route.admit !== undefined) await route.admit(parsed, request);
     for (const admit of pipeline.admit) await admit(parsed, request);
     const trace = (request.trace ??= {});
     trace.model = parsed.model;
+    const { operation } = route;
+    const request_ = parsed.request;
+    await account.admit(() => operation.estimateTokens?.(request_) ?? 0);
     const sent = route.upstreamRequest === undefined ? parsed : { ...parsed, request: route.upstreamRequest(parsed.request) };
     const cached = await route.cache?.(sent, request, reply);
     if (cached !== undefined && "answer" in cached) {
@@ -91,15 +104,24 @@ async function handle<Request, Result extends Answer, Answer>(
     } else {
       const outcome = await pipeline.dispatcher.dispatch(route.operation, cached?.misses ?? sent, clientGoneSignal(request.raw.socket), request.id);
       recordDispatch(trace, outcome, reply);
+      account.answeredBy(outcome);
       result = cached === undefined ? outcome.result : cached.merge(outcome);
     }
+  } catch (error) {
+    account.fail(error);
+    throw error;
   } finally {
     // Uploads are done with once the upstream has answered: released before the answer goes out, so that a
     // client that has its answer finds nothing of its request left behind.
     if (parsed !== undefined) route.operation.dispose?.(parsed.request);
-    await input.release?.();
+    await input?.release?.();
   }
-  return route.respond(result, parsed, request, reply);
+  try {
+    return await route.respond(result, parsed, request, reply, account);
+  } catch (error) {
+    account.fail(error);
+    throw error;
+  }
 }
 
 export function registerOperationRoute<Request, Result extends Answer, Answer>(

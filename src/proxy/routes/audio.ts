@@ -16,7 +16,10 @@ import {
 } from "../../operations/index.js";
 import { AUDIO_RULE } from "../files/audio-check.js";
 import { type FormSpec, openSpooled, readForm, type UploadLimits } from "../files/uploads.js";
-import { asObject, type Dispatcher, type OperationRoute } from "../pipeline/index.js";
+import { asObject, beforeEnd, type Dispatcher, type OperationRoute, type RequestUsage } from "../pipeline/index.js";
+
+/** Audio calls report no tokens; their cost (per second, per character) is not priced yet. */
+const NO_TOKENS: RequestUsage = { promptTokens: 0, completionTokens: 0 };
 
 export interface AudioRouteDeps {
   uploads: UploadLimits;
@@ -67,8 +70,10 @@ function audioTextRoute(
       return { fields, files: { file: openSpooled(file) }, release: spooled.cleanup };
     },
     admit: (parsed) => deps.dispatcher.assertCanAudio(parsed.model, "audio2text"),
-    respond: (answer, _parsed, _request, reply) =>
-      typeof answer === "string" ? reply.type("text/plain; charset=utf-8").send(answer) : answer,
+    respond: (answer, _parsed, _request, reply, account) => {
+      account.finish(NO_TOKENS);
+      return typeof answer === "string" ? reply.type("text/plain; charset=utf-8").send(answer) : answer;
+    },
   };
 }
 
@@ -88,6 +93,6 @@ export function speechRoute(deps: AudioRouteDeps): OperationRoute<SpeechCall, Sp
     admit: (parsed) => deps.dispatcher.assertCanAudio(parsed.model, "text2audio"),
     // Passed on with backpressure; a client that leaves destroys the body, which cancels the upstream request,
     // and an upstream that breaks off mid-audio breaks the client's connection off too.
-    respond: (audio, _parsed, _request, reply) => reply.type(audio.contentType).send(audio.body),
+    respond: (audio, _parsed, _request, reply, account) => reply.type(audio.contentType).send(beforeEnd(audio.body, () => account.finish(NO_TOKENS))),
   };
 }

@@ -15,7 +15,8 @@ import {
   type TextCompletionResult,
 } from "../../operations/index.js";
 import { sseBody } from "../http/sse-response.js";
-import { asObject, type Dispatcher, type OperationRoute, type ParsedRequest } from "../pipeline/index.js";
+import type { CompletionUsage } from "../../openai/usage.js";
+import { asObject, beforeEnd, type Dispatcher, type OperationRoute, type ParsedRequest, type RequestAccount } from "../pipeline/index.js";
 
 export interface ChatRouteDeps {
   dispatcher: Dispatcher;
@@ -27,25 +28,36 @@ export interface ChatRouteDeps {
 const STREAM_HEADERS = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" };
 
 function answer<Whole, Chunk>(deps: ChatRouteDeps) {
-  return (result: LlmResult<Whole, Chunk>, parsed: ParsedRequest<unknown>, request: FastifyRequest, reply: FastifyReply): unknown => {
+  return (result: LlmResult<Whole, Chunk>, parsed: ParsedRequest<unknown>, request: FastifyRequest, reply: FastifyReply, account: RequestAccount): unknown => {
     const trace = (request.trace ??= {});
     if (!result.stream) {
       trace.tokens = result.usage.total_tokens;
       trace.tokensEstimated = result.estimated;
+      account.finish(usageOf(result.usage, result.estimated));
       return reply.type("application/json; charset=utf-8").send(result.answer(parsed.model));
     }
+    let ended: { usage: CompletionUsage; estimated: boolean } | undefined;
+    let failure: unknown;
     result.done.then(
-      ({ usage, estimated }) => {
-        trace.tokens = usage.total_tokens;
-        trace.tokensEstimated = estimated;
+      (done) => {
+        ended = done;
+        trace.tokens = done.usage.total_tokens;
+        trace.tokensEstimated = done.estimated;
       },
       () => undefined,
     );
     const body = sseBody(result.chunks(parsed.model), deps.keepAliveMs, (error) => {
+      failure = error;
       trace.errorCode = error instanceof APIError ? error.code : "stream_error";
     });
-    return reply.headers(STREAM_HEADERS).send(body);
+    // The stream's usage is settled when its last chunk is read, before `[DONE]` and the end are written.
+    const settle = (): void => (failure === undefined && ended !== undefined ? account.finish(usageOf(ended.usage, ended.estimated)) : account.fail(failure ?? "stream_error"));
+    return reply.headers(STREAM_HEADERS).send(beforeEnd(body, settle));
   };
+}
+
+function usageOf(usage: CompletionUsage, estimated: boolean) {
+  return { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens, estimated };
 }
 
 export function chatRoute(deps: ChatRouteDeps): OperationRoute<ChatCall, ChatResult> {

@@ -10,7 +10,7 @@ import type { ImageResponse } from "../../types.js";
 import { IMAGE_RULE } from "../files/image-check.js";
 import type { ImageStore } from "../files/image-store.js";
 import { type FormSpec, openSpooled, readForm, type UploadLimits } from "../files/uploads.js";
-import { asObject, type Dispatcher, type OperationRoute } from "../pipeline/index.js";
+import { asObject, type Dispatcher, type OperationRoute, type RequestAccount, type RequestImageSize } from "../pipeline/index.js";
 import { hostedImageUrl, type HostedImageUrls } from "./hosted-images.js";
 
 export interface ImageRouteDeps {
@@ -33,11 +33,18 @@ async function hostedUrls(images: Images, deps: ImageRouteDeps, request: Fastify
 
 /** What the client asked for decides the answer; upstream, base64 is always asked for. */
 function answer(deps: ImageRouteDeps) {
-  return (images: Images, parsed: { request: { response_format: string } }, request: FastifyRequest, reply: FastifyReply): unknown =>
-    parsed.request.response_format === "url"
-      ? hostedUrls(images, deps, request)
-      : // The provider's base64 bytes, copied into the answer: never decoded, re-encoded or re-serialised.
-        reply.type("application/json; charset=utf-8").send(images.json());
+  return async (
+    images: Images,
+    parsed: { request: { response_format: string; size?: RequestImageSize | "original" | undefined } },
+    request: FastifyRequest,
+    reply: FastifyReply,
+    account: RequestAccount,
+  ): Promise<unknown> => {
+    const hosted = parsed.request.response_format === "url" ? await hostedUrls(images, deps, request) : undefined;
+    account.finish({ promptTokens: 0, completionTokens: 0, images: { count: images.count, size: parsed.request.size === "original" ? undefined : parsed.request.size } });
+    // The provider's base64 bytes, copied into the answer: never decoded, re-encoded or re-serialised.
+    return hosted ?? reply.type("application/json; charset=utf-8").send(images.json());
+  };
 }
 
 function asBase64<R extends { response_format: string }>(request: R): R {
