@@ -32,6 +32,7 @@ import { modelRoutes } from "./routes/models.js";
 import { rerankRoute } from "./routes/rerank.js";
 import type { Settings } from "./settings.js";
 import type { SpendRecorder } from "./spend/recorder.js";
+import type { Store } from "./store/index.js";
 
 export interface AppDeps {
   logger: Logger;
@@ -52,6 +53,8 @@ export interface AppDeps {
   cache?: { clock?: Clock; allowedControls?: AllowedCacheControls };
   /** Where rate limits are counted; by default Redis when the settings name one, else this process. */
   limiter?: Limiter;
+  /** Keys, teams and spend logs; undefined when the store is closed (no master key). */
+  store?: Store;
   /** Where spend rows go; undefined: nowhere (the store is closed, or a test needs none). */
   recorder?: SpendRecorder;
 }

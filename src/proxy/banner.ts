@@ -5,7 +5,7 @@ import type { ModelDeployment, ProxyConfig } from "./config/index.js";
 import { redactUrl } from "./config/paths.js";
 import { describeCache } from "./cache/settings.js";
 import { describeListening, type HostChoice } from "./listen-address.js";
-import { resolveSettings } from "./settings.js";
+import { resolveSettings, type StoreSettings } from "./settings.js";
 
 export interface BannerFacts {
   /** The socket's address (`server.address()`); undefined for `--check`, which does not listen. */
@@ -24,6 +24,14 @@ export function stateDescription(config: ProxyConfig, workers = 1): string {
   // Each worker routes on its own: a cooldown one worker sets, the others do not see.
   if (workers > 1) return `in-process, per worker (${workers} workers; set router_settings.redis_host to share)`;
   return "in-process (one instance)";
+}
+
+/** Where keys, teams and spend live; never a password. */
+export function describeStore(store: StoreSettings | undefined): string {
+  if (store === undefined) return "none (virtual keys and spend tracking need general_settings.master_key)";
+  const { database } = store;
+  const where = database.kind === "sqlite" ? `SQLite at ${database.path}` : `Postgres at ${redactUrl(database.url)}`;
+  return `${where}; spend journal in ${store.dataDir}`;
 }
 
 function authDescription(config: ProxyConfig, host: HostChoice): string {
@@ -48,7 +56,7 @@ export function banner(config: ProxyConfig, facts: BannerFacts): string {
     `  auth:   ${authDescription(config, facts.host)}`,
     `  state:  ${stateDescription(config, facts.workers)}`,
     `  cache:  ${describeCache(resolveSettings(config, process.env).cache, facts.workers)}`,
-    `  store:  none (spend tracking is not enabled yet)`,
+    `  store:  ${describeStore(resolveSettings(config, process.env).store)}`,
   ];
   return lines.join("\n");
 }

@@ -151,7 +151,8 @@ async function runServer(run: Run, port: number, logLevel: string): Promise<void
   try {
     // Of several workers, the first reports the health checks' findings; the others check alike and keep quiet.
     const reportsHealth = cluster.isPrimary || process.env[WORKER_INDEX] === "0";
-    proxy = await startProxy(run.config, { host: run.listen.host, port, logLevel, reportsHealth, workers: run.workers });
+    const workerIndex = cluster.isPrimary ? 0 : Number(process.env[WORKER_INDEX] ?? "0");
+    proxy = await startProxy(run.config, { host: run.listen.host, port, logLevel, reportsHealth, workers: run.workers, workerIndex });
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === "EADDRINUSE") fail(`xgate: port ${port} is in use; choose another with --port.`);

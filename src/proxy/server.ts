@@ -7,7 +7,10 @@ import { buildApp } from "./app.js";
 import { stateDescription } from "./banner.js";
 import type { ProxyConfig } from "./config/index.js";
 import { removeOrphanedSpoolDirs } from "./files/spool-dir.js";
-import { resolveSettings } from "./settings.js";
+import { systemClock } from "./router/clock.js";
+import { resolveSettings, type StoreSettings } from "./settings.js";
+import { SpendRecorder } from "./spend/recorder.js";
+import { openStore, type Store } from "./store/index.js";
 import type { FastifyInstance } from "fastify";
 
 export interface StartOptions {
@@ -20,6 +23,8 @@ export interface StartOptions {
   workers?: number;
   /** Whether this process reports the health checks' findings (see AppDeps); default true. */
   reportsHealth?: boolean;
+  /** This process's place among the workers, 0 to workers-1: it names its spend journal. Default 0. */
+  workerIndex?: number;
 }
 
 export interface RunningProxy {
@@ -37,6 +42,27 @@ async function untilIdle(active: () => number, timeoutMs: number): Promise<void>
   while (active() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
+/** The store, and the recorder that takes this process's spend rows to it. */
+async function openAccounts(store: StoreSettings, logger: Logger, options: StartOptions): Promise<{ store: Store; recorder: SpendRecorder }> {
+  const onError = (error: Error): void => logger.error({ err: error }, "spend log");
+  const opened = await openStore(store.database, { onError });
+  if (opened.migrated.length > 0) logger.info({ versions: opened.migrated }, `the store's schema is up to date (applied ${opened.migrated.join(", ")})`);
+  const workers = options.workers ?? 1;
+  const index = options.workerIndex ?? 0;
+  const recorder = await SpendRecorder.open({
+    store: opened,
+    dir: store.dataDir,
+    instance: String(index),
+    // Only the first worker replays the journals of workers that no longer exist (indices past --num_workers).
+    ...(index === 0 && { live: new Set(Array.from({ length: workers }, (_unused, i) => String(i))) }),
+    flushIntervalMs: store.spendBatchIntervalMs,
+    retention: index === 0 ? store.spendLogRetention : undefined,
+    clock: systemClock,
+    onError,
+  });
+  return { store: opened, recorder };
+}
+
 export async function startProxy(config: ProxyConfig, options: StartOptions): Promise<RunningProxy> {
   // Asynchronous writes keep a slow stdout reader off the request path; close() flushes what is left.
   const logger =
@@ -44,10 +70,12 @@ export async function startProxy(config: ProxyConfig, options: StartOptions): Pr
   const settings = resolveSettings(config, process.env);
   const orphans = await removeOrphanedSpoolDirs();
   if (orphans > 0) logger.warn({ removed: orphans }, `removed ${orphans} upload spool folder(s) left by processes that are gone`);
+  const accounts = settings.store === undefined ? undefined : await openAccounts(settings.store, logger, options);
   const built = await buildApp(settings, {
     logger,
     stateDescription: stateDescription(config, options.workers),
     ...(options.reportsHealth !== undefined && { reportsHealth: options.reportsHealth }),
+    ...accounts,
   });
   // Redis first: until it is connected, requests would route and be limited without the shared state, and miss the cache.
   await built.ready();
@@ -73,6 +101,9 @@ export async function startProxy(config: ProxyConfig, options: StartOptions): Pr
       const cutOff = built.activeRequests();
       app.server.closeAllConnections();
       await closed;
+      // Every answer is out: the journal's last rows go to the database before it closes.
+      await accounts?.recorder.close();
+      await accounts?.store.close();
       logger.info({ cut_off: cutOff }, cutOff > 0 ? `stopped; ${cutOff} requests were cut off at the end of the grace period` : "stopped");
       await new Promise<void>((resolve) => logger.flush(() => resolve()));
     },

@@ -13,6 +13,8 @@ import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 
 const CLI = fileURLToPath(new URL("../../src/proxy/cli.ts", import.meta.url));
+/** By path: the CLI runs in a temp folder (its ./xgate-data goes there), where no node_modules are. */
+const TSX = import.meta.resolve("tsx");
 
 // Nothing here sends a request upstream: the deployment only has to exist.
 const CONFIG = "model_list:\n  - model_name: embed\n    litellm_params:\n      model: xinference/bge-base-en\n      api_base: http://127.0.0.1:9/v1\n";
@@ -63,7 +65,7 @@ describe("xgate's address and lifetime", () => {
     return path;
   };
   const startCli = (args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess =>
-    spawn(process.execPath, ["--import", "tsx", CLI, ...args], { env: { ...process.env, ...PLAIN_ENV, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    spawn(process.execPath, ["--import", TSX, CLI, ...args], { env: { ...process.env, ...PLAIN_ENV, ...env }, stdio: ["ignore", "pipe", "pipe"], cwd: dir });
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "xgate-lifecycle-"));
@@ -112,7 +114,7 @@ describe("xgate's address and lifetime", () => {
   });
 
   test("when the process that started it is killed, it stops as on SIGTERM and frees its port", async () => {
-    const cliArgs = ["--import", "tsx", CLI, "--config", await configFile(CONFIG), "--port", "0"];
+    const cliArgs = ["--import", TSX, CLI, "--config", await configFile(CONFIG), "--port", "0"];
     // The parent plays npm's part under `npx xgate`: xgate runs with the parent's own stdout and stderr,
     // and the parent is then killed outright, as npm is when it gets a SIGTERM it does not pass on.
     const parentScript =
@@ -120,6 +122,7 @@ describe("xgate's address and lifetime", () => {
       'const child = spawn(process.execPath, JSON.parse(process.argv[1]), { stdio: ["ignore", "inherit", "inherit"] });' +
       'process.stdout.write(`xgate pid ${child.pid}\\n`);';
     const parent = spawn(process.execPath, ["-e", parentScript, JSON.stringify(cliArgs)], {
+      cwd: dir,
       env: { ...process.env, ...PLAIN_ENV },
       stdio: ["ignore", "pipe", "pipe"],
     });

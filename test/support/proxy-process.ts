@@ -10,6 +10,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const CLI = fileURLToPath(new URL("../../src/proxy/cli.ts", import.meta.url));
+/** tsx's loader by path: the CLI runs in its config's folder, where no node_modules are. */
+const TSX = import.meta.resolve("tsx");
 
 export interface ProxyProcess {
   url: string;
@@ -48,17 +50,22 @@ async function writeConfig(yaml: string): Promise<{ dir: string; path: string }>
   return { dir, path };
 }
 
-function spawnCli(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, ["--import", "tsx", CLI, ...args], {
+/**
+ * In `cwd`, the config's own folder by default: what the proxy writes relative to where it runs (its data
+ * directory, `./xgate-data`) goes there, not into the checkout.
+ */
+function spawnCli(args: string[], env: NodeJS.ProcessEnv, cwd: string | undefined): ChildProcess {
+  return spawn(process.execPath, ["--import", TSX, CLI, ...args], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
+    ...(cwd !== undefined && { cwd }),
   });
 }
 
 /** Runs the CLI to completion (for --help, --check, bad configs). */
 export async function runCli(args: string[], options: { config?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunCliResult> {
   const written = options.config === undefined ? undefined : await writeConfig(options.config);
-  const child = spawnCli(written ? [...args, "--config", written.path] : args, options.env ?? {});
+  const child = spawnCli(written ? [...args, "--config", written.path] : args, options.env ?? {}, written?.dir);
   let stdout = "";
   let stderr = "";
   child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
@@ -74,7 +81,7 @@ export async function startProxyProcess(
   options: { env?: NodeJS.ProcessEnv; args?: string[] } = {},
 ): Promise<ProxyProcess> {
   const { dir, path } = await writeConfig(configYaml);
-  const child = spawnCli(["--config", path, "--host", "127.0.0.1", "--port", "0", ...(options.args ?? [])], options.env ?? {});
+  const child = spawnCli(["--config", path, "--host", "127.0.0.1", "--port", "0", ...(options.args ?? [])], options.env ?? {}, dir);
   let stdout = "";
   let stderr = "";
   child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));

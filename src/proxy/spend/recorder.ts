@@ -19,8 +19,11 @@ export interface SpendRecorderOptions {
   dir: string;
   /** This process's name among those sharing the directory (the worker index). */
   instance: string;
-  /** The other live processes' names: their journals are theirs to replay. */
-  owned: ReadonlySet<string>;
+  /**
+   * Every live process's name, when this one is to replay the journals of the others (those no live process
+   * owns); undefined: it replays only its own.
+   */
+  live?: ReadonlySet<string>;
   flushIntervalMs: number;
   /** Rows older than this are deleted; undefined: kept. */
   retention: Duration | undefined;
@@ -54,8 +57,11 @@ export class SpendRecorder {
         return written;
       },
     };
-    const left = await SpendJournal.replayUnowned({ dir: options.dir, sink, owned: new Set([...options.owned, options.instance]), onError: options.onError });
-    if (left.length > 0) options.onError(new Error(`the spend journals of ${left.join(", ")} could not all reach the database; kept for the next start`));
+    if (options.live !== undefined) {
+      const owned = new Set([...options.live, options.instance]);
+      const left = await SpendJournal.replayUnowned({ dir: options.dir, sink, owned, onError: options.onError });
+      if (left.length > 0) options.onError(new Error(`the spend journals of ${left.join(", ")} could not all reach the database; kept for the next start`));
+    }
     const journal = await SpendJournal.open({
       dir: options.dir,
       instance: options.instance,
