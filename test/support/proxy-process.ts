@@ -19,9 +19,14 @@ export interface ProxyProcess {
   baseUrl: string;
   child: ChildProcess;
   output(): { stdout: string; stderr: string };
-  /** Sends the signal and resolves with the exit code. */
-  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /**
+   * Sends the signal and resolves with the exit code; the proxy's folder (its config, its ./xgate-data) is
+   * removed unless `keepDir`, so that a test can start it again on what it left (see `dir`).
+   */
+  stop(signal?: NodeJS.Signals, options?: { keepDir?: boolean }): Promise<number | null>;
   configPath: string;
+  /** The folder it runs in: its config and its ./xgate-data. */
+  dir: string;
 }
 
 /** The proxy's `/health` report, as a test reads it. */
@@ -43,8 +48,8 @@ export interface RunCliResult {
   stderr: string;
 }
 
-async function writeConfig(yaml: string): Promise<{ dir: string; path: string }> {
-  const dir = await mkdtemp(join(tmpdir(), "xgate-cli-test-"));
+async function writeConfig(yaml: string, existingDir?: string): Promise<{ dir: string; path: string }> {
+  const dir = existingDir ?? (await mkdtemp(join(tmpdir(), "xgate-cli-test-")));
   const path = join(dir, "config.yaml");
   await writeFile(path, yaml);
   return { dir, path };
@@ -78,9 +83,9 @@ export async function runCli(args: string[], options: { config?: string; env?: N
 /** Starts the proxy on a free port and waits until its banner names its URL. */
 export async function startProxyProcess(
   configYaml: string,
-  options: { env?: NodeJS.ProcessEnv; args?: string[] } = {},
+  options: { env?: NodeJS.ProcessEnv; args?: string[]; /** Run in this folder (one a stopped proxy kept). */ dir?: string } = {},
 ): Promise<ProxyProcess> {
-  const { dir, path } = await writeConfig(configYaml);
+  const { dir, path } = await writeConfig(configYaml, options.dir);
   const child = spawnCli(["--config", path, "--host", "127.0.0.1", "--port", "0", ...(options.args ?? [])], options.env ?? {}, dir);
   let stdout = "";
   let stderr = "";
@@ -99,11 +104,12 @@ export async function startProxyProcess(
     baseUrl: `${url}/v1`,
     child,
     configPath: path,
+    dir,
     output: () => ({ stdout, stderr }),
-    async stop(signal = "SIGTERM") {
+    async stop(signal = "SIGTERM", stopOptions = {}) {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       const code = await exited;
-      await rm(dir, { recursive: true, force: true });
+      if (stopOptions.keepDir !== true) await rm(dir, { recursive: true, force: true });
       return code;
     },
   };
