@@ -14,7 +14,7 @@ const FILE = "many-instances.test.ts";
 
 let emulator: Emulator;
 let schema: TestSchema | undefined;
-let proxies: ProxyProcess[] = [];
+const proxies: ProxyProcess[] = [];
 
 function config(databaseUrl: string): string {
   return `
