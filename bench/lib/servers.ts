@@ -1,5 +1,5 @@
 // Starts the servers, each in its own process on a free port on 127.0.0.1, and describes them as targets.
-import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type Child, freePort, spawnChild, waitForLog, waitUntilReady } from "./processes.js";
 import type { Target, XgateLaunch } from "./types.js";
@@ -88,6 +88,9 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
+/** tsx's loader by path: xgate runs in a scratch folder of its own, where no node_modules are. */
+const TSX = import.meta.resolve("tsx");
+
 /**
  * How to run xgate's CLI: the built `dist/proxy/cli.js` (what users run) unless it is missing or older than
  * the sources, then `src/proxy/cli.ts` through tsx — in one process either way, so that its RSS is xgate's.
@@ -98,13 +101,13 @@ export function xgateCommand(root: string, build: XgateBuild): { args: string[];
   if (build !== "auto" && build !== "dist" && build !== "src") {
     const path = resolve(build);
     if (!existsSync(path)) return { missing: `${path} does not exist` };
-    return { args: path.endsWith(".ts") ? ["--import", "tsx", path] : [path], from: path };
+    return { args: path.endsWith(".ts") ? ["--import", TSX, path] : [path], from: path };
   }
   const distUsable = existsSync(dist) && (build === "dist" || statSync(dist).mtimeMs >= newestMtime(join(root, "src")));
   if (build !== "src" && distUsable) return { args: [dist], from: "dist" };
   if (build === "dist") return { missing: `${dist} does not exist: run npm run build` };
   if (!existsSync(src)) return { missing: `${src} does not exist` };
-  return { args: ["--import", "tsx", src], from: "src" };
+  return { args: ["--import", TSX, src], from: "src" };
 }
 
 export function xgateConfig(emulatorBaseUrl: string): string {
@@ -142,11 +145,15 @@ export async function startXgate(
   writeFileSync(configPath, options.config ?? xgateConfig(emulatorBaseUrl));
   const workers = options.workers === undefined ? [] : ["--num_workers", String(options.workers)];
   const logStart = logSize(where.logDir, name);
+  // Its own folder: what it keeps relative to where it runs (the store and spend journal, ./xgate-data) is
+  // then its own, apart from any other xgate of the run, and out of the checkout.
+  const cwd = join(where.scratchDir, name);
+  mkdirSync(cwd, { recursive: true });
   const child = spawnChild(
     name,
     process.execPath,
     [...launch.nodeArgs, ...launch.cliArgs, "--config", configPath, "--host", "127.0.0.1", "--port", String(port), ...workers],
-    { cwd: where.root, logDir: where.logDir, env: options.env },
+    { cwd, logDir: where.logDir, env: options.env },
   );
   const url = `http://127.0.0.1:${port}`;
   await waitUntilReady(child, `${url}/health/liveliness`);
