@@ -301,10 +301,18 @@ export class RedisBudgets implements Budgets {
     };
   }
 
-  /** Gathers a cost settled while Redis was away, one settle per scope however many requests. */
+  /**
+   * Charges the shared counts a cost of a request admitted while Redis was away: at once if it is back,
+   * else gathered with the others, one settle per scope however many requests.
+   */
   private owe(scopes: readonly BudgetScope[], cost: number): void {
     const amount = amountOf(cost);
-    if (amount === 0) return;
+    if (amount === 0 || scopes.length === 0) return;
+    if (this.shared) {
+      const settle: Settle = { keys: this.keysOf(scopes), hold: "", cost: amount };
+      this.background(this.send(settle), () => this.unsent.add(settle));
+      return;
+    }
     for (const scope of scopes) {
       const key = budgetKey(scope);
       let gathered = this.gathering.get(key);

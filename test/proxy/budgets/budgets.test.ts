@@ -8,7 +8,7 @@ import { type Budgets, MemoryBudgets, RedisBudgets } from "../../../src/proxy/bu
 import { redisReachable } from "../../support/redis.js";
 import { LimitRedis, REDIS_URL } from "../limits/redis-helpers.js";
 import { FakeClock } from "../router/helpers.js";
-import { admitted, close, keyScope, refused, spendOf, START, teamScope } from "./helpers.js";
+import { admitted, close, drained, keyScope, refused, spendOf, START, teamScope } from "./helpers.js";
 
 interface Backend {
   name: string;
@@ -81,6 +81,7 @@ for (const backend of backends) {
       assert.equal(holds.length, 10);
       for (const admission of admissions) if (!admission.admitted) close(admission.refusal.spend + admission.refusal.reserved, 10);
       for (const hold of holds) hold.settle(1);
+      await drained(set.first, set.second);
       close(await spendOf(set.first, scope), 10);
       const after = await refused(set.second, [scope], 1);
       assert.deepEqual([after.spend, after.reserved], [10, 0]);
@@ -101,6 +102,7 @@ for (const backend of backends) {
       big.release();
       other.release();
       other.settle(50);
+      await drained(set.first, set.second);
       close(await spendOf(set.second, scope), 1.5);
       const hold = await admitted(set.first, [scope], 8);
       close(hold.spend.get("key:hash-of-my-app"), 1.5);
@@ -137,6 +139,7 @@ for (const backend of backends) {
       const hold = await admitted(set.second, [scope], 2);
       close(hold.spend.get("key:hash-of-my-app"), 0);
       hold.settle(3);
+      await drained(set.second);
       const next = await admitted(set.first, [scope], 0);
       close(next.spend.get("key:hash-of-my-app"), 3);
       next.release();
@@ -170,12 +173,14 @@ for (const backend of backends) {
       if (!set) return;
       const before = keyScope({ maxBudget: 10 });
       (await admitted(set.first, [before], 1)).settle(7);
+      await drained(set.first);
       set.clock.advance(1_000);
       set.first.committed([{ api_key: "hash-of-my-app", team_id: null, spend: 7 }]);
       set.clock.advance(1_000);
       // /key/update spend: 0, then every instance hears of it; the key cache reads the row again.
       set.first.forget("key", "hash-of-my-app");
       set.second.forget("key", "hash-of-my-app");
+      await drained(set.first, set.second);
       set.clock.advance(1_000);
       const reread = keyScope({ maxBudget: 10, storedSpend: 0, readAt: set.clock.now() });
       close(await spendOf(set.second, reread), 0);

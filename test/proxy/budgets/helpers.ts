@@ -45,3 +45,12 @@ export async function spendOf(budgets: Budgets, scope: BudgetScope): Promise<num
 export function close(actual: number | undefined, expected: number): void {
   assert.ok(actual !== undefined && Math.abs(actual - expected) < 1e-9, `${actual} is not ${expected}`);
 }
+
+/**
+ * Waits until what each instance sent Redis before has run: settles go in the background, and one
+ * instance's commands run in order, so a round trip of each is enough. Without it, another instance may
+ * read a count before a settle reaches it.
+ */
+export async function drained(...instances: Budgets[]): Promise<void> {
+  await Promise.all(instances.map((budgets) => spendOf(budgets, keyScope({ id: "drain" }))));
+}

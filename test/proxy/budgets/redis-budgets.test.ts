@@ -8,7 +8,7 @@ import { DEFAULT_LEASE_MS } from "../../../src/proxy/budgets/redis.js";
 import { redisReachable } from "../../support/redis.js";
 import { keysUnder, LimitRedis, REDIS_URL } from "../limits/redis-helpers.js";
 import { FakeClock } from "../router/helpers.js";
-import { admitted, close, keyScope, refused, spendOf, START, teamScope } from "./helpers.js";
+import { admitted, close, drained, keyScope, refused, spendOf, START, teamScope } from "./helpers.js";
 
 const redis = new LimitRedis();
 let haveRedis = false;
@@ -34,6 +34,7 @@ test("two instances charge one count: what one settles, the other refuses on", a
   const scope = keyScope({ maxBudget: 10 });
   (await admitted(first, [scope], 1)).settle(6);
   (await admitted(second, [scope], 1)).settle(4);
+  await drained(first, second);
   const refusal = await refused(first, [scope]);
   assert.deepEqual([refusal.spend, refusal.reserved], [10, 0]);
   await closeAll();
@@ -70,6 +71,7 @@ test("a count begins from what its instance knows, the row and what it settled s
   (await admitted(first, [keyScope({ maxBudget: undefined, storedSpend: 3 })])).settle(2);
   close(await spendOf(first, keyScope({ storedSpend: 3 })), 5);
   (await admitted(second, [keyScope({ storedSpend: 3 })], 1)).settle(1);
+  await drained(second);
   clock.advance(10_000);
   first.committed([{ api_key: "hash-of-my-app", team_id: null, spend: 2 }]);
   second.committed([{ api_key: "hash-of-my-app", team_id: null, spend: 1 }]);
@@ -87,9 +89,11 @@ test("a new period begins a new count from 0, for every instance at once", async
   const { first, second, closeAll } = await pair([clock, clock]);
   const scope = keyScope({ maxBudget: 5, periodEndsAt: START + 60_000, budgetDuration: "1m" });
   (await admitted(first, [scope], 1)).settle(5);
+  await drained(first);
   await refused(second, [scope]);
   clock.advance(60_000);
   (await admitted(second, [scope], 1)).settle(1.5);
+  await drained(second);
   close(await spendOf(first, scope), 1.5);
   // A row read after the store's reset has the new period's end: the same count.
   close(await spendOf(first, keyScope({ storedSpend: 1.5, periodEndsAt: START + 120_000, budgetDuration: "1m", readAt: clock.now() })), 1.5);

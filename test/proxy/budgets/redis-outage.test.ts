@@ -7,7 +7,7 @@ import { type Budgets, createBudgets } from "../../../src/proxy/budgets/index.js
 import type { RouterLogger } from "../../../src/proxy/router/logger.js";
 import { type PrivateRedis, startPrivateRedis } from "../../support/redis.js";
 import { FakeClock } from "../router/helpers.js";
-import { admitted, close, keyScope, refused, spendOf, START } from "./helpers.js";
+import { admitted, close, drained, keyScope, refused, spendOf, START } from "./helpers.js";
 
 const servers: PrivateRedis[] = [];
 after(() => Promise.all(servers.map((server) => server.kill())));
@@ -79,7 +79,7 @@ test("Redis killed: requests are checked by this instance's own counts, said onc
   }
 });
 
-test("Redis frozen and back: what an instance settled while it was away reaches the shared count, which another instance sees", async (t) => {
+test("Redis frozen and back: what an instance settled while it was away reaches the shared count once, which another instance sees", async (t) => {
   const server = await start(t);
   if (!server) return;
   const clock = new FakeClock(START);
@@ -95,11 +95,16 @@ test("Redis frozen and back: what an instance settled while it was away reaches 
     // The command times out (250 ms): this instance checks on its own, and owes what it settles.
     (await admitted(first, [scope], 1)).settle(3);
     assert.equal(first.state().mode, "per-instance");
+    const late = await admitted(first, [scope], 1);
     server.resume();
     clock.advance(1_000); // the next probe
     await untilShared(first);
-
     close(await spendOf(second, scope), 5);
+
+    // Admitted while Redis was away, over once it is back: its cost goes to the shared count at once.
+    late.settle(0.5);
+    await drained(first);
+    close(await spendOf(second, scope), 5.5);
   } finally {
     await Promise.all([first.close(), second.close()]);
   }
