@@ -118,3 +118,15 @@ test("every key the budgets write expires once idle; closing gives back the rese
   close((await admitted(second, [keyScope({ maxBudget: 9 })])).spend.get("key:hash-of-my-app"), 0.5);
   await closeAll();
 });
+
+test("per-token prices: tiny amounts add up in Redis as they do in process", async (t) => {
+  if (!haveRedis) return t.skip(`Redis not reachable at ${REDIS_URL}`);
+  const clock = new FakeClock(START);
+  const { first, closeAll } = await pair([clock, clock]);
+  const scope = keyScope({ maxBudget: 0.00001, storedSpend: 1e-7 });
+  for (let i = 0; i < 33; i++) (await admitted(first, [scope], 2e-8)).settle(3e-7);
+  const refusal = await refused(first, [scope], 2e-8);
+  close(refusal.spend, 1e-7 + 33 * 3e-7);
+  assert.equal(refusal.reserved, 0);
+  await closeAll();
+});
