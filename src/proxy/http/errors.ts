@@ -81,11 +81,11 @@ const FASTIFY_CODES: Record<string, KnownError> = {
 };
 
 /**
- * Answers whose cause waiting does not cure (every deployment misconfigured, a limit that admits nothing):
- * OpenAI clients retry every 5xx and 429 unless told not to, so these say `x-should-retry: false`, which the
- * `openai` client honours.
+ * Answers whose cause waiting does not cure (every deployment misconfigured, a limit that admits nothing, a
+ * budget spent): OpenAI clients retry every 5xx and 429 unless told not to, so these say
+ * `x-should-retry: false`, which the `openai` client honours.
  */
-const NOT_WORTH_RETRYING: ReadonlySet<string> = new Set(["no_deployment_usable", "rate_limit_allows_nothing"]);
+const NOT_WORTH_RETRYING: ReadonlySet<string> = new Set(["no_deployment_usable", "rate_limit_allows_nothing", "budget_exceeded"]);
 
 export function toHttpError(err: unknown, limits: ErrorLimits): HttpError {
   if (err instanceof APIError) {
