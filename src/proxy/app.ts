@@ -19,7 +19,7 @@ import { requestId } from "./http/request-id.js";
 import { createLimiter, type Limiter } from "./limits/index.js";
 import { ModelResolver } from "./model-resolver.js";
 import { authenticator } from "./pipeline/authenticate.js";
-import { type Admission, attemptLog, Dispatcher, logRequest, type Pipeline, registerOperationRoute } from "./pipeline/index.js";
+import { type AccountingDeps, type Admission, attemptLog, Dispatcher, logRequest, type Pipeline, registerOperationRoute } from "./pipeline/index.js";
 import type { Clock } from "./router/clock.js";
 import { createRouter, modelServerClient, type RouterBundle, type RouterLogger } from "./router/index.js";
 import { speechRoute, transcriptionRoute, translationRoute } from "./routes/audio.js";
@@ -31,7 +31,10 @@ import { imageEditRoute, imageGenerationRoute } from "./routes/images.js";
 import { modelRoutes } from "./routes/models.js";
 import { rerankRoute } from "./routes/rerank.js";
 import type { Settings } from "./settings.js";
+import { createBudgets, type Budgets } from "./budgets/index.js";
+import { estimatedCost, type Pricing, type UsageEstimate } from "./spend/cost.js";
 import type { SpendRecorder } from "./spend/recorder.js";
+import type { Deployment } from "./router/index.js";
 import type { Store } from "./store/index.js";
 
 export interface AppDeps {
@@ -57,6 +60,8 @@ export interface AppDeps {
   store?: Store;
   /** Where spend rows go; undefined: nowhere (the store is closed, or a test needs none). */
   recorder?: SpendRecorder;
+  /** Where budget spend is counted; by default Redis when the settings name one, else this process. */
+  budgets?: Budgets;
 }
 
 export interface App {
@@ -75,6 +80,36 @@ export interface App {
   close(): Promise<void>;
 }
 
+/**
+ * The most a request to a model may cost, reserved against budgets before it is routed: on the dearest
+ * deployment of its group, since any of them may answer it.
+ */
+function costEstimator(resolver: ModelResolver, deployments: readonly Deployment[]): (model: string, estimate: UsageEstimate) => number {
+  const pricings = new Map<string, Pricing[]>();
+  for (const d of deployments) pricings.set(d.group, [...(pricings.get(d.group) ?? []), d.pricing]);
+  return (model, estimate) => {
+    let most = 0;
+    for (const pricing of pricings.get(resolver.resolve(model).group) ?? []) most = Math.max(most, estimatedCost(pricing, estimate));
+    return most;
+  };
+}
+
+/** One warning a minute per key or team past its `soft_budget`: every request of it would say the same. */
+function softBudgetLog(logger: Logger): AccountingDeps["onSoftBudget"] {
+  const lastWarned = new Map<string, number>();
+  return (scope, spend, requestId) => {
+    const now = Date.now();
+    const id = `${scope.kind}:${scope.id}`;
+    if (now - (lastWarned.get(id) ?? 0) < 60_000) return;
+    if (lastWarned.size > 10_000) lastWarned.clear();
+    lastWarned.set(id, now);
+    logger.warn(
+      { request_id: requestId, [scope.kind === "key" ? "key_alias" : "team"]: scope.name, spend, soft_budget: scope.softBudget },
+      `${scope.kind} '${scope.name}' has spent ${spend}, past its soft_budget ${scope.softBudget ?? 0}`,
+    );
+  };
+}
+
 /** The health checks' lines at debug level: what the worker that reports them says at info and warn. */
 function quietly(logger: Logger): RouterLogger {
   return { info: (fields, message) => logger.debug(fields, message), warn: (fields, message) => logger.debug(fields, message) };
@@ -83,6 +118,8 @@ function quietly(logger: Logger): RouterLogger {
 export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> {
   const { logger } = deps;
   const limiter = deps.limiter ?? createLimiter(settings.redis, { logger });
+  // Without a store there are no virtual keys, so nothing has a budget: nothing need connect to Redis for them.
+  const budgets = deps.budgets ?? (deps.store === undefined ? createBudgets(undefined) : createBudgets(settings.redis, { logger }));
   const router =
     deps.router ??
     createRouter(
@@ -108,8 +145,10 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
     dispatcher,
     accounting: {
       limiter,
+      budgets,
       recorder: deps.recorder,
-      costOf: () => 0,
+      estimateCost: costEstimator(resolver, settings.deployments),
+      onSoftBudget: softBudgetLog(logger),
       now: Date.now,
       onRecordError: (error, id) => logger.error({ request_id: id, err: error }, "could not journal a spend row"),
     },
@@ -166,7 +205,11 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
   hostedImageRoutes(app, images);
   modelRoutes(app, resolver, settings.modelInfo, reachedModels(router.router, router.health));
   const stateDescription = deps.stateDescription ?? "in-process (one instance)";
-  healthRoutes(app, healthReport(router.router, router.health), () => stateDescription, () => limiter.state());
+  healthRoutes(app, healthReport(router.router, router.health), {
+    router: () => stateDescription,
+    limits: () => limiter.state(),
+    budgets: () => budgets.state(),
+  });
 
   const sweeper = setInterval(() => void images.sweep(), 60_000);
   sweeper.unref();
@@ -174,7 +217,7 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
     app,
     router,
     async ready() {
-      await Promise.all([router.ready(), limiter.ready(), cache?.ready()]);
+      await Promise.all([router.ready(), limiter.ready(), budgets.ready(), cache?.ready()]);
     },
     limiter,
     activeRequests: () => active,
@@ -182,7 +225,7 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
       closing = true;
       clearInterval(sweeper);
       await app.close();
-      await Promise.all([router.close(), limiter.close(), cache?.close()]);
+      await Promise.all([router.close(), limiter.close(), budgets.close(), cache?.close()]);
     },
   };
 }

@@ -8,7 +8,8 @@ import { stateDescription } from "./banner.js";
 import type { ProxyConfig } from "./config/index.js";
 import { removeOrphanedSpoolDirs } from "./files/spool-dir.js";
 import { systemClock } from "./router/clock.js";
-import { resolveSettings, type StoreSettings } from "./settings.js";
+import { createBudgets, type Budgets } from "./budgets/index.js";
+import { resolveSettings, type Settings, type StoreSettings } from "./settings.js";
 import { SpendRecorder } from "./spend/recorder.js";
 import { openStore, type Store } from "./store/index.js";
 import type { FastifyInstance } from "fastify";
@@ -42,11 +43,20 @@ async function untilIdle(active: () => number, timeoutMs: number): Promise<void>
   while (active() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
-/** The store, and the recorder that takes this process's spend rows to it. */
-async function openAccounts(store: StoreSettings, logger: Logger, options: StartOptions): Promise<{ store: Store; recorder: SpendRecorder }> {
+/**
+ * The store, the recorder that takes this process's spend rows to it, and the budgets, told of each batch the
+ * database took so that they count its spend once.
+ */
+async function openAccounts(
+  settings: Settings,
+  store: StoreSettings,
+  logger: Logger,
+  options: StartOptions,
+): Promise<{ store: Store; recorder: SpendRecorder; budgets: Budgets }> {
   const onError = (error: Error): void => logger.error({ err: error }, "spend log");
   const opened = await openStore(store.database, { onError });
   if (opened.migrated.length > 0) logger.info({ versions: opened.migrated }, `the store's schema is up to date (applied ${opened.migrated.join(", ")})`);
+  const budgets = createBudgets(settings.redis, { logger });
   const workers = options.workers ?? 1;
   const index = options.workerIndex ?? 0;
   const recorder = await SpendRecorder.open({
@@ -58,9 +68,10 @@ async function openAccounts(store: StoreSettings, logger: Logger, options: Start
     flushIntervalMs: store.spendBatchIntervalMs,
     retention: index === 0 ? store.spendLogRetention : undefined,
     clock: systemClock,
+    onCommitted: (charges) => budgets.committed(charges),
     onError,
   });
-  return { store: opened, recorder };
+  return { store: opened, recorder, budgets };
 }
 
 export async function startProxy(config: ProxyConfig, options: StartOptions): Promise<RunningProxy> {
@@ -70,7 +81,7 @@ export async function startProxy(config: ProxyConfig, options: StartOptions): Pr
   const settings = resolveSettings(config, process.env);
   const orphans = await removeOrphanedSpoolDirs();
   if (orphans > 0) logger.warn({ removed: orphans }, `removed ${orphans} upload spool folder(s) left by processes that are gone`);
-  const accounts = settings.store === undefined ? undefined : await openAccounts(settings.store, logger, options);
+  const accounts = settings.store === undefined ? undefined : await openAccounts(settings, settings.store, logger, options);
   const built = await buildApp(settings, {
     logger,
     stateDescription: stateDescription(config, options.workers),

@@ -4,6 +4,7 @@
  * deployments with one id, an auto_launch that cannot work. Entries of other providers were skipped before
  * (other-providers.ts); a fallback or alias that names one of their groups is left out with a warning.
  */
+import { checkPricing } from "../spend/cost.js";
 import { BadRequestError } from "../../errors.js";
 import { getProvider, listProviders } from "../../providers/index.js";
 import { fallbackApiBase } from "../../upstream/target.js";
@@ -142,6 +143,10 @@ function checkDeployments(
       const missing = missingApiBase(provider);
       const apiBasePath = ["model_list", i, "litellm_params", "api_base"];
       if (missing !== undefined) result.issues.push({ path: modelPath, message: `${formatPath(apiBasePath)}: ${missing}` });
+    }
+
+    for (const issue of checkPricing(deployment.model_info, deployment.litellm_params)) {
+      result.issues.push({ path: ["model_list", i, ...issue.path], message: `${formatPath(["model_list", i, ...issue.path])}: ${issue.message}` });
     }
 
     const info = deployment.model_info;

@@ -15,6 +15,7 @@ export { LimitExceededError, limitExceeded } from "./errors.js";
 export { MemoryLimiter } from "./memory.js";
 export { quotaOf, rateLimitHeaders, tightest } from "./quota.js";
 export { RedisLimiter } from "./redis.js";
+export { limitScopes } from "./scopes.js";
 export type { Admission, Limiter, LimiterState, Limits, Quota, Refusal, Scope, ScopeKind, Ticket, Usage } from "./types.js";
 export { isLimited, scopeKey } from "./types.js";
 

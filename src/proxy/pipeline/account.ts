@@ -1,33 +1,26 @@
 /**
- * A request's account, from admit to its last byte: what its key and team let it do (their `rpm_limit`,
- * `tpm_limit`, `max_parallel_requests`, counted before anything is sent), what it cost, and its spend row.
+ * A request's account, from admit to its last byte: what its key and team let it do (their budgets, with an
+ * estimate of its cost reserved, and their `rpm_limit`, `tpm_limit`, `max_parallel_requests` — all counted
+ * before anything is sent), what it cost, and its spend row.
  *
  * The row is journaled before the response's last byte — a whole answer before it is sent, a streamed one
  * before its end (see `beforeEnd`) — so a client never holds a complete answer whose spend could be lost.
  * However a request ends (answered, failed, the client gone), the account is closed exactly once: its
- * parallel slot is given back and its row written, a failure's at cost 0.
+ * parallel slot and its reservation are given back and its row written, a failure's at cost 0.
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Readable } from "node:stream";
 import { APIError } from "../../errors.js";
-import type { Principal, VirtualKey } from "../auth/principal.js";
-import { admitLimits, type Limiter, type Quota, rateLimitHeaders, type Scope, type Ticket } from "../limits/index.js";
+import type { Principal } from "../auth/principal.js";
+import { admitBudgets, type BudgetHold, budgetKey, type Budgets, budgetScopes, type BudgetScope } from "../budgets/index.js";
+import { admitLimits, type Limiter, limitScopes, rateLimitHeaders, type Ticket } from "../limits/index.js";
+import { costOf, type Usage, type UsageEstimate } from "../spend/cost.js";
 import type { SpendRecorder } from "../spend/recorder.js";
 import type { SpendLogRow } from "../store/index.js";
 import type { Dispatched } from "./dispatch.js";
 
-/** An image's size in pixels. */
-export interface RequestImageSize {
-  width: number;
-  height: number;
-}
-
 /** What a request used, as its route knows it once the answer is complete. */
-export interface RequestUsage {
-  promptTokens: number;
-  completionTokens: number;
-  /** Images generated: how many, and their size (undefined: not known, an edit's `original`). */
-  images?: { count: number; size: RequestImageSize | undefined };
+export interface RequestUsage extends Usage {
   /** The tokens were counted by xgate: the upstream reported none. */
   estimated?: boolean;
 }
@@ -47,30 +40,16 @@ const CALL_TYPES: Readonly<Record<string, string>> = {
 
 export interface AccountingDeps {
   limiter: Limiter;
+  budgets: Budgets;
   /** Undefined when the store is closed (no master key): nothing is recorded. */
   recorder: SpendRecorder | undefined;
-  /** The cost of `usage` on the deployment that answered (0 when it has no prices). */
-  costOf(deploymentId: string, usage: RequestUsage): number;
+  /** The most a request to `model` is expected to cost, on the dearest deployment that may answer it. */
+  estimateCost(model: string, estimate: UsageEstimate): number;
+  /** A key or team past its `soft_budget`: for the log (the request goes on). */
+  onSoftBudget(scope: BudgetScope, spend: number, requestId: string): void;
   now(): number;
   /** A row the journal could not take (a full disk): for the log; the answer still goes out. */
   onRecordError(error: unknown, requestId: string): void;
-}
-
-/** The limit scopes of a virtual key: its own and its team's, those that have a limit. */
-function scopesOf(key: VirtualKey): Scope[] {
-  const scopes: Scope[] = [];
-  const { record, team } = key;
-  const keyLimits = { rpm: record.rpm_limit ?? undefined, tpm: record.tpm_limit ?? undefined, maxParallel: record.max_parallel_requests ?? undefined };
-  if (keyLimits.rpm !== undefined || keyLimits.tpm !== undefined || keyLimits.maxParallel !== undefined) {
-    scopes.push({ kind: "key", id: record.token, name: record.key_alias ?? record.key_name ?? "(unnamed)", limits: keyLimits });
-  }
-  if (team !== undefined) {
-    const teamLimits = { rpm: team.rpm_limit ?? undefined, tpm: team.tpm_limit ?? undefined, maxParallel: team.max_parallel_requests ?? undefined };
-    if (teamLimits.rpm !== undefined || teamLimits.tpm !== undefined || teamLimits.maxParallel !== undefined) {
-      scopes.push({ kind: "team", id: team.team_id, name: team.team_alias ?? team.team_id, limits: teamLimits });
-    }
-  }
-  return scopes;
 }
 
 /** Calls `hook` just before the stream ends — after its last chunk is queued, before the end of the response. */
@@ -88,6 +67,9 @@ export function beforeEnd(body: Readable, hook: () => void): Readable {
 export class RequestAccount {
   private readonly startedAt: number;
   private ticket: Ticket | undefined;
+  private hold: BudgetHold | undefined;
+  /** The key's budget scope, whose spend `x-litellm-key-spend` shows. */
+  private keyBudget: string | undefined;
   private dispatched: Dispatched<unknown> | undefined;
   private model = "";
   private user: string | null = null;
@@ -116,25 +98,50 @@ export class RequestAccount {
     if (typeof user === "string") this.user = user;
   }
 
-  /** Counts the request against its key's and team's limits; throws the 429 when one is full. */
-  async admit(estimateTokens: () => number): Promise<void> {
+  /**
+   * Checks the request against its key's and team's budgets (reserving its estimated cost) and limits
+   * (counting it); throws the 429 of the first that refuses it, having given back what the others took.
+   * `estimate` is called only when a budget or a `tpm_limit` needs it: counting tokens costs CPU.
+   */
+  async admit(estimate: () => UsageEstimate): Promise<void> {
     const principal = this.principal;
     if (principal.kind !== "virtual") return;
-    const scopes = scopesOf(principal.key);
-    if (scopes.length === 0) return;
-    const needsEstimate = scopes.some((scope) => scope.limits.tpm !== undefined);
-    this.ticket = await admitLimits(this.deps.limiter, scopes, needsEstimate ? estimateTokens() : 0);
-  }
-
-  /** The quota left on the key's and team's limits, for the answer's `x-ratelimit-*` headers. */
-  get quota(): Quota | undefined {
-    return this.ticket?.quota;
+    const { record, team, readAt } = principal.key;
+    let estimated: UsageEstimate | undefined;
+    const usageEstimate = (): UsageEstimate => (estimated ??= estimate());
+    const budgets = budgetScopes(record, team, readAt);
+    const [keyScope] = budgets;
+    if (keyScope !== undefined) this.keyBudget = budgetKey(keyScope);
+    const budgeted = budgets.some((scope) => scope.maxBudget !== undefined);
+    this.hold = await admitBudgets(this.deps.budgets, budgets, budgeted ? this.deps.estimateCost(this.model, usageEstimate()) : 0);
+    const soft = this.hold.softExceeded;
+    if (soft !== undefined) {
+      this.reply.header("x-xgate-soft-budget-exceeded", soft.kind);
+      this.deps.onSoftBudget(soft, this.hold.spend.get(budgetKey(soft)) ?? 0, this.request.id);
+    }
+    const limited = limitScopes(record, team);
+    if (limited.length === 0) return;
+    const needsTokens = limited.some((scope) => scope.limits.tpm !== undefined);
+    try {
+      this.ticket = await admitLimits(this.deps.limiter, limited, needsTokens ? usageEstimate().promptTokens + (usageEstimate().maxCompletionTokens ?? 0) : 0);
+    } catch (error) {
+      this.hold.release();
+      this.hold = undefined;
+      throw error;
+    }
   }
 
   /** Notes which deployment answered: its prices make the cost. */
   answeredBy(outcome: Dispatched<unknown>): void {
     this.dispatched = outcome;
     if (this.ticket !== undefined) this.reply.headers(rateLimitHeaders([outcome.quota, this.ticket.quota]));
+    // A stream's headers go before its cost is known: the spend before this request, which a whole answer updates.
+    this.keySpendHeader(this.hold?.spend);
+  }
+
+  private keySpendHeader(spend: ReadonlyMap<string, number> | undefined): void {
+    const value = this.keyBudget === undefined ? undefined : spend?.get(this.keyBudget);
+    if (value !== undefined && !this.reply.raw.headersSent) this.reply.header("x-litellm-key-spend", String(value));
   }
 
   /**
@@ -144,9 +151,13 @@ export class RequestAccount {
   finish(usage: RequestUsage): void {
     if (this.closed) return;
     this.closed = true;
-    const cost = this.dispatched === undefined ? 0 : this.deps.costOf(this.dispatched.deploymentId, usage);
+    const cost = this.dispatched === undefined ? 0 : costOf(this.dispatched.pricing, usage);
     this.ticket?.done(usage.promptTokens + usage.completionTokens);
-    if (!this.reply.sent && !this.reply.raw.headersSent) this.reply.header("x-litellm-response-cost", String(cost));
+    const spend = this.hold?.settle(cost);
+    if (!this.reply.raw.headersSent) {
+      this.reply.header("x-litellm-response-cost", String(cost));
+      this.keySpendHeader(spend);
+    }
     if (usage.images !== undefined) this.metadata.images = usage.images.count;
     if (usage.estimated === true) this.metadata.tokens_estimated = true;
     this.record("success", cost, usage);
@@ -157,6 +168,7 @@ export class RequestAccount {
     if (this.closed) return;
     this.closed = true;
     this.ticket?.done();
+    this.hold?.settle(0);
     this.metadata.error_code = error instanceof APIError ? error.code : typeof error === "string" ? error : "internal_error";
     this.record("failure", 0, { promptTokens: 0, completionTokens: 0 });
   }

@@ -8,6 +8,7 @@ import { type Operation, type OperationTarget } from "../../operations/index.js"
 import { resolveModel } from "../../providers/index.js";
 import { fallbackApiBase, type UpstreamTarget } from "../../upstream/target.js";
 import type { Quota } from "../limits/index.js";
+import type { Pricing } from "../spend/cost.js";
 import type { ModelResolver } from "../model-resolver.js";
 import type { AudioUse, CallContext, Deployment, DeploymentCall, HealthMonitor, LlmNeeds, Router } from "../router/index.js";
 import type { ParsedRequest } from "./parse.js";
@@ -18,6 +19,8 @@ export interface Dispatched<Result> {
   deploymentId: string;
   /** Where the answering call went. */
   apiBase: string | undefined;
+  /** The answering deployment's prices. */
+  pricing: Pricing;
   /** Calls made, the answering one included. */
   attempts: number;
   fallbackUsed: boolean;
@@ -115,6 +118,7 @@ export class Dispatcher {
       group: outcome.group,
       deploymentId: outcome.deployment.id,
       apiBase: parsed.client?.apiBase ?? outcome.deployment.apiBase,
+      pricing: outcome.deployment.pricing,
       attempts: outcome.attempts,
       fallbackUsed: outcome.fallbacks > 0,
       upstreamMs: outcome.upstreamMs,

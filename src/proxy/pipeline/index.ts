@@ -13,6 +13,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Operation } from "../../operations/index.js";
 import { clientGoneSignal } from "../http/client-gone.js";
 import { type AccountingDeps, RequestAccount } from "./account.js";
+import type { UsageEstimate } from "../spend/cost.js";
 import type { Dispatched, Dispatcher } from "./dispatch.js";
 import { type ParsedRequest, parseRequest, type ParseOptions } from "./parse.js";
 import { recordDispatch } from "./record.js";
@@ -21,7 +22,7 @@ export { asObject, MAX_JSON_DEPTH, type ParsedRequest } from "./parse.js";
 export { attemptTarget, type Dispatched, Dispatcher } from "./dispatch.js";
 export type { RequestTrace } from "./context.js";
 export { attemptLog, logRequest } from "./record.js";
-export { type AccountingDeps, beforeEnd, type RequestAccount, type RequestImageSize, type RequestUsage } from "./account.js";
+export { type AccountingDeps, beforeEnd, type RequestAccount, type RequestUsage } from "./account.js";
 
 /** What a route read from the request: text fields to check, files to add after the checks, and what to release. */
 export interface RouteInput {
@@ -61,6 +62,8 @@ export interface OperationRoute<Request, Result extends Answer, Answer = Result>
   upstreamRequest?(request: Request): Request;
   /** Between admit and dispatch: answers what it can from the cache. */
   cache?: CacheStage<Request, Result, Answer>;
+  /** What the request is expected to use besides its input tokens (output, images), reserved against budgets. */
+  estimate?(request: Request): Omit<UsageEstimate, "promptTokens">;
   /**
    * Writes the answer. It must call `account.finish(usage)` once the answer is complete and before its last
    * byte: a whole answer before it is sent, a stream through `beforeEnd` (see account.ts).
@@ -94,9 +97,8 @@ async function handle<Request, Result extends Answer, Answer>(
     for (const admit of pipeline.admit) await admit(parsed, request);
     const trace = (request.trace ??= {});
     trace.model = parsed.model;
-    const { operation } = route;
-    const request_ = parsed.request;
-    await account.admit(() => operation.estimateTokens?.(request_) ?? 0);
+    const typed = parsed.request;
+    await account.admit(() => ({ promptTokens: route.operation.estimateTokens?.(typed) ?? 0, ...route.estimate?.(typed) }));
     const sent = route.upstreamRequest === undefined ? parsed : { ...parsed, request: route.upstreamRequest(parsed.request) };
     const cached = await route.cache?.(sent, request, reply);
     if (cached !== undefined && "answer" in cached) {

@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import { canonicalJson } from "../canonical-json.js";
 import { isLitellmMetadataKey, isSecretKey, LITELLM_PARAMS_VOCABULARY } from "../config/deployment-keys.js";
+import { type Pricing, pricingOf } from "../spend/cost.js";
 import type { LitellmParamsInput, ModelEntryInput, RouterSettings } from "./config.js";
 
 export interface Deployment {
@@ -32,6 +33,8 @@ export interface Deployment {
   readonly extras: Readonly<Record<string, unknown>>;
   /** The entry's `model_info`, as configured (e.g. `mode`, `auto_launch`). */
   readonly modelInfo: Readonly<Record<string, unknown>>;
+  /** What a call costs here, from `model_info` and `litellm_params` (checked when the config loaded). */
+  readonly pricing: Pricing;
   /**
    * Set on a wildcard deployment made concrete for one model (see `wildcardVariant`): the configured
    * deployment's id, whose health checks it shares.
@@ -121,6 +124,7 @@ function buildDeployment(
     maxRetries: nonNegativeInt(params.max_retries),
     extras: providerParams(params),
     modelInfo: { ...(entry.model_info ?? {}) },
+    pricing: pricingOf(entry.model_info ?? undefined, params),
     variantOf: undefined,
   };
   return withApiKey(deployment, connection.apiKey);

@@ -56,6 +56,11 @@ function answer<Whole, Chunk>(deps: ChatRouteDeps) {
   };
 }
 
+/** Without `max_tokens` the output cannot be bounded: only the prompt is reserved. */
+function outputAsked(maxTokens: number | undefined) {
+  return maxTokens === undefined ? {} : { maxCompletionTokens: maxTokens };
+}
+
 function usageOf(usage: CompletionUsage, estimated: boolean) {
   return { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens, estimated };
 }
@@ -66,6 +71,7 @@ export function chatRoute(deps: ChatRouteDeps): OperationRoute<ChatCall, ChatRes
     operation: chat,
     read: (request) => ({ fields: asObject(request.body, "POST /v1/chat/completions") }),
     admit: (parsed) => deps.dispatcher.assertCanComplete(parsed.model, { operation: "chat", ...(parsed.request as ChatCall).needs }),
+    estimate: (request) => outputAsked(request.params.max_completion_tokens ?? request.params.max_tokens),
     respond: answer(deps),
   };
 }
@@ -76,6 +82,7 @@ export function textCompletionRoute(deps: ChatRouteDeps): OperationRoute<TextCom
     operation: textCompletion,
     read: (request) => ({ fields: asObject(request.body, "POST /v1/completions") }),
     admit: (parsed) => deps.dispatcher.assertCanComplete(parsed.model, { operation: "completion", vision: false, tools: false }),
+    estimate: (request) => outputAsked(request.params.max_tokens),
     respond: answer(deps),
   };
 }

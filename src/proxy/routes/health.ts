@@ -52,15 +52,30 @@ function freshOf(query: unknown): boolean {
   throw new BadRequestError("GET /health takes fresh=true (run a new health pass) or fresh=false (the default).", { param: "fresh" });
 }
 
-export function healthRoutes(app: FastifyInstance, check: HealthCheck, describeStore: () => string, limits: () => LimiterState): void {
+/** Where shared state lives now, for `/health/readiness`. */
+export interface StateReport {
+  /** The router's state: in process, or Redis. */
+  router(): string;
+  /** Rate limits: shared through Redis, or per instance while it is away. */
+  limits(): LimiterState;
+  /** Budget spend, alike. */
+  budgets(): LimiterState;
+}
+
+export function healthRoutes(app: FastifyInstance, check: HealthCheck, state: StateReport): void {
   // Liveness and readiness answer without a key: load balancers and orchestrators call them.
   for (const url of ["/health/liveliness", "/health/liveness"]) {
     app.get(url, { config: { public: true } }, async () => "I'm alive!");
   }
   // 200 whenever the proxy answers, whatever its upstreams do: it serves (unchecked deployments are in the
   // rotation, and without any it answers a clear 503), and taking instances out of a load balancer would bring
-  // no upstream back. `status` says how the deployments are doing; `rate_limits` whether limits are shared
-  // (Redis) or, with Redis away, held by each instance on its own.
-  app.get("/health/readiness", { config: { public: true } }, async () => ({ ...check.readiness(), db: describeStore(), rate_limits: limits() }));
+  // no upstream back. `status` says how the deployments are doing; `rate_limits` and `budgets` whether they are
+  // shared (Redis) or, with Redis away, held by each instance on its own.
+  app.get("/health/readiness", { config: { public: true } }, async () => ({
+    ...check.readiness(),
+    db: state.router(),
+    rate_limits: state.limits(),
+    budgets: state.budgets(),
+  }));
   app.get("/health", async (request) => check.report({ fresh: freshOf(request.query) }));
 }

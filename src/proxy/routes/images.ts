@@ -10,7 +10,17 @@ import type { ImageResponse } from "../../types.js";
 import { IMAGE_RULE } from "../files/image-check.js";
 import type { ImageStore } from "../files/image-store.js";
 import { type FormSpec, openSpooled, readForm, type UploadLimits } from "../files/uploads.js";
-import { asObject, type Dispatcher, type OperationRoute, type RequestAccount, type RequestImageSize } from "../pipeline/index.js";
+import { asObject, type Dispatcher, type OperationRoute, type RequestAccount } from "../pipeline/index.js";
+
+/** An image's size, for its cost; none for an edit's `original` (priced as LiteLLM's default size). */
+function pixels(size: { width: number; height: number } | "original" | undefined): { width?: number; height?: number } {
+  return size === undefined || size === "original" ? {} : { width: size.width, height: size.height };
+}
+
+/** The images a request asks for, reserved against budgets before they are made. */
+function imagesAsked(request: { n?: number | undefined; size?: { width: number; height: number } | "original" | undefined }) {
+  return { images: { count: request.n ?? 1, ...pixels(request.size) } };
+}
 import { hostedImageUrl, type HostedImageUrls } from "./hosted-images.js";
 
 export interface ImageRouteDeps {
@@ -35,13 +45,13 @@ async function hostedUrls(images: Images, deps: ImageRouteDeps, request: Fastify
 function answer(deps: ImageRouteDeps) {
   return async (
     images: Images,
-    parsed: { request: { response_format: string; size?: RequestImageSize | "original" | undefined } },
+    parsed: { request: { response_format: string; size?: { width: number; height: number } | "original" | undefined } },
     request: FastifyRequest,
     reply: FastifyReply,
     account: RequestAccount,
   ): Promise<unknown> => {
     const hosted = parsed.request.response_format === "url" ? await hostedUrls(images, deps, request) : undefined;
-    account.finish({ promptTokens: 0, completionTokens: 0, images: { count: images.count, size: parsed.request.size === "original" ? undefined : parsed.request.size } });
+    account.finish({ promptTokens: 0, completionTokens: 0, images: { count: images.count, ...pixels(parsed.request.size) } });
     // The provider's base64 bytes, copied into the answer: never decoded, re-encoded or re-serialised.
     return hosted ?? reply.type("application/json; charset=utf-8").send(images.json());
   };
@@ -57,6 +67,7 @@ export function imageGenerationRoute(deps: ImageRouteDeps): OperationRoute<Image
     operation: imageGeneration,
     read: (request) => ({ fields: asObject(request.body, "POST /v1/images/generations") }),
     upstreamRequest: asBase64,
+    estimate: imagesAsked,
     respond: answer(deps),
   };
 }
@@ -99,6 +110,7 @@ export function imageEditRoute(deps: ImageRouteDeps): OperationRoute<ImageEditCa
     },
     admit: (parsed) => deps.dispatcher.assertCanEdit(parsed.model, (parsed.request as ImageEditCall).mask !== undefined),
     upstreamRequest: asBase64,
+    estimate: imagesAsked,
     respond: answer(deps),
   };
 }

@@ -7,11 +7,11 @@
 import type { Duration } from "../duration.js";
 import { addDuration } from "../duration.js";
 import type { Clock } from "../router/clock.js";
-import type { SpendLogRow, Store } from "../store/index.js";
+import type { SpendCharge, SpendLogRow, Store } from "../store/index.js";
 import { SpendJournal } from "./journal.js";
 
-/** A batch of rows the database now has. */
-export type CommittedRows = (rows: readonly SpendLogRow[]) => void;
+/** What the rows of a batch that were new to the database charged (replayed rows charge nothing twice). */
+export type CommittedRows = (charges: readonly SpendCharge[]) => void;
 
 export interface SpendRecorderOptions {
   store: Store;
@@ -52,9 +52,9 @@ export class SpendRecorder {
     const { store, onCommitted } = options;
     const sink = {
       async insertBatch(rows: readonly SpendLogRow[]): Promise<number> {
-        const written = await store.spendLogs.insertBatch(rows);
-        onCommitted?.(rows);
-        return written;
+        const charges = await store.spendLogs.insertNew(rows);
+        onCommitted?.(charges);
+        return charges.length;
       },
     };
     if (options.live !== undefined) {

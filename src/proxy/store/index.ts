@@ -55,6 +55,6 @@ export type { DatabaseTarget, DialectName } from "./database.js";
 export { StoreConflictError } from "./errors.js";
 export type { KeyFilter, Regeneration } from "./keys.js";
 export type * from "./records.js";
-export type { DaySpend, SpendLogFilter } from "./spend-logs.js";
+export type { DaySpend, SpendCharge, SpendLogFilter } from "./spend-logs.js";
 export { SPEND_REPORT_GROUPINGS } from "./spend-report.js";
 export type { KeySpend, ModelDay, SpendReport, SpendReportGrouping, TeamDay } from "./spend-report.js";

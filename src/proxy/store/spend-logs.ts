@@ -13,6 +13,9 @@ import { type ReportRow, type SpendReport, type SpendReportGrouping, spendReport
 import type { SpendLogsTable, Tables } from "./tables.js";
 import { addTeamSpend } from "./teams.js";
 
+/** What a new row charged: its key (hash; '' for the master key), its team, its spend. */
+export type SpendCharge = Pick<SpendLogRow, "api_key" | "team_id" | "spend">;
+
 export interface SpendLogFilter extends TimeRange {
   /** The key's hash. */
   api_key?: string;
@@ -98,11 +101,16 @@ export class SpendLogRepository {
 
   /** Writes the rows the database lacks and charges their keys and teams; answers how many were new. */
   async insertBatch(rows: readonly SpendLogRow[]): Promise<number> {
+    return (await this.insertNew(rows)).length;
+  }
+
+  /** `insertBatch`, answering the charges of the rows that were new (a replayed row is none of them). */
+  async insertNew(rows: readonly SpendLogRow[]): Promise<SpendCharge[]> {
     const unique = [...new Map(rows.map((row) => [row.request_id, row])).values()];
-    if (unique.length === 0) return 0;
+    if (unique.length === 0) return [];
     const now = this.now();
     return writeTransaction(this.database, async (tx) => {
-      const inserted: Array<{ api_key: string; team_id: string | null; spend: number }> = [];
+      const inserted: SpendCharge[] = [];
       for (let i = 0; i < unique.length; i += INSERT_CHUNK) {
         const chunk = unique.slice(i, i + INSERT_CHUNK).map(columnsOf);
         const written = await tx
@@ -114,7 +122,7 @@ export class SpendLogRepository {
         inserted.push(...written);
       }
       await this.charge(tx, inserted, now);
-      return inserted.length;
+      return inserted.map((charge) => ({ ...charge, spend: toNumber(charge.spend) }));
     });
   }
 

@@ -66,14 +66,18 @@ describe("SpendRecorder", () => {
     });
   }
 
-  test("tells of each batch the database took, with its rows", async () => {
-    const committed: string[][] = [];
-    const recorder = await open({ onCommitted: (rows) => committed.push(rows.map((r) => r.request_id)) });
-    recorder.record(row("a", new Date(clock.now())));
-    recorder.record(row("b", new Date(clock.now())));
+  test("tells of each batch the database took, with what its new rows charged", async () => {
+    const committed: number[][] = [];
+    const recorder = await open({ onCommitted: (charges) => committed.push(charges.map((c) => c.spend)) });
+    recorder.record(row("a", new Date(clock.now()), 0.25));
+    recorder.record(row("b", new Date(clock.now()), 0.5));
     await recorder.flush();
-    assert.deepEqual(committed, [["a", "b"]]);
-    assert.equal((await store.spendLogs.list({}, { page: 1, size: 10 })).total, 2);
+    // A row the database had already (a replay after a crash) charges nothing, and is not reported.
+    recorder.record(row("a", new Date(clock.now()), 0.25));
+    recorder.record(row("c", new Date(clock.now()), 1));
+    await recorder.flush();
+    assert.deepEqual(committed, [[0.25, 0.5], [1]]);
+    assert.equal((await store.spendLogs.list({}, { page: 1, size: 10 })).total, 3);
     await recorder.close();
     assert.deepEqual(errors, []);
   });
