@@ -78,7 +78,7 @@ describe("hits and misses", () => {
     await temp.store.teams.create({ team_id: "t1" });
     const keys = await Promise.all([1, 2, 3].map(() => newKey(temp.store, { team_id: "t1" })));
     const cache = cacheOf();
-    const teams = [];
+    const teams: Array<VirtualKey["team"]> = [];
     for (const { token } of keys) teams.push((await found(cache, token))?.team);
     assert.equal(source.teamReads, 1);
     assert.ok(teams.every((team) => team !== undefined && team === teams[0]));
