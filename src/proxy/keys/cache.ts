@@ -259,7 +259,8 @@ export class KeyCache {
   private read(token: string): Promise<Entry | null> {
     const pending = this.reads.get(token);
     if (pending !== undefined) return pending;
-    const attempt: Promise<Entry | null> = this.slots.run(() => this.fetch(token)).then(
+    // Bounded inside its slot too: a query that hangs gives its slot back (the driver's own bounds end the query).
+    const attempt: Promise<Entry | null> = this.slots.run(() => this.within(this.fetch(token))).then(
       (entry) => {
         if (this.reads.get(token) === attempt) {
           this.reads.delete(token);
@@ -354,7 +355,7 @@ export class KeyCache {
     entry.changesAt = Math.min(entry.graceEnds, resetTime(record), resetTime(team));
   }
 
-  /** The promise's answer, or a KeyReadTimeout after `loadTimeoutMs`; the read itself goes on (and is kept) either way. */
+  /** The promise's answer, or a KeyReadTimeout after `loadTimeoutMs` (the promise's work goes on, unwaited for). */
   private within<T>(promise: Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const cancel = this.clock.setTimer(this.loadTimeoutMs, () =>

@@ -315,6 +315,17 @@ describe("the database slow or away", () => {
     assert.ok(!isPromise(cache.lookup(token)), "and then without waiting again for a while");
   });
 
+  test("a read that hangs gives its slot back after loadTimeoutMs: later keys are read once the database answers", async () => {
+    const { token } = await newKey(temp.store);
+    const cache = cacheOf({ maxConcurrentReads: 1, loadTimeoutMs: 2000 });
+    source.mode = "hang";
+    const hung = cache.lookup(hashKey("sk-hung")) as Promise<VirtualKey | null>;
+    clock.advance(2000);
+    await assert.rejects(hung, unavailable);
+    source.mode = "pass";
+    assert.equal((await found(cache, token))?.record.token, token);
+  });
+
   test("reads at once are bounded: more wait in a bounded line, and past it fail at once", async () => {
     const cache = cacheOf({ maxConcurrentReads: 2, maxWaitingReads: 1 });
     source.mode = "hold";
