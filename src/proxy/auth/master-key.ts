@@ -1,10 +1,13 @@
 /**
- * The master key check. Clients send the key the way their SDK does: `Authorization: Bearer`, or the
- * `x-api-key` / `api-key` / `x-litellm-api-key` headers (Anthropic-style and Azure-style clients).
+ * Where a request's key is, and the master key check. Clients send the key the way their SDK does:
+ * `Authorization: Bearer`, or the `x-api-key` / `api-key` / `x-litellm-api-key` headers (Anthropic-style and
+ * Azure-style clients).
+ *
+ * The presented key is hashed once (SHA-256): the master key is compared by its digest, which makes the
+ * comparison constant-time whatever the lengths, and the same digest in hex is a virtual key's `token`.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
-import { AuthenticationError } from "../../errors.js";
 
 const KEY_HEADERS = ["x-api-key", "api-key", "x-litellm-api-key"] as const;
 
@@ -21,33 +24,15 @@ export function keyFromHeaders(headers: IncomingHttpHeaders): string | undefined
   return undefined;
 }
 
-/** Hashing both sides first makes the comparison constant-time whatever the lengths. */
-function digest(value: string): Buffer {
+/** SHA-256 of a presented key: compared with the master key's, and (in hex) a virtual key's token. */
+export function keyDigest(value: string): Buffer {
   return createHash("sha256").update(value).digest();
 }
 
-export interface MasterKeyCheck {
-  /** Throws AuthenticationError unless the headers carry the master key. A no-op in open mode. */
-  verify(headers: IncomingHttpHeaders): void;
-  readonly enabled: boolean;
-}
+/** Whether a presented key's digest is the master key's, in constant time. */
+export type MasterKeyMatch = (digest: Buffer) => boolean;
 
-export function masterKeyCheck(masterKey: string | undefined): MasterKeyCheck {
-  if (!masterKey) return { enabled: false, verify: () => undefined };
-  const expected = digest(masterKey);
-  return {
-    enabled: true,
-    verify(headers) {
-      const presented = keyFromHeaders(headers);
-      if (presented === undefined) {
-        throw new AuthenticationError(
-          "No API key. Send the proxy's key as 'Authorization: Bearer <key>' (or in an x-api-key header).",
-          { code: "missing_api_key" },
-        );
-      }
-      if (!timingSafeEqual(digest(presented), expected)) {
-        throw new AuthenticationError("Invalid API key. Check the key you send against the proxy's master key.");
-      }
-    },
-  };
+export function masterKeyMatch(masterKey: string): MasterKeyMatch {
+  const expected = keyDigest(masterKey);
+  return (digest) => timingSafeEqual(digest, expected);
 }
