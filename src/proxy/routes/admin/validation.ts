@@ -102,12 +102,12 @@ const keySettings = {
   metadata: described(z.record(z.string(), z.unknown()).optional(), { help: 'a JSON object of your own, such as {"owner": "ops"}' }),
   max_budget: described(money.nullable().optional(), { help: "the most the key may spend, in USD (0 or more), or null for no budget" }),
   soft_budget: described(money.nullable().optional(), { help: "a spend in USD (0 or more) to be warned about, or null for none" }),
-  budget_duration: described(duration.nullable().optional(), { help: `how often the budget starts again: ${DURATION_HELP}; or null for a budget that never resets`, code: "invalid_duration" }),
+  budget_duration: described(duration.nullable().optional(), { help: `the time after which the budget starts again, ${DURATION_HELP}; or null for a budget that never resets`, code: "invalid_duration" }),
   rpm_limit: described(count.nullable().optional(), { help: "a whole number of requests per minute (0 or more), or null for no limit" }),
   tpm_limit: described(count.nullable().optional(), { help: "a whole number of tokens per minute (0 or more), or null for no limit" }),
   max_parallel_requests: described(count.nullable().optional(), { help: "a whole number of requests at once (0 or more), or null for no limit" }),
-  duration: described(duration.nullable().optional(), { help: `how long the key works from now: ${DURATION_HELP}; or null for a key that never expires`, code: "invalid_duration" }),
-  expires: described(time.nullable().optional(), { help: "when the key stops working, an ISO 8601 time with its zone such as 2030-01-31T00:00:00Z, or null for never", code: "invalid_expires" }),
+  duration: described(duration.nullable().optional(), { help: `the time the key works from now, ${DURATION_HELP}; or null for a key that never expires`, code: "invalid_duration" }),
+  expires: described(time.nullable().optional(), { help: "the time the key stops working, an ISO 8601 time with its zone such as 2030-01-31T00:00:00Z; or null for never", code: "invalid_expires" }),
   team_id: described(text.nullable().optional(), { help: "the team_id of an existing team (see POST /team/new), or null for none" }),
   blocked: described(z.boolean().optional(), { help: "true (the key is refused) or false" }),
   allowed_cache_controls: described(z.array(z.enum(CACHE_CONTROL_NAMES)).optional(), {
@@ -117,7 +117,7 @@ const keySettings = {
 
 const spend = described(money.optional(), { help: "the key's spend so far in USD (0 or more); 0 starts it again" });
 const requiredReference = described(keyReference, { help: REFERENCE_HELP, code: "invalid_key", secret: true });
-const gracePeriod = described(duration.optional(), { help: `how long the old key keeps working: ${DURATION_HELP}`, code: "invalid_duration" });
+const gracePeriod = described(duration.optional(), { help: `the time the old key keeps working, ${DURATION_HELP}`, code: "invalid_duration" });
 const customKey = (name: string) =>
   described(z.string().max(MAX_TEXT).regex(CUSTOM_KEY).optional(), {
     help: `a key of your own that starts with sk- (printable characters without spaces, at most ${MAX_TEXT}), or leave ${name} out to get a generated one`,
@@ -224,7 +224,14 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 /** `models[2]`, `aliases.small`: where in the body the refused value is. */
 function pathText(path: readonly PropertyKey[]): string {
-  return path.map((part, i) => (typeof part === "number" ? `[${part}]` : i === 0 ? String(part) : `.${String(part)}`)).join("");
+  return path
+    .map((part, i) => {
+      if (typeof part === "number") return `[${part}]`;
+      const name = String(part);
+      if (i === 0) return name;
+      return /^[A-Za-z_][\w-]*$/.test(name) ? `.${name}` : `[${JSON.stringify(name)}]`;
+    })
+    .join("");
 }
 
 function shown(value: unknown): string {
