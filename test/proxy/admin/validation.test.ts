@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
-import { type AdminApp, adminApp, type Answer, errorOf, fields, sqlite } from "./helpers.js";
+import { type AdminApp, adminApp, type Answer, errorOf, fields, MASTER_KEY, sqlite } from "./helpers.js";
 
 function refused(answer: Answer, code: string, param: string | null, message?: RegExp): void {
   assert.equal(answer.status, 400, answer.text);
@@ -106,7 +106,15 @@ describe("admin validation", () => {
   });
 
   test("a body that is not a JSON object is refused as a whole", async () => {
-    refused(await generate([1, 2]), "invalid_body", null, /takes a JSON object/);
+    refused(await generate([1, 2]), "invalid_body", null, /takes a JSON object.*; got an array\.$/);
+    const bare = await admin.app.inject({
+      method: "POST",
+      url: "/key/update",
+      headers: { authorization: `Bearer ${MASTER_KEY}`, "content-type": "application/json" },
+      payload: JSON.stringify("sk-a-key-sent-bare"),
+    });
+    assert.equal(bare.statusCode, 400);
+    assert.equal(bare.body.includes("sk-a-key-sent-bare"), false);
     refused(await admin.call("POST", "/team/delete", { body: { team_ids: [] } }), "invalid_field", "team_ids", /non-empty list/);
   });
 

@@ -16,7 +16,7 @@ import { looksLikeVirtualKey } from "../../keys/tokens.js";
 import { SPEND_REPORT_GROUPINGS } from "../../store/index.js";
 
 /** How a field is described when it is refused. */
-export interface FieldHelp {
+interface FieldHelp {
   /** What the field takes, as the end of "<field> must be …". */
   help: string;
   /** The error code; `invalid_field` by default. */
@@ -25,7 +25,7 @@ export interface FieldHelp {
   secret?: boolean;
 }
 
-export const fieldHelp = z.registry<FieldHelp>();
+const fieldHelp = z.registry<FieldHelp>();
 
 /**
  * LiteLLM fields accepted and ignored, and why ignoring each is harmless. Scripts written for LiteLLM's proxy
@@ -64,7 +64,7 @@ const REFUSED_LITELLM_FIELDS: ReadonlySet<string> = new Set([
   "temp_budget_expiry",
 ]);
 
-export const CACHE_CONTROL_NAMES = ["no-cache", "no-store", "ttl", "namespace"] as const satisfies readonly CacheControlName[];
+const CACHE_CONTROL_NAMES = ["no-cache", "no-store", "ttl", "namespace"] as const satisfies readonly CacheControlName[];
 
 function described<T extends z.ZodType>(schema: T, help: FieldHelp): T {
   fieldHelp.add(schema as z.ZodType, help);
@@ -278,7 +278,9 @@ function refusal(error: z.ZodError, input: Record<string, unknown>, shape: Shape
 export function parseBody<S extends z.ZodObject>(schema: S, body: unknown, route: string): ParsedBody<z.output<S>> {
   const input = body === undefined ? {} : body;
   if (!isPlainObject(input)) {
-    throw new BadRequestError(`${route} takes a JSON object in its body, such as {"${Object.keys(schema.shape)[0] ?? "key"}": ...}; got ${shown(body)}.`, {
+    // Not quoted back: a body that is a bare string may well be a key.
+    const got = Array.isArray(input) ? "an array" : input === null ? "null" : `a ${typeof input}`;
+    throw new BadRequestError(`${route} takes a JSON object in its body, such as {"${Object.keys(schema.shape)[0] ?? "key"}": ...}; got ${got}.`, {
       code: "invalid_body",
     });
   }
