@@ -48,6 +48,7 @@ function toKey(row: Selectable<KeysTable>): KeyRecord {
     team_id: row.team_id,
     previous_token: row.previous_token,
     previous_token_expires: toDateOrNull(row.previous_token_expires),
+    allowed_cache_controls: fromJson<string[]>(row.allowed_cache_controls),
     created_at: toDate(row.created_at),
     updated_at: toDate(row.updated_at),
   };
@@ -71,6 +72,7 @@ function columnsOf(changes: KeyChanges) {
     ...(changes.expires !== undefined && { expires: isoOrNull(changes.expires) }),
     ...(changes.blocked !== undefined && { blocked: flag(changes.blocked) }),
     ...(changes.team_id !== undefined && { team_id: changes.team_id }),
+    ...(changes.allowed_cache_controls !== undefined && { allowed_cache_controls: JSON.stringify(changes.allowed_cache_controls) }),
   };
 }
 

@@ -109,6 +109,17 @@ const MIGRATIONS: readonly Migration[] = [
       await db.schema.createIndex("xgate_spend_logs_team_id").on("xgate_spend_logs").columns(["team_id", "startTime"]).execute();
     },
   },
+  {
+    version: 2,
+    name: "keys' allowed_cache_controls",
+    async up(db, t) {
+      // Existing keys get an empty list: no restriction, as before the column existed.
+      await db.schema
+        .alterTable("xgate_keys")
+        .addColumn("allowed_cache_controls", t.json, (c) => c.notNull().defaultTo("[]"))
+        .execute();
+    },
+  },
 ];
 
 const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

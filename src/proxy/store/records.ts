@@ -28,6 +28,8 @@ export interface KeyRecord {
   /** The token before the last regenerate, accepted until `previous_token_expires`. */
   previous_token: string | null;
   previous_token_expires: Date | null;
+  /** The per-request cache controls (`no-cache`, `no-store`, `ttl`, `namespace`) the key may use; empty: all. */
+  allowed_cache_controls: string[];
   created_at: Date;
   updated_at: Date;
 }
@@ -49,6 +51,7 @@ export type KeyFields = Pick<
   | "expires"
   | "blocked"
   | "team_id"
+  | "allowed_cache_controls"
 >;
 
 export type NewKey = { token: string } & Partial<KeyFields>;

@@ -10,6 +10,8 @@ import type { ColumnType } from "kysely";
 type Timestamp = ColumnType<Date | string, string, string>;
 type NullableTimestamp = ColumnType<Date | string | null, string | null | undefined, string | null>;
 type Json = ColumnType<unknown, string, string>;
+/** A JSON column with a default, so inserts may leave it out. */
+type JsonWithDefault = ColumnType<unknown, string | undefined, string>;
 type Flag = ColumnType<boolean | number, number, number>;
 type Money = ColumnType<number, number | undefined, number>;
 type NullableMoney = ColumnType<number | null, number | null | undefined, number | null>;
@@ -41,6 +43,8 @@ export interface KeysTable {
   /** The hash a regenerated key had, still accepted until `previous_token_expires` (a grace period). */
   previous_token: NullableText;
   previous_token_expires: NullableTimestamp;
+  /** LiteLLM's per-request cache controls the key may use (`no-cache`, `no-store`, `ttl`, `namespace`); empty: all. */
+  allowed_cache_controls: JsonWithDefault;
   created_at: Timestamp;
   updated_at: Timestamp;
 }

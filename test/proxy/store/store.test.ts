@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { sql } from "kysely";
 import { connect, type Database } from "../../../src/proxy/store/database.js";
 import { type DatabaseTarget, openStore, type SpendLogRow, type Store, StoreConflictError } from "../../../src/proxy/store/index.js";
 import { freshSchema, postgresReachable } from "../../support/postgres.js";
@@ -106,13 +107,33 @@ for (const backend of backends) {
         const fresh = await backend.fresh();
         try {
           const first = await openStore(fresh.target, { clock });
-          assert.deepEqual(first.migrated, [1]);
+          assert.deepEqual(first.migrated, [1, 2]);
           await first.keys.create({ token: A });
           await first.close();
           const second = await openStore(fresh.target, { clock });
           assert.deepEqual(second.migrated, []);
           assert.equal((await second.keys.findByToken(A))?.token, A);
           await second.close();
+        } finally {
+          await fresh.dispose();
+        }
+      });
+
+      test("a database at version 1 gains allowed_cache_controls; its keys read an empty list (no restriction)", async () => {
+        const fresh = await backend.fresh();
+        try {
+          (await openStore(fresh.target, { clock })).close();
+          // Back to version 1's schema, with a key written then.
+          const db = connect(fresh.target);
+          await db.db.schema.alterTable("xgate_keys").dropColumn("allowed_cache_controls").execute();
+          await db.db.deleteFrom("xgate_migrations").where("version", "=", 2).execute();
+          await sql`insert into xgate_keys (token, models, aliases, metadata, blocked, created_at, updated_at) values (${A}, '[]', '{}', '{}', ${0}, ${new Date(START).toISOString()}, ${new Date(START).toISOString()})`.execute(db.db);
+          await db.close();
+          const upgraded = await openStore(fresh.target, { clock });
+          assert.deepEqual(upgraded.migrated, [2]);
+          assert.deepEqual((await upgraded.keys.findByToken(A))?.allowed_cache_controls, []);
+          assert.deepEqual((await upgraded.keys.update(A, { allowed_cache_controls: ["no-store"] }))?.allowed_cache_controls, ["no-store"]);
+          await upgraded.close();
         } finally {
           await fresh.dispose();
         }
@@ -125,7 +146,7 @@ for (const backend of backends) {
           const db = connect(fresh.target);
           await db.db.insertInto("xgate_migrations").values({ version: 999, name: "future", applied_at: "2030-01-01T00:00:00.000Z" }).execute();
           await db.close();
-          await assert.rejects(openStore(fresh.target, { clock }), /schema is version 999, written by a newer xgate; this one knows versions up to 1: upgrade xgate/);
+          await assert.rejects(openStore(fresh.target, { clock }), /schema is version 999, written by a newer xgate; this one knows versions up to 2: upgrade xgate/);
         } finally {
           await fresh.dispose();
         }
@@ -136,7 +157,7 @@ for (const backend of backends) {
           const fresh = await backend.fresh();
           try {
             const opened = await Promise.all([openStore(fresh.target), openStore(fresh.target), openStore(fresh.target)]);
-            assert.deepEqual(opened.map((s) => s.migrated).sort(), [[], [], [1]]);
+            assert.deepEqual(opened.map((s) => s.migrated).sort(), [[], [], [1, 2]]);
             await Promise.all(opened.map((s) => s.close()));
           } finally {
             await fresh.dispose();
@@ -165,7 +186,7 @@ for (const backend of backends) {
             const codes = await Promise.all(writers.map((w) => w.exit));
             assert.deepEqual(codes, [0, 0, 0], writers.map((w) => w.stderr()).join("\n"));
             const migrated = writers.map((w) => (JSON.parse(w.lines[0]!) as { migrated: number[] }).migrated);
-            assert.deepEqual(migrated.sort(), [[], [], [1]]);
+            assert.deepEqual(migrated.sort(), [[], [], [1, 2]]);
             const check = await openStore(fresh.target);
             assert.equal((await check.spendLogs.list({}, { page: 1, size: 1 })).total, 3 * 40 * 25);
             for (const name of names) assert.equal((await check.keys.findByToken(hash(name)))?.spend, 40 * 25 * 0.25);
@@ -196,6 +217,7 @@ for (const backend of backends) {
           expires,
           blocked: false,
           team_id: "team-1",
+          allowed_cache_controls: ["no-cache", "ttl"],
         });
         assert.deepEqual(created, {
           token: A,
@@ -217,6 +239,7 @@ for (const backend of backends) {
           team_id: "team-1",
           previous_token: null,
           previous_token_expires: null,
+          allowed_cache_controls: ["no-cache", "ttl"],
           created_at: new Date(START),
           updated_at: new Date(START),
         });
@@ -246,6 +269,7 @@ for (const backend of backends) {
             team_id: null,
             previous_token: null,
             previous_token_expires: null,
+            allowed_cache_controls: [],
             created_at: undefined,
             updated_at: undefined,
           },
