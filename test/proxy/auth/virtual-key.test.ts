@@ -16,6 +16,7 @@ function record(fields: Partial<KeyRecord> = {}): KeyRecord {
     key_alias: null,
     models: [],
     aliases: {},
+    allowed_cache_controls: [],
     metadata: {},
     max_budget: null,
     soft_budget: null,

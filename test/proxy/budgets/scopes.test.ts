@@ -14,6 +14,7 @@ function keyRecord(over: Partial<KeyRecord> = {}): KeyRecord {
     key_alias: "my-app",
     models: [],
     aliases: {},
+    allowed_cache_controls: [],
     metadata: {},
     max_budget: 10,
     soft_budget: 8,
