@@ -18,6 +18,7 @@ import { runS3 } from "./lib/scenarios/s3-batch.js";
 import { runS6 } from "./lib/scenarios/s6-workers.js";
 import { runS7 } from "./lib/scenarios/s7-cache.js";
 import { runS8 } from "./lib/scenarios/s8-streams.js";
+import { runS9 } from "./lib/scenarios/s9-keys.js";
 import { directTarget, startEmulator, startFloor, startPortkey, startXgate, xgateCommand } from "./lib/servers.js";
 import type { XgateBuild } from "./lib/servers.js";
 import { SCENARIO_IDS, TARGET_IDS } from "./lib/types.js";
@@ -29,7 +30,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const USAGE = `Usage: npm run bench -- [options]
 
   --out DIR            where <date>.json/.md/.svg go (default bench/results)
-  --scenarios LIST     e.g. S1,S3 (default: all of S1..S8)
+  --scenarios LIST     e.g. S1,S3 (default: all of S1..S9)
   --targets LIST       e.g. direct,portkey (default: direct,floor,xgate,portkey; xgate is skipped if it cannot
                        start; floor, a bare Node pass-through, runs in S1 and S2 only)
   --xgate auto|dist|src|PATH  run dist/proxy/cli.js, src/proxy/cli.ts via tsx (auto: dist unless older
@@ -245,6 +246,7 @@ async function main(): Promise<void> {
       S6: () => runS6(ctx),
       S7: () => runS7(ctx),
       S8: () => runS8(ctx),
+      S9: () => runS9(ctx),
     };
     let failed = false;
     for (const [n, id] of opts.scenarios.entries()) {

@@ -5,10 +5,10 @@
  * through the pipeline.
  */
 import multipart from "@fastify/multipart";
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import * as providers from "../providers/index.js";
-import { type AllowedCacheControls, createEmbeddingCache } from "./cache/index.js";
+import { type AllowedCacheControls, createEmbeddingCache, isCacheControlName } from "./cache/index.js";
 import { ImageStore } from "./files/image-store.js";
 import { formDeclaredLimit } from "./files/uploads.js";
 import { cheapProbe, healthReport, reachedModels } from "./health-report.js";
@@ -19,6 +19,10 @@ import { requestId } from "./http/request-id.js";
 import { createLimiter, type Limiter } from "./limits/index.js";
 import { ModelResolver } from "./model-resolver.js";
 import { authenticator } from "./pipeline/authenticate.js";
+import { KeyCache } from "./keys/cache.js";
+import { NO_KEY_CHANGES } from "./keys/events.js";
+import { createKeyChanges, type KeyChange, type KeyChanges, RedisKeyChanges } from "./keys/invalidation.js";
+import { adminRoutes } from "./routes/admin/index.js";
 import { type AccountingDeps, type Admission, attemptLog, Dispatcher, logRequest, type Pipeline, registerOperationRoute } from "./pipeline/index.js";
 import type { Clock } from "./router/clock.js";
 import { createRouter, modelServerClient, type RouterBundle, type RouterLogger } from "./router/index.js";
@@ -81,6 +85,39 @@ export interface App {
 }
 
 /**
+ * Key changes also make budgets forget what they counted for those keys and teams — here and, through the
+ * notices from other instances, everywhere — so that a spend reset or a new budget takes effect at once.
+ */
+function forgettingBudgets(changes: KeyChanges, budgets: Budgets): KeyChanges {
+  const forget = (change: KeyChange): void => {
+    if ("tokens" in change) for (const token of change.tokens) budgets.forget("key", token);
+    else budgets.forget("team", change.team);
+  };
+  if (changes instanceof RedisKeyChanges) changes.on("change", forget);
+  return {
+    keysChanged(tokens) {
+      forget({ tokens: [...tokens] });
+      changes.keysChanged(tokens);
+    },
+    teamChanged(team) {
+      forget({ team });
+      changes.teamChanged(team);
+    },
+    ready: () => changes.ready(),
+    notified: () => changes.notified(),
+    close: () => changes.close(),
+  };
+}
+
+/** A virtual key's `allowed_cache_controls`; none listed (or another caller): every control is allowed. */
+function keyCacheControls(request: FastifyRequest): ReturnType<AllowedCacheControls> {
+  const principal = request.principal;
+  if (principal?.kind !== "virtual") return undefined;
+  const allowed = principal.key.record.allowed_cache_controls;
+  return allowed.length === 0 ? undefined : new Set(allowed.filter(isCacheControlName));
+}
+
+/**
  * The most a request to a model may cost, reserved against budgets before it is routed: on the dearest
  * deployment of its group, since any of them may answer it.
  */
@@ -138,11 +175,26 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
   const cache =
     settings.cache === undefined
       ? undefined
-      : createEmbeddingCache(settings.cache, { logger, resolver, deployments: settings.deployments, ...deps.cache });
+      : createEmbeddingCache(settings.cache, {
+          logger,
+          resolver,
+          deployments: settings.deployments,
+          allowedControls: keyCacheControls,
+          ...deps.cache,
+        });
+  const keys = deps.store === undefined ? undefined : new KeyCache(deps.store, { logger });
+  const keyChanges = keys === undefined ? undefined : forgettingBudgets(createKeyChanges(keys, settings.redis, { logger }), budgets);
   const pipeline: Pipeline = {
     parse: { dropParams: settings.dropParams, allowClientCredentials: settings.allowClientCredentials },
     admit: deps.admit ?? [],
     dispatcher,
+    groupOf: (model) => {
+      try {
+        return resolver.resolve(model).group;
+      } catch {
+        return undefined; // an unknown model: the access check judges the name alone, then dispatch answers its 404
+      }
+    },
     accounting: {
       limiter,
       budgets,
@@ -170,19 +222,20 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
     genReqId: requestId,
   });
   app.decorateRequest("trace", null);
+  app.decorateRequest("principal", null);
   await app.register(multipart, { throwFileSizeLimit: true });
 
   // Counted so that a graceful stop knows when every answer is out: a keep-alive connection can outlive its
   // request, and waiting on connections instead would wait for clients to hang up.
   let active = 0;
   let closing = false;
-  const authenticate = authenticator(settings.masterKey);
+  const authenticate = authenticator(settings.masterKey, keys);
   app.addHook("onRequest", async (request, reply) => {
     active++;
     reply.raw.once("close", () => active--);
     reply.header("x-request-id", request.id);
     checkProtocol(request, closing);
-    authenticate(request);
+    await authenticate(request);
   });
   const declaredLimits = { bodyLimitBytes: server.bodyLimitBytes, ...formDeclaredLimit(settings.uploads) };
   app.addHook("preParsing", async (request, reply) => continueIfExpected(request, reply, declaredLimits));
@@ -204,6 +257,7 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
   registerOperationRoute(app, pipeline, textCompletionRoute(chatDeps));
   hostedImageRoutes(app, images);
   modelRoutes(app, resolver, settings.modelInfo, reachedModels(router.router, router.health));
+  adminRoutes(app, { store: deps.store, notifier: keyChanges ?? NO_KEY_CHANGES });
   const stateDescription = deps.stateDescription ?? "in-process (one instance)";
   healthRoutes(app, healthReport(router.router, router.health), {
     router: () => stateDescription,
@@ -217,7 +271,7 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
     app,
     router,
     async ready() {
-      await Promise.all([router.ready(), limiter.ready(), budgets.ready(), cache?.ready()]);
+      await Promise.all([router.ready(), limiter.ready(), budgets.ready(), cache?.ready(), keyChanges?.ready()]);
     },
     limiter,
     activeRequests: () => active,
@@ -225,7 +279,7 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
       closing = true;
       clearInterval(sweeper);
       await app.close();
-      await Promise.all([router.close(), limiter.close(), budgets.close(), cache?.close()]);
+      await Promise.all([router.close(), limiter.close(), budgets.close(), cache?.close(), keyChanges?.close()]);
     },
   };
 }

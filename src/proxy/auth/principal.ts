@@ -16,6 +16,11 @@ export interface VirtualKey {
 
 export type Principal = { kind: "open" } | { kind: "master" } | { kind: "virtual"; key: VirtualKey };
 
+/** Anyone, on a proxy without a master key. */
+export const OPEN: Principal = Object.freeze({ kind: "open" });
+/** The operator. */
+export const MASTER: Principal = Object.freeze({ kind: "master" });
+
 declare module "fastify" {
   interface FastifyRequest {
     /** Set by the authenticate stage on every route that is not public; null before it runs. */

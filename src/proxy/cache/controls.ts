@@ -40,7 +40,7 @@ function invalid(message: string): BadRequestError {
   return new BadRequestError(message, { param: "cache", code: "invalid_cache_control" });
 }
 
-function isName(key: string): key is CacheControlName {
+export function isCacheControlName(key: string): key is CacheControlName {
   return (NAMES as readonly string[]).includes(key);
 }
 
@@ -51,7 +51,7 @@ function bodyControls(value: unknown): AskedControls {
     throw invalid('cache must be an object such as {"no-cache": true, "no-store": true, "ttl": 600, "namespace": "team-a"}.');
   }
   for (const [key, setting] of Object.entries(value as Record<string, unknown>)) {
-    if (!isName(key)) throw invalid(`cache.${key} is not a cache control xgate knows; use ${NAMES.map((name) => `"${name}"`).join(", ")}.`);
+    if (!isCacheControlName(key)) throw invalid(`cache.${key} is not a cache control xgate knows; use ${NAMES.map((name) => `"${name}"`).join(", ")}.`);
     if (key === "ttl") {
       if (typeof setting !== "number" || !Number.isFinite(setting) || setting <= 0) throw invalid("cache.ttl must be a number of seconds above 0.");
       asked.ttl = setting;

@@ -16,6 +16,7 @@ import type { CacheSettings } from "./settings.js";
 import type { CacheStore } from "./store.js";
 
 export type { AllowedCacheControls, CacheControlName } from "./controls.js";
+export { isCacheControlName } from "./controls.js";
 
 /**
  * A backstop for the cache's Redis commands: reads have their own, shorter bound (redis-store.ts); this one

@@ -157,7 +157,8 @@ export function installErrorHandlers(app: FastifyInstance, logger: Logger, limit
         404,
         `No route ${request.method} ${request.url.split("?")[0]}. xgate serves POST /v1/embeddings, /v1/images/generations, ` +
           "/v1/images/edits, /v1/rerank, /v1/chat/completions, /v1/completions, /v1/audio/transcriptions, /v1/audio/translations, " +
-          "/v1/audio/speech and GET /v1/models, /model/info, /health.",
+          "/v1/audio/speech and GET /v1/models, /model/info, /health; with a master key, the admin routes /key/*, /team/*, " +
+          "/spend/logs and /global/spend.",
         "route_not_found",
         null,
       ),

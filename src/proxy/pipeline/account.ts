@@ -101,9 +101,10 @@ export class RequestAccount {
   /**
    * Checks the request against its key's and team's budgets (reserving its estimated cost) and limits
    * (counting it); throws the 429 of the first that refuses it, having given back what the others took.
-   * `estimate` is called only when a budget or a `tpm_limit` needs it: counting tokens costs CPU.
+   * `model`: where it goes (a key alias resolved). `estimate` is called only when a budget or a `tpm_limit`
+   * needs it: counting tokens costs CPU.
    */
-  async admit(estimate: () => UsageEstimate): Promise<void> {
+  async admit(model: string, estimate: () => UsageEstimate): Promise<void> {
     const principal = this.principal;
     if (principal.kind !== "virtual") return;
     const { record, team, readAt } = principal.key;
@@ -113,7 +114,7 @@ export class RequestAccount {
     const [keyScope] = budgets;
     if (keyScope !== undefined) this.keyBudget = budgetKey(keyScope);
     const budgeted = budgets.some((scope) => scope.maxBudget !== undefined);
-    this.hold = await admitBudgets(this.deps.budgets, budgets, budgeted ? this.deps.estimateCost(this.model, usageEstimate()) : 0);
+    this.hold = await admitBudgets(this.deps.budgets, budgets, budgeted ? this.deps.estimateCost(model, usageEstimate()) : 0);
     const soft = this.hold.softExceeded;
     if (soft !== undefined) {
       this.reply.header("x-xgate-soft-budget-exceeded", soft.kind);

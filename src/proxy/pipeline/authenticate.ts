@@ -12,7 +12,7 @@
 import type { FastifyRequest } from "fastify";
 import { missingKey, unknownKey } from "../auth/errors.js";
 import { keyDigest, keyFromHeaders, masterKeyMatch } from "../auth/master-key.js";
-import type { Principal, VirtualKey } from "../auth/principal.js";
+import { MASTER, OPEN, type VirtualKey } from "../auth/principal.js";
 import { checkVirtualKey } from "../auth/virtual-key.js";
 import type { KeyCache } from "../keys/cache.js";
 import { looksLikeVirtualKey } from "../keys/tokens.js";
@@ -24,8 +24,6 @@ declare module "fastify" {
   }
 }
 
-const OPEN: Principal = Object.freeze({ kind: "open" });
-const MASTER: Principal = Object.freeze({ kind: "master" });
 
 /** Sets `request.principal`, or throws the 401 (or, when the key store fails, the 503) that refuses the request. */
 export type Authenticate = (request: FastifyRequest) => void | Promise<void>;

@@ -11,6 +11,8 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Operation } from "../../operations/index.js";
+import { OPEN, type Principal } from "../auth/principal.js";
+import { assertModelAccess, resolveKeyAlias } from "../auth/virtual-key.js";
 import { clientGoneSignal } from "../http/client-gone.js";
 import { type AccountingDeps, RequestAccount } from "./account.js";
 import type { UsageEstimate } from "../spend/cost.js";
@@ -77,6 +79,23 @@ export interface Pipeline {
   admit: readonly Admission[];
   dispatcher: Dispatcher;
   accounting: AccountingDeps;
+  /** The model group a name resolves to; undefined for a name no deployment serves. */
+  groupOf(model: string): string | undefined;
+}
+
+/**
+ * The model a request goes to: the target of its virtual key's alias for the name asked, if it has one —
+ * once the key is found to be allowed that model (a 401 naming the models it may use otherwise).
+ */
+function keyModel(pipeline: Pipeline, principal: Principal, asked: string): string {
+  const routed = resolveKeyAlias(principal, asked);
+  if (principal.kind === "virtual") assertModelAccess(principal, asked, pipeline.groupOf(routed));
+  return routed;
+}
+
+/** The model the client named, before a key alias replaced it. */
+function asked(parsed: ParsedRequest<unknown>): string {
+  return parsed.asked ?? parsed.model;
 }
 
 async function handle<Request, Result extends Answer, Answer>(
@@ -93,12 +112,14 @@ async function handle<Request, Result extends Answer, Answer>(
     input = await route.read(request);
     parsed = parseRequest(route.operation, input.fields, input.files, pipeline.parse);
     account.parsed(parsed.model, input.fields.user);
+    const routed = keyModel(pipeline, request.principal ?? OPEN, asked(parsed));
+    if (routed !== parsed.model) parsed = { ...parsed, model: routed, asked: parsed.model };
     if (route.admit !== undefined) await route.admit(parsed, request);
     for (const admit of pipeline.admit) await admit(parsed, request);
     const trace = (request.trace ??= {});
-    trace.model = parsed.model;
+    trace.model = asked(parsed);
     const typed = parsed.request;
-    await account.admit(() => ({ promptTokens: route.operation.estimateTokens?.(typed) ?? 0, ...route.estimate?.(typed) }));
+    await account.admit(parsed.model, () => ({ promptTokens: route.operation.estimateTokens?.(typed) ?? 0, ...route.estimate?.(typed) }));
     const sent = route.upstreamRequest === undefined ? parsed : { ...parsed, request: route.upstreamRequest(parsed.request) };
     const cached = await route.cache?.(sent, request, reply);
     if (cached !== undefined && "answer" in cached) {
@@ -119,7 +140,8 @@ async function handle<Request, Result extends Answer, Answer>(
     await input?.release?.();
   }
   try {
-    return await route.respond(result, parsed, request, reply, account);
+    // The answer names the model as the client asked for it, a key alias included.
+    return await route.respond(result, { ...parsed, model: asked(parsed) }, request, reply, account);
   } catch (error) {
     account.fail(error);
     throw error;

@@ -35,8 +35,10 @@ export interface ClientConnection {
 }
 
 export interface ParsedRequest<Request> {
-  /** The model the client asked for, as it asked. */
+  /** The model the request goes to: the client's, or what its key's alias for it names. */
   model: string;
+  /** The model the client asked for, when a key alias replaced it in `model`. */
+  asked?: string;
   request: Request;
   /** The client asked to drop unsupported parameters (or the config does). */
   dropParams: boolean;

@@ -1,4 +1,5 @@
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { modelsFor } from "../auth/virtual-key.js";
 import type { ModelResolver } from "../model-resolver.js";
 import type { ModelInfoEntry } from "../settings.js";
 
@@ -23,15 +24,16 @@ export function modelRoutes(
 ): void {
   const created = Math.floor(Date.now() / 1000);
   const named = resolver.publicNames().map((id) => ({ id, object: "model", created, owned_by: "xgate" }));
-  const fixed = { object: "list", data: named };
-  const list = async (): Promise<unknown> => {
-    if (reached === undefined) return fixed;
+  const all = async (): Promise<ReadonlyArray<{ id: string }>> => {
+    if (reached === undefined) return named;
     const names = new Set(named.map((m) => m.id));
     const more = (await reached())
       .filter((model) => !names.has(model.id))
       .map(({ id, model_type, model_ability }) => ({ id, object: "model", created, owned_by: "xgate", model_type, model_ability }));
-    return { object: "list", data: [...named, ...more] };
+    return [...named, ...more];
   };
+  // A virtual key sees only the models it may call, and its own aliases.
+  const list = async (request: FastifyRequest): Promise<unknown> => ({ object: "list", data: modelsFor(request.principal, await all()) });
   for (const url of ["/v1/models", "/models"]) app.get(url, list);
   for (const url of ["/model/info", "/v1/model/info"]) app.get(url, async () => ({ data: modelInfo }));
 }
