@@ -160,6 +160,8 @@ export class RequestAccount {
       this.keySpendHeader(spend);
     }
     if (usage.images !== undefined) this.metadata.images = usage.images.count;
+    const cacheHits = this.request.trace?.cacheHits;
+    if (cacheHits !== undefined) this.metadata.cache_hits = cacheHits;
     if (usage.estimated === true) this.metadata.tokens_estimated = true;
     this.record("success", cost, usage);
   }
