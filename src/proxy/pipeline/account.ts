@@ -115,6 +115,8 @@ export class RequestAccount {
     if (keyScope !== undefined) this.keyBudget = budgetKey(keyScope);
     const budgeted = budgets.some((scope) => scope.maxBudget !== undefined);
     this.hold = await admitBudgets(this.deps.budgets, budgets, budgeted ? this.deps.estimateCost(model, usageEstimate()) : 0);
+    // Said on every answer, a cache's included: the spend before this request, which a whole answer updates.
+    this.keySpendHeader(this.hold.spend);
     const soft = this.hold.softExceeded;
     if (soft !== undefined) {
       this.reply.header("x-xgate-soft-budget-exceeded", soft.kind);
@@ -125,6 +127,7 @@ export class RequestAccount {
     const needsTokens = limited.some((scope) => scope.limits.tpm !== undefined);
     try {
       this.ticket = await admitLimits(this.deps.limiter, limited, needsTokens ? usageEstimate().promptTokens + (usageEstimate().maxCompletionTokens ?? 0) : 0);
+      this.reply.headers(rateLimitHeaders([this.ticket.quota]));
     } catch (error) {
       this.hold.release();
       this.hold = undefined;
@@ -135,9 +138,8 @@ export class RequestAccount {
   /** Notes which deployment answered: its prices make the cost. */
   answeredBy(outcome: Dispatched<unknown>): void {
     this.dispatched = outcome;
+    // The tightest of the key's, the team's and the model group's limits.
     if (this.ticket !== undefined) this.reply.headers(rateLimitHeaders([outcome.quota, this.ticket.quota]));
-    // A stream's headers go before its cost is known: the spend before this request, which a whole answer updates.
-    this.keySpendHeader(this.hold?.spend);
   }
 
   private keySpendHeader(spend: ReadonlyMap<string, number> | undefined): void {
