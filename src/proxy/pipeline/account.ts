@@ -11,7 +11,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Readable } from "node:stream";
 import { APIError } from "../../errors.js";
-import type { Principal } from "../auth/principal.js";
+import { OPEN, type Principal } from "../auth/principal.js";
 import { admitBudgets, type BudgetHold, budgetKey, type Budgets, budgetScopes, type BudgetScope } from "../budgets/index.js";
 import { admitLimits, type Limiter, limitScopes, rateLimitHeaders, type Ticket } from "../limits/index.js";
 import { costOf, type Usage, type UsageEstimate } from "../spend/cost.js";
@@ -89,7 +89,7 @@ export class RequestAccount {
   }
 
   private get principal(): Principal {
-    return this.request.principal ?? { kind: "open" };
+    return this.request.principal ?? OPEN;
   }
 
   /** The request as parsed: the model as asked, and the client's `user`. */
