@@ -9,6 +9,7 @@
  * let go. Failures are counted, and logged at most once a minute with the count since the last line.
  */
 import type { Redis } from "ioredis";
+import { connectionOutcome } from "../kv/redis.js";
 import type { Clock } from "../router/clock.js";
 import type { CacheEntry, CacheStore } from "./store.js";
 
@@ -136,13 +137,7 @@ export class RedisCacheStore implements CacheStore {
 
   async ready(): Promise<void> {
     if (this.redis.status === "ready") return;
-    await new Promise<void>((resolve) => {
-      const settle = (): void => {
-        this.redis.off("ready", settle).off("error", settle).off("end", settle);
-        resolve();
-      };
-      this.redis.once("ready", settle).once("error", settle).once("end", settle);
-    });
+    await connectionOutcome(this.redis);
   }
 
   async close(): Promise<void> {
