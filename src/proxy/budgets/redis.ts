@@ -22,6 +22,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
+import { execAll } from "../kv/redis.js";
 import { RedisFallback } from "../kv/redis-fallback.js";
 import { DEFAULT_LEASE_MS } from "../limits/redis.js";
 import { type Clock, systemClock } from "../router/clock.js";
@@ -84,7 +85,7 @@ export class RedisBudgets implements Budgets {
   private holds = 0;
   /** The last settle sequence sent. */
   private sent = 0;
-  /** Whether counting is in Redis now; else in `local`. */
+  /** Whether counting is in Redis now (else in `local`); renews the leases and runs the bookkeeping. */
   private readonly fallback: RedisFallback;
   /** The keys of the holds reserved in Redis and not yet over, by hold. */
   private readonly held = new Map<string, string[]>();
@@ -94,8 +95,6 @@ export class RedisBudgets implements Budgets {
   private readonly gathering = new Map<string, Settle>();
   /** By `budgetKey`: counts to delete once Redis answers again. */
   private readonly forgotten = new Map<string, [string, string]>();
-  private readonly pending = new Set<Promise<void>>();
-  private cancelRenewal: (() => void) | undefined;
   private closed = false;
 
   constructor(
@@ -120,10 +119,9 @@ export class RedisBudgets implements Budgets {
         outageAs: "counts spend against budgets on its own",
       },
       catchUp: () => this.catchUp(),
-      // Leases of requests that ran through the outage are renewed at once, in case they ran out meanwhile.
-      onShared: () => this.renew(),
+      renew: () => this.renew(),
+      renewEveryMs: this.leaseMs / 3,
     });
-    this.renewLater();
   }
 
   async reserve(scopes: readonly BudgetScope[], estimatedCost: number): Promise<BudgetAdmission> {
@@ -190,7 +188,7 @@ export class RedisBudgets implements Budgets {
       this.forgotten.set(key, keys);
       return;
     }
-    this.background(
+    this.fallback.background(
       this.redis.del(...keys).then(() => undefined),
       () => this.forgotten.set(key, keys),
     );
@@ -207,9 +205,7 @@ export class RedisBudgets implements Budgets {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.fallback.close();
-    this.cancelRenewal?.();
-    await Promise.all(this.pending);
+    await this.fallback.close();
     // Requests cut off by the shutdown give their reservations back now rather than when their lease runs out.
     if (this.held.size > 0 && this.redis.status === "ready") {
       const pipeline = this.redis.pipeline();
@@ -262,7 +258,7 @@ export class RedisBudgets implements Budgets {
       if (cost !== undefined) this.local.recordSettled(scopes, cost);
       const settle: Settle = { keys: this.keysOf(budgeted), hold: id, cost: cost === undefined ? undefined : amountOf(cost) };
       // Away: the settle waits for Redis (the reservation there runs out with its lease if Redis stays away).
-      if (this.fallback.shared) this.background(this.send(settle), () => this.unsent.add(settle));
+      if (this.fallback.shared) this.fallback.background(this.send(settle), () => this.unsent.add(settle));
       else this.unsent.add(settle);
       return answer;
     };
@@ -283,7 +279,7 @@ export class RedisBudgets implements Budgets {
     if (amount === 0 || scopes.length === 0) return;
     if (this.fallback.shared) {
       const settle: Settle = { keys: this.keysOf(scopes), hold: "", cost: amount };
-      this.background(this.send(settle), () => this.unsent.add(settle));
+      this.fallback.background(this.send(settle), () => this.unsent.add(settle));
       return;
     }
     for (const scope of scopes) {
@@ -320,18 +316,6 @@ export class RedisBudgets implements Budgets {
     }
   }
 
-  private renewLater(): void {
-    if (this.closed) return;
-    this.cancelRenewal = this.clock.setTimer(
-      this.leaseMs / 3,
-      () => {
-        this.renew();
-        this.renewLater();
-      },
-      { unref: true },
-    );
-  }
-
   /** Extends the leases of this instance's holds, and keeps their counts alive (a lease Redis dropped stays dropped). */
   private renew(): void {
     if (this.held.size === 0 || this.redis.status !== "ready") return;
@@ -343,21 +327,6 @@ export class RedisBudgets implements Budgets {
         pipeline.zadd(leases, "XX", expiry, hold).pexpire(leases, this.idleMs).pexpire(hash, this.idleMs);
       }
     }
-    this.background(
-      pipeline.exec().then((results) => {
-        const failed = results?.find(([error]) => error !== null);
-        if (failed) throw failed[0];
-      }),
-    );
-  }
-
-  /** Bookkeeping no request waits for; a failure means Redis is away. */
-  private background(operation: Promise<void>, onFailure?: () => void): void {
-    const guarded = operation.catch((error: unknown) => {
-      onFailure?.();
-      this.fallback.fellBack(error);
-    });
-    this.pending.add(guarded);
-    void guarded.finally(() => this.pending.delete(guarded));
+    this.fallback.background(execAll(pipeline));
   }
 }

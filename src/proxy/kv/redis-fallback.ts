@@ -6,6 +6,9 @@
  * once, and starts a probe that PINGs every PROBE_MS until Redis answers. The user may then bring Redis up to
  * date (`catchUp`) before sharing is on again, which is logged once too; `state()` says which it is, for
  * `/health/readiness`.
+ *
+ * Both hold leases in Redis for the requests they admitted, renewed here on a timer (`renew`), and both do
+ * bookkeeping no request waits for (`background`), which `close()` waits for.
  */
 import type { Redis } from "ioredis";
 import type { Clock } from "../router/clock.js";
@@ -37,8 +40,12 @@ export interface RedisFallbackOptions {
   wording: FallbackWording;
   /** Brings Redis up to date with what happened while it was away, before it is shared again; a failure means it is still away. */
   catchUp?: () => Promise<void>;
-  /** Runs each time sharing is on again. */
-  onShared?: () => void;
+  /**
+   * Renews the user's leases: every `renewEveryMs`, and at once each time sharing is on again, in case the
+   * leases of requests that ran through the outage ran out meanwhile.
+   */
+  renew: () => void;
+  renewEveryMs: number;
 }
 
 /** Where the counts are now; the limiter's and the budgets' states, when Redis is configured. */
@@ -56,6 +63,8 @@ export class RedisFallback {
   private sharing = false;
   private outage: { since: number; reason: string } | undefined;
   private cancelProbe: (() => void) | undefined;
+  private cancelRenewal: (() => void) | undefined;
+  private readonly pending = new Set<Promise<void>>();
   /** The probe under way, which a caller of `ready()` waits for too. */
   private probing: Promise<void> | undefined;
   private closed = false;
@@ -66,6 +75,7 @@ export class RedisFallback {
   ) {
     redis.on("ready", this.onReady);
     if (redis.status === "ready") this.onReady();
+    this.renewLater();
   }
 
   get shared(): boolean {
@@ -105,11 +115,23 @@ export class RedisFallback {
     this.probeLater();
   }
 
-  /** Stops probing; failures reported from now on are not logged. */
-  close(): void {
+  /** Bookkeeping no request waits for; a failure means Redis is away, after `onFailure` has kept what it must. */
+  background(operation: Promise<void>, onFailure?: () => void): void {
+    const guarded = operation.catch((error: unknown) => {
+      onFailure?.();
+      this.fellBack(error);
+    });
+    this.pending.add(guarded);
+    void guarded.finally(() => this.pending.delete(guarded));
+  }
+
+  /** Stops probing and renewing, and waits for the bookkeeping under way; failures from now on are not logged. */
+  async close(): Promise<void> {
     this.closed = true;
     this.redis.off("ready", this.onReady);
+    this.cancelRenewal?.();
     this.cancelProbe?.();
+    await Promise.all(this.pending);
   }
 
   private readonly onReady = (): void => {
@@ -144,7 +166,7 @@ export class RedisFallback {
     if (outage !== undefined) {
       this.options.logger.info({ redis: this.options.where, down_ms: this.options.clock.now() - outage.since }, this.options.wording.back);
     }
-    this.options.onShared?.();
+    this.options.renew();
   }
 
   private probeLater(): void {
@@ -154,6 +176,18 @@ export class RedisFallback {
       () => {
         this.cancelProbe = undefined;
         void this.probe();
+      },
+      { unref: true },
+    );
+  }
+
+  private renewLater(): void {
+    if (this.closed) return;
+    this.cancelRenewal = this.options.clock.setTimer(
+      this.options.renewEveryMs,
+      () => {
+        this.options.renew();
+        this.renewLater();
       },
       { unref: true },
     );

@@ -5,7 +5,7 @@
  * slow, they fail after the caller's command timeout. ioredis keeps reconnecting in the background, and
  * each user decides how it goes on without Redis meanwhile (limits and budgets: redis-fallback.ts).
  */
-import { Redis, type RedisOptions } from "ioredis";
+import { type ChainableCommander, Redis, type RedisOptions } from "ioredis";
 
 /** Where a Redis is: a `redis://` or `rediss://` URL, or a host, port and optional password. */
 export type RedisConnection = { url: string } | { host: string; port: number; password: string | undefined };
@@ -57,4 +57,11 @@ export function connectionOutcome(redis: Redis): Promise<Error | undefined> {
     redis.once("error", settle);
     redis.once("end", onEnd);
   });
+}
+
+/** Runs the pipeline, failing with its first command's error as a single command would. */
+export async function execAll(pipeline: ChainableCommander): Promise<void> {
+  const results = await pipeline.exec();
+  const failed = results?.find(([error]) => error !== null);
+  if (failed) throw failed[0];
 }

@@ -14,6 +14,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
+import { execAll } from "../kv/redis.js";
 import { RedisFallback } from "../kv/redis-fallback.js";
 import { type Clock, systemClock } from "../router/clock.js";
 import { type RouterLogger, silentLogger } from "../router/logger.js";
@@ -63,13 +64,11 @@ export class RedisLimiter implements Limiter {
   private readonly local: MemoryLimiter;
   private readonly clock: Clock;
   private readonly leaseMs: number;
-  /** Whether counting is in Redis now; else in `local`. */
+  /** Whether counting is in Redis now (else in `local`); renews the leases and runs the bookkeeping. */
   private readonly fallback: RedisFallback;
   private sequence = 0;
   /** Slot keys of the tickets admitted in Redis and not yet done, by ticket. */
   private readonly held = new Map<string, string[]>();
-  private readonly pending = new Set<Promise<void>>();
-  private cancelRenewal: (() => void) | undefined;
   private closed = false;
 
   constructor(
@@ -93,10 +92,9 @@ export class RedisLimiter implements Limiter {
         aloneAs: "counts on its own",
         outageAs: "counts on its own",
       },
-      // Leases of requests that ran through the outage are renewed at once, in case they ran out meanwhile.
-      onShared: () => this.renew(),
+      renew: () => this.renew(),
+      renewEveryMs: this.leaseMs / 3,
     });
-    this.renewLater();
   }
 
   async admit(scopes: readonly Scope[], estimatedTokens: number): Promise<Admission> {
@@ -173,9 +171,7 @@ export class RedisLimiter implements Limiter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.fallback.close();
-    this.cancelRenewal?.();
-    await Promise.all(this.pending);
+    await this.fallback.close();
     // Requests cut off by the shutdown give their slots back now rather than when their lease runs out.
     if (this.held.size > 0 && this.redis.status === "ready") {
       const pipeline = this.redis.pipeline();
@@ -206,7 +202,7 @@ export class RedisLimiter implements Limiter {
       this.held.delete(id);
       const args = holds.flatMap((hold) => [requestsOf(hold), tokensOf(hold), hold.slot ? 1 : 0]);
       const scopes = holds.map((hold) => hold.scope);
-      this.background(
+      this.fallback.background(
         this.redis
           .xgateLimitSettle(scopes.length * 2, ...this.keysOf(scopes), this.clock.now(), BUCKET_MS, SPAN_BUCKETS, id, bucket, ...args)
           .then(() => undefined),
@@ -228,37 +224,13 @@ export class RedisLimiter implements Limiter {
     };
   }
 
-  private renewLater(): void {
-    if (this.closed) return;
-    this.cancelRenewal = this.clock.setTimer(
-      this.leaseMs / 3,
-      () => {
-        this.renew();
-        this.renewLater();
-      },
-      { unref: true },
-    );
-  }
-
   /** Extends the leases of this instance's slots (re-adding any that Redis lost). */
   private renew(): void {
     if (this.held.size === 0 || this.redis.status !== "ready") return;
     const expiry = this.clock.now() + this.leaseMs;
     const pipeline = this.redis.pipeline();
     for (const [ticket, keys] of this.held) for (const key of keys) pipeline.zadd(key, expiry, ticket).pexpire(key, this.leaseMs);
-    this.background(
-      pipeline.exec().then((results) => {
-        const failed = results?.find(([error]) => error !== null);
-        if (failed) throw failed[0];
-      }),
-    );
-  }
-
-  /** Bookkeeping no request waits for; a failure means Redis is away. */
-  private background(operation: Promise<void>): void {
-    const guarded = operation.catch((error: unknown) => this.fallback.fellBack(error));
-    this.pending.add(guarded);
-    void guarded.finally(() => this.pending.delete(guarded));
+    this.fallback.background(execAll(pipeline));
   }
 }
 
