@@ -8,7 +8,7 @@
  * // …serve the request; when it is over:
  * const spend = hold.settle(costOf(pricing, usage)); // or hold.release() if it was never served
  */
-import { connectRedis, type RedisConnection } from "../kv/redis.js";
+import { connectRedis, type RedisConnection, redisAddress } from "../kv/redis.js";
 import type { Clock } from "../router/clock.js";
 import type { RouterLogger } from "../router/logger.js";
 import { budgetExceeded } from "./errors.js";
@@ -50,16 +50,6 @@ export interface CreateBudgetsOptions {
   commitMemoryMs?: number;
 }
 
-/** Where a connection points, without its password: for the log and readiness. */
-function whereOf(connection: RedisConnection): string {
-  if (!("url" in connection)) return `${connection.host}:${connection.port}`;
-  try {
-    return new URL(connection.url).host;
-  } catch {
-    return "the configured URL";
-  }
-}
-
 /** The budgets the settings call for: shared through Redis when they name one, else this process's own. */
 export function createBudgets(connection: RedisConnection | undefined, options: CreateBudgetsOptions = {}): Budgets {
   const common = {
@@ -71,7 +61,7 @@ export function createBudgets(connection: RedisConnection | undefined, options: 
   return new RedisBudgets(redis, {
     ...common,
     namespace: options.namespace ?? DEFAULT_NAMESPACE,
-    where: whereOf(connection),
+    where: redisAddress(connection),
     ownsConnection: true,
     ...(options.logger && { logger: options.logger }),
   });

@@ -11,8 +11,9 @@
  *
  * It never waits long: the connection fails a command at once while disconnected and after a short
  * timeout while slow (see createBudgets), and this instance then counts on its own — logged once, shown by
- * `/health/readiness` — until a probe finds Redis answering again. What it settled meanwhile is added to the
- * shared counts when Redis is back (when they survived), and scopes forgotten meanwhile are deleted there.
+ * `/health/readiness` — until a probe finds Redis answering again (kv/redis-fallback.ts). What it settled
+ * meanwhile is added to the shared counts when Redis is back (when they survived), and scopes forgotten
+ * meanwhile are deleted there.
  * A settle whose command failed is sent again, and a command that timed out may still have run: settles
  * carry this instance's sequence numbers, so that a count takes each once (redis-scripts.ts).
  *
@@ -21,6 +22,8 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
+import { execAll } from "../kv/redis.js";
+import { RedisFallback } from "../kv/redis-fallback.js";
 import { DEFAULT_LEASE_MS } from "../limits/redis.js";
 import { type Clock, systemClock } from "../router/clock.js";
 import { type RouterLogger, silentLogger } from "../router/logger.js";
@@ -42,8 +45,6 @@ import {
 export { DEFAULT_LEASE_MS };
 /** How long a scope's count outlives its last use; well past a lease, so that counts outlive the requests they hold. */
 export const DEFAULT_IDLE_MS = 10 * 60_000;
-/** While Redis is away, how often to ask whether it is back. */
-const PROBE_MS = 1_000;
 
 export interface RedisBudgetsOptions {
   /** Prefix of every key, e.g. `xgate:budgets:`. */
@@ -75,23 +76,17 @@ function sendingOrder(settle: Settle): number {
   return settle.sequence ?? Number.MAX_SAFE_INTEGER;
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 export class RedisBudgets implements Budgets {
   readonly instanceId = randomUUID();
   private readonly local: MemoryBudgets;
   private readonly clock: Clock;
-  private readonly logger: RouterLogger;
   private readonly leaseMs: number;
   private readonly idleMs: number;
   private holds = 0;
   /** The last settle sequence sent. */
   private sent = 0;
-  /** Counting in Redis now; else in `local`. */
-  private shared = false;
-  private outage: { since: number; reason: string } | undefined;
+  /** Whether counting is in Redis now (else in `local`); renews the leases and runs the bookkeeping. */
+  private readonly fallback: RedisFallback;
   /** The keys of the holds reserved in Redis and not yet over, by hold. */
   private readonly held = new Map<string, string[]>();
   /** Settles to send once Redis answers again, oldest first. */
@@ -100,11 +95,6 @@ export class RedisBudgets implements Budgets {
   private readonly gathering = new Map<string, Settle>();
   /** By `budgetKey`: counts to delete once Redis answers again. */
   private readonly forgotten = new Map<string, [string, string]>();
-  private readonly pending = new Set<Promise<void>>();
-  private cancelRenewal: (() => void) | undefined;
-  private cancelProbe: (() => void) | undefined;
-  /** The probe under way, which a caller of `ready()` waits for too. */
-  private probing: Promise<void> | undefined;
   private closed = false;
 
   constructor(
@@ -112,20 +102,31 @@ export class RedisBudgets implements Budgets {
     private readonly options: RedisBudgetsOptions,
   ) {
     this.clock = options.clock ?? systemClock;
-    this.logger = options.logger ?? silentLogger;
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     this.idleMs = options.idleMs ?? DEFAULT_IDLE_MS;
     this.local = new MemoryBudgets({ clock: this.clock, ...(options.commitMemoryMs !== undefined && { commitMemoryMs: options.commitMemoryMs }) });
     if (typeof redis.xgateBudgetReserve !== "function") redis.defineCommand("xgateBudgetReserve", { lua: RESERVE });
     if (typeof redis.xgateBudgetSettle !== "function") redis.defineCommand("xgateBudgetSettle", { lua: SETTLE });
-    redis.on("ready", this.onReady);
-    if (redis.status === "ready") this.onReady();
-    this.renewLater();
+    this.fallback = new RedisFallback(redis, {
+      where: options.where,
+      clock: this.clock,
+      logger: options.logger ?? silentLogger,
+      wording: {
+        away: "budgets: Redis is not answering; each instance counts spend against budgets on its own until it is back",
+        back: "budgets: Redis answers again; budgets are shared by every instance again",
+        sharedAs: "spend counted",
+        aloneAs: "counts spend on its own",
+        outageAs: "counts spend against budgets on its own",
+      },
+      catchUp: () => this.catchUp(),
+      renew: () => this.renew(),
+      renewEveryMs: this.leaseMs / 3,
+    });
   }
 
   async reserve(scopes: readonly BudgetScope[], estimatedCost: number): Promise<BudgetAdmission> {
     const budgeted = scopes.filter(isBudgeted);
-    if (!this.shared || budgeted.length === 0) return this.reserveLocally(scopes, budgeted, estimatedCost);
+    if (!this.fallback.shared || budgeted.length === 0) return this.reserveLocally(scopes, budgeted, estimatedCost);
     const now = this.clock.now();
     const hold = `${this.instanceId}:${++this.holds}`;
     // What this instance knows: the spend of unbudgeted scopes, and where a shared count of the others begins.
@@ -148,7 +149,7 @@ export class RedisBudgets implements Budgets {
         ...scopeArgs,
       );
     } catch (error) {
-      this.fellBack(error);
+      this.fallback.fellBack(error);
       return this.reserveLocally(scopes, budgeted, estimatedCost);
     }
     budgeted.forEach((scope, i) => spend.set(budgetKey(scope), Number(reply[2 + i * 2])));
@@ -183,60 +184,28 @@ export class RedisBudgets implements Budgets {
     if (gathered !== undefined) this.unsent.delete(gathered);
     this.gathering.delete(key);
     const keys = this.scopeKeys({ kind, id });
-    if (!this.shared) {
+    if (!this.fallback.shared) {
       this.forgotten.set(key, keys);
       return;
     }
-    this.background(
+    this.fallback.background(
       this.redis.del(...keys).then(() => undefined),
       () => this.forgotten.set(key, keys),
     );
   }
 
   state(): BudgetsState {
-    const where = `Redis (${this.options.where})`;
-    if (this.shared) return { mode: "shared", detail: `spend counted in ${where}, shared by every instance` };
-    if (this.outage === undefined) return { mode: "per-instance", detail: `${where} not connected yet: this instance counts spend on its own until it is` };
-    return {
-      mode: "per-instance",
-      detail:
-        `${where} not answering since ${new Date(this.outage.since).toISOString()} (${this.outage.reason}): ` +
-        "each instance counts spend against budgets on its own until it is back",
-    };
+    return this.fallback.state();
   }
 
-  /** Waits for the connection's first outcome: shared once Redis answers; otherwise said once in the log. */
-  async ready(): Promise<void> {
-    if (this.shared || this.closed) return;
-    if (this.redis.status !== "ready") {
-      const failure = await new Promise<Error | undefined>((resolve) => {
-        const settle = (error?: Error): void => {
-          this.redis.off("ready", onReady);
-          this.redis.off("error", settle);
-          this.redis.off("end", onEnd);
-          resolve(error);
-        };
-        const onReady = (): void => settle();
-        const onEnd = (): void => settle(new Error("Redis connection closed"));
-        this.redis.once("ready", onReady);
-        this.redis.once("error", settle);
-        this.redis.once("end", onEnd);
-      });
-      if (failure !== undefined) {
-        this.fellBack(failure);
-        return;
-      }
-    }
-    await this.probe();
+  ready(): Promise<void> {
+    return this.fallback.ready();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.redis.off("ready", this.onReady);
-    this.cancelRenewal?.();
-    this.cancelProbe?.();
-    await Promise.all(this.pending);
+    await this.fallback.close();
     // Requests cut off by the shutdown give their reservations back now rather than when their lease runs out.
     if (this.held.size > 0 && this.redis.status === "ready") {
       const pipeline = this.redis.pipeline();
@@ -289,7 +258,7 @@ export class RedisBudgets implements Budgets {
       if (cost !== undefined) this.local.recordSettled(scopes, cost);
       const settle: Settle = { keys: this.keysOf(budgeted), hold: id, cost: cost === undefined ? undefined : amountOf(cost) };
       // Away: the settle waits for Redis (the reservation there runs out with its lease if Redis stays away).
-      if (this.shared) this.background(this.send(settle), () => this.unsent.add(settle));
+      if (this.fallback.shared) this.fallback.background(this.send(settle), () => this.unsent.add(settle));
       else this.unsent.add(settle);
       return answer;
     };
@@ -308,9 +277,9 @@ export class RedisBudgets implements Budgets {
   private owe(scopes: readonly BudgetScope[], cost: number): void {
     const amount = amountOf(cost);
     if (amount === 0 || scopes.length === 0) return;
-    if (this.shared) {
+    if (this.fallback.shared) {
       const settle: Settle = { keys: this.keysOf(scopes), hold: "", cost: amount };
-      this.background(this.send(settle), () => this.unsent.add(settle));
+      this.fallback.background(this.send(settle), () => this.unsent.add(settle));
       return;
     }
     for (const scope of scopes) {
@@ -347,81 +316,6 @@ export class RedisBudgets implements Budgets {
     }
   }
 
-  /** Redis failed a command: count locally until a probe finds it back. Said once, not per request. */
-  private fellBack(error: unknown): void {
-    if (this.closed || (!this.shared && this.outage !== undefined)) return;
-    this.shared = false;
-    this.outage = { since: this.clock.now(), reason: messageOf(error) };
-    this.logger.warn(
-      { redis: this.options.where, err: { message: messageOf(error) } },
-      "budgets: Redis is not answering; each instance counts spend against budgets on its own until it is back",
-    );
-    this.probeLater();
-  }
-
-  private readonly onReady = (): void => {
-    void this.probe();
-  };
-
-  /** Shared again once Redis answers a PING within the connection's timeout, and has what it missed. */
-  private probe(): Promise<void> {
-    if (this.closed || this.shared) return Promise.resolve();
-    if (this.redis.status !== "ready") {
-      this.probeLater();
-      return Promise.resolve();
-    }
-    this.probing ??= this.reconnect().finally(() => {
-      this.probing = undefined;
-    });
-    return this.probing;
-  }
-
-  private async reconnect(): Promise<void> {
-    try {
-      await this.redis.ping();
-      await this.catchUp();
-    } catch (error) {
-      this.fellBack(error);
-      this.probeLater();
-      return;
-    }
-    const outage = this.outage;
-    this.shared = true;
-    this.outage = undefined;
-    if (outage !== undefined) {
-      this.logger.info(
-        { redis: this.options.where, down_ms: this.clock.now() - outage.since },
-        "budgets: Redis answers again; budgets are shared by every instance again",
-      );
-    }
-    // Leases of requests that ran through the outage are renewed at once, in case they ran out meanwhile.
-    this.renew();
-  }
-
-  private probeLater(): void {
-    if (this.closed || this.cancelProbe !== undefined) return;
-    this.cancelProbe = this.clock.setTimer(
-      PROBE_MS,
-      () => {
-        this.cancelProbe = undefined;
-        void this.probe();
-      },
-      { unref: true },
-    );
-  }
-
-  private renewLater(): void {
-    if (this.closed) return;
-    this.cancelRenewal = this.clock.setTimer(
-      this.leaseMs / 3,
-      () => {
-        this.renew();
-        this.renewLater();
-      },
-      { unref: true },
-    );
-  }
-
   /** Extends the leases of this instance's holds, and keeps their counts alive (a lease Redis dropped stays dropped). */
   private renew(): void {
     if (this.held.size === 0 || this.redis.status !== "ready") return;
@@ -433,21 +327,6 @@ export class RedisBudgets implements Budgets {
         pipeline.zadd(leases, "XX", expiry, hold).pexpire(leases, this.idleMs).pexpire(hash, this.idleMs);
       }
     }
-    this.background(
-      pipeline.exec().then((results) => {
-        const failed = results?.find(([error]) => error !== null);
-        if (failed) throw failed[0];
-      }),
-    );
-  }
-
-  /** Bookkeeping no request waits for; a failure means Redis is away. */
-  private background(operation: Promise<void>, onFailure?: () => void): void {
-    const guarded = operation.catch((error: unknown) => {
-      onFailure?.();
-      this.fellBack(error);
-    });
-    this.pending.add(guarded);
-    void guarded.finally(() => this.pending.delete(guarded));
+    this.fallback.background(execAll(pipeline));
   }
 }

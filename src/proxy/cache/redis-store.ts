@@ -9,7 +9,8 @@
  * let go. Failures are counted, and logged at most once a minute with the count since the last line.
  */
 import type { Redis } from "ioredis";
-import type { Clock } from "../router/clock.js";
+import { connectionOutcome } from "../kv/redis.js";
+import { type Clock, within } from "../router/clock.js";
 import type { CacheEntry, CacheStore } from "./store.js";
 
 /** A read of one key waits at most this long… */
@@ -28,23 +29,6 @@ const KEYS_PER_MGET = 256;
 export interface CacheLogger {
   warn(fields: Record<string, unknown>, message: string): void;
   info(fields: Record<string, unknown>, message: string): void;
-}
-
-/** Rejects when `promise` has not settled within `ms` on the clock. */
-function within<T>(promise: Promise<T>, ms: number, clock: Clock): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const cancel = clock.setTimer(ms, () => reject(new Error(`no answer within ${ms} ms`)), { unref: true });
-    promise.then(
-      (value) => {
-        cancel();
-        resolve(value);
-      },
-      (error: unknown) => {
-        cancel();
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
 }
 
 type PipelineResults = [error: Error | null, result: unknown][] | null;
@@ -76,7 +60,8 @@ export class RedisCacheStore implements CacheStore {
     for (let start = 0; start < keys.length; start += KEYS_PER_MGET) pipeline.mgetBuffer(keys.slice(start, start + KEYS_PER_MGET));
     let results: PipelineResults;
     try {
-      results = await within(pipeline.exec(), READ_BASE_MS + READ_PER_KEY_MS * keys.length, this.clock);
+      const ms = READ_BASE_MS + READ_PER_KEY_MS * keys.length;
+      results = await within(this.clock, pipeline.exec(), ms, () => new Error(`no answer within ${ms} ms`), { unref: true });
     } catch (error) {
       this.failed(error as Error);
       return nothing();
@@ -136,13 +121,7 @@ export class RedisCacheStore implements CacheStore {
 
   async ready(): Promise<void> {
     if (this.redis.status === "ready") return;
-    await new Promise<void>((resolve) => {
-      const settle = (): void => {
-        this.redis.off("ready", settle).off("error", settle).off("end", settle);
-        resolve();
-      };
-      this.redis.once("ready", settle).once("error", settle).once("end", settle);
-    });
+    await connectionOutcome(this.redis);
   }
 
   async close(): Promise<void> {

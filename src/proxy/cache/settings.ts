@@ -1,5 +1,5 @@
 /** The embedding cache as the settings resolve it from `litellm_settings.cache` and `cache_params`. */
-import type { RedisConnection } from "../kv/redis.js";
+import { type RedisConnection, redisAddress } from "../kv/redis.js";
 
 /** Where entries live: this process's memory, bounded in bytes, or a Redis every instance shares. */
 export type CacheStoreSettings = { type: "local"; maxBytes: number } | { type: "redis"; connection: RedisConnection };
@@ -20,8 +20,7 @@ export function describeCache(cache: CacheSettings | undefined, workers: number)
   if (cache === undefined) return "off (set litellm_settings.cache: true to cache embeddings)";
   const { store } = cache;
   if (store.type === "redis") {
-    const where = "url" in store.connection ? new URL(store.connection.url).host : `${store.connection.host}:${store.connection.port}`;
-    return `embeddings, in redis (${where}), shared by all instances`;
+    return `embeddings, in redis (${redisAddress(store.connection)}), shared by all instances`;
   }
   const mb = Math.round((store.maxBytes / (1024 * 1024)) * 10) / 10;
   return `embeddings, in memory (${mb} MB${workers > 1 ? " per worker" : ""}; set cache_params.type: redis to share)`;

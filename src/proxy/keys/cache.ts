@@ -24,7 +24,7 @@
  */
 import { ServiceUnavailableError } from "../../errors.js";
 import type { VirtualKey } from "../auth/principal.js";
-import { type Clock, systemClock } from "../router/clock.js";
+import { type Clock, systemClock, within } from "../router/clock.js";
 import { type RouterLogger, silentLogger, throttledWarn } from "../router/logger.js";
 import { resetDue } from "../store/budget.js";
 import type { KeyRecord, TeamRecord } from "../store/index.js";
@@ -357,21 +357,7 @@ export class KeyCache {
 
   /** The promise's answer, or a KeyReadTimeout after `loadTimeoutMs` (the promise's work goes on, unwaited for). */
   private within<T>(promise: Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const cancel = this.clock.setTimer(this.loadTimeoutMs, () =>
-        reject(new KeyReadTimeout(`the key store did not answer within ${this.loadTimeoutMs} ms`)),
-      );
-      promise.then(
-        (value) => {
-          cancel();
-          resolve(value);
-        },
-        (error: unknown) => {
-          cancel();
-          reject(error);
-        },
-      );
-    });
+    return within(this.clock, promise, this.loadTimeoutMs, () => new KeyReadTimeout(`the key store did not answer within ${this.loadTimeoutMs} ms`));
   }
 }
 

@@ -1,10 +1,11 @@
 /**
- * The one place the proxy opens Redis connections (router state, the embedding cache). Every connection is
- * made so that a slow or absent Redis cannot stall a request: while disconnected, commands fail at once
- * instead of queueing; connected but slow, they fail after the caller's command timeout. ioredis keeps
- * reconnecting in the background, and each user decides how it goes on without Redis meanwhile.
+ * The one place the proxy opens Redis connections (router state, limits, budgets, the embedding cache, key
+ * invalidation), names them and waits for them. Every connection is made so that a slow or absent Redis
+ * cannot stall a request: while disconnected, commands fail at once instead of queueing; connected but
+ * slow, they fail after the caller's command timeout. ioredis keeps reconnecting in the background, and
+ * each user decides how it goes on without Redis meanwhile (limits and budgets: redis-fallback.ts).
  */
-import { Redis, type RedisOptions } from "ioredis";
+import { type ChainableCommander, Redis, type RedisOptions } from "ioredis";
 
 /** Where a Redis is: a `redis://` or `rediss://` URL, or a host, port and optional password. */
 export type RedisConnection = { url: string } | { host: string; port: number; password: string | undefined };
@@ -29,4 +30,38 @@ export function connectRedis(connection: RedisConnection, options: ConnectOption
   // would also print each one as an unhandled 'error' event.
   redis.on("error", () => undefined);
   return redis;
+}
+
+/** Where a connection points, without its password: for logs and readiness. */
+export function redisAddress(connection: RedisConnection): string {
+  if (!("url" in connection)) return `${connection.host}:${connection.port}`;
+  try {
+    return new URL(connection.url).host;
+  } catch {
+    return "the configured URL";
+  }
+}
+
+/** The connection's next outcome: undefined once it is ready, else the error that ended the attempt. */
+export function connectionOutcome(redis: Redis): Promise<Error | undefined> {
+  return new Promise((resolve) => {
+    const settle = (error?: Error): void => {
+      redis.off("ready", onReady);
+      redis.off("error", settle);
+      redis.off("end", onEnd);
+      resolve(error);
+    };
+    const onReady = (): void => settle();
+    const onEnd = (): void => settle(new Error("Redis connection closed"));
+    redis.once("ready", onReady);
+    redis.once("error", settle);
+    redis.once("end", onEnd);
+  });
+}
+
+/** Runs the pipeline, failing with its first command's error as a single command would. */
+export async function execAll(pipeline: ChainableCommander): Promise<void> {
+  const results = await pipeline.exec();
+  const failed = results?.find(([error]) => error !== null);
+  if (failed) throw failed[0];
 }

@@ -3,7 +3,7 @@
  * deployments — counted in one window (window.ts says which and why), in this process or shared by every
  * instance through Redis (redis.ts), behind one contract (types.ts).
  */
-import { connectRedis, type RedisConnection } from "../kv/redis.js";
+import { connectRedis, type RedisConnection, redisAddress } from "../kv/redis.js";
 import type { Clock } from "../router/clock.js";
 import type { RouterLogger } from "../router/logger.js";
 import { MemoryLimiter } from "./memory.js";
@@ -34,23 +34,13 @@ export interface CreateLimiterOptions {
   commandTimeoutMs?: number;
 }
 
-/** Where a connection points, without its password: for the log and readiness. */
-function whereOf(connection: RedisConnection): string {
-  if (!("url" in connection)) return `${connection.host}:${connection.port}`;
-  try {
-    return new URL(connection.url).host;
-  } catch {
-    return "the configured URL";
-  }
-}
-
 /** The limiter the settings call for: shared through Redis when they name one, else this process's own. */
 export function createLimiter(connection: RedisConnection | undefined, options: CreateLimiterOptions = {}): Limiter {
   if (connection === undefined) return new MemoryLimiter(options.clock ? { clock: options.clock } : {});
   const redis = connectRedis(connection, { commandTimeoutMs: options.commandTimeoutMs ?? LIMIT_COMMAND_TIMEOUT_MS });
   return new RedisLimiter(redis, {
     namespace: options.namespace ?? DEFAULT_NAMESPACE,
-    where: whereOf(connection),
+    where: redisAddress(connection),
     ownsConnection: true,
     ...(options.clock && { clock: options.clock }),
     ...(options.logger && { logger: options.logger }),

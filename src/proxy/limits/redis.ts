@@ -4,7 +4,8 @@
  * Admission is one Lua script (redis-scripts.ts): one round trip, atomic across instances, so a limit holds
  * for all of them together within window.ts's bounds. It never waits long: the connection fails a command at
  * once while disconnected and after a short timeout while slow (see createLimiter), and this instance then
- * counts on its own — logged once, shown by `/health/readiness` — until a probe finds Redis answering again.
+ * counts on its own — logged once, shown by `/health/readiness` — until a probe finds Redis answering again
+ * (kv/redis-fallback.ts).
  * What was counted locally meanwhile is not carried over: for up to a minute after Redis returns, a limit
  * may admit what the instances admitted on their own on top of the shared count.
  *
@@ -13,6 +14,8 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
+import { execAll } from "../kv/redis.js";
+import { RedisFallback } from "../kv/redis-fallback.js";
 import { type Clock, systemClock } from "../router/clock.js";
 import { type RouterLogger, silentLogger } from "../router/logger.js";
 import { MemoryLimiter } from "./memory.js";
@@ -33,8 +36,6 @@ import { BUCKET_MS, bucketOf, PARALLEL_RETRY_MS, reservation, SPAN_BUCKETS } fro
 
 /** How long a parallel slot stays taken without its instance renewing it. */
 export const DEFAULT_LEASE_MS = 30_000;
-/** While Redis is away, how often to ask whether it is back. */
-const PROBE_MS = 1_000;
 
 const LIMIT_BY_CODE: Record<number, LimitName> = { 1: "rpm_limit", 2: "tpm_limit", 3: "max_parallel_requests" };
 
@@ -58,27 +59,16 @@ interface Hold {
   slot: boolean;
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 export class RedisLimiter implements Limiter {
   readonly instanceId = randomUUID();
   private readonly local: MemoryLimiter;
   private readonly clock: Clock;
-  private readonly logger: RouterLogger;
   private readonly leaseMs: number;
+  /** Whether counting is in Redis now (else in `local`); renews the leases and runs the bookkeeping. */
+  private readonly fallback: RedisFallback;
   private sequence = 0;
-  /** Counting in Redis now; else in `local`. */
-  private shared = false;
-  private outage: { since: number; reason: string } | undefined;
   /** Slot keys of the tickets admitted in Redis and not yet done, by ticket. */
   private readonly held = new Map<string, string[]>();
-  private readonly pending = new Set<Promise<void>>();
-  private cancelRenewal: (() => void) | undefined;
-  private cancelProbe: (() => void) | undefined;
-  /** The probe under way, which a caller of `ready()` waits for too. */
-  private probing: Promise<void> | undefined;
   private closed = false;
 
   constructor(
@@ -86,20 +76,30 @@ export class RedisLimiter implements Limiter {
     private readonly options: RedisLimiterOptions,
   ) {
     this.clock = options.clock ?? systemClock;
-    this.logger = options.logger ?? silentLogger;
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     this.local = new MemoryLimiter({ clock: this.clock });
     if (typeof redis.xgateLimitAdmit !== "function") redis.defineCommand("xgateLimitAdmit", { lua: ADMIT });
     if (typeof redis.xgateLimitSettle !== "function") redis.defineCommand("xgateLimitSettle", { lua: SETTLE });
     if (typeof redis.xgateLimitUsage !== "function") redis.defineCommand("xgateLimitUsage", { lua: USAGE });
-    redis.on("ready", this.onReady);
-    if (redis.status === "ready") this.onReady();
-    this.renewLater();
+    this.fallback = new RedisFallback(redis, {
+      where: options.where,
+      clock: this.clock,
+      logger: options.logger ?? silentLogger,
+      wording: {
+        away: "rate limits: Redis is not answering; each instance counts its own limits until it is back",
+        back: "rate limits: Redis answers again; limits are shared by every instance again",
+        sharedAs: "counted",
+        aloneAs: "counts on its own",
+        outageAs: "counts on its own",
+      },
+      renew: () => this.renew(),
+      renewEveryMs: this.leaseMs / 3,
+    });
   }
 
   async admit(scopes: readonly Scope[], estimatedTokens: number): Promise<Admission> {
     const limited = scopes.filter(isLimited);
-    if (!this.shared || limited.length === 0) return this.local.admitNow(limited, estimatedTokens);
+    if (!this.fallback.shared || limited.length === 0) return this.local.admitNow(limited, estimatedTokens);
     const now = this.clock.now();
     const ticket = `${this.instanceId}:${++this.sequence}`;
     const holds: Hold[] = limited.map((scope) => ({
@@ -128,7 +128,7 @@ export class RedisLimiter implements Limiter {
         ...limitsArgs,
       );
     } catch (error) {
-      this.fellBack(error);
+      this.fallback.fellBack(error);
       return this.local.admitNow(limited, estimatedTokens);
     }
     const usage = new Map<string, Usage>();
@@ -150,60 +150,28 @@ export class RedisLimiter implements Limiter {
 
   async usage(scopes: readonly Scope[]): Promise<Map<string, Usage>> {
     const limited = scopes.filter(isLimited);
-    if (!this.shared || limited.length === 0) return this.local.usageNow(limited);
+    if (!this.fallback.shared || limited.length === 0) return this.local.usageNow(limited);
     try {
       const reply = await this.redis.xgateLimitUsage(limited.length * 2, ...this.keysOf(limited), this.clock.now(), BUCKET_MS, SPAN_BUCKETS);
       return new Map(limited.map((scope, i) => [scopeKey(scope), usageAt(reply, i * 3)]));
     } catch (error) {
-      this.fellBack(error);
+      this.fallback.fellBack(error);
       return this.local.usageNow(limited);
     }
   }
 
   state(): LimiterState {
-    const where = `Redis (${this.options.where})`;
-    if (this.shared) return { mode: "shared", detail: `counted in ${where}, shared by every instance` };
-    if (this.outage === undefined) return { mode: "per-instance", detail: `${where} not connected yet: this instance counts on its own until it is` };
-    return {
-      mode: "per-instance",
-      detail:
-        `${where} not answering since ${new Date(this.outage.since).toISOString()} (${this.outage.reason}): ` +
-        "each instance counts on its own until it is back",
-    };
+    return this.fallback.state();
   }
 
-  /** Waits for the connection's first outcome: shared once Redis answers; otherwise said once in the log. */
-  async ready(): Promise<void> {
-    if (this.shared || this.closed) return;
-    if (this.redis.status !== "ready") {
-      const failure = await new Promise<Error | undefined>((resolve) => {
-        const settle = (error?: Error): void => {
-          this.redis.off("ready", onReady);
-          this.redis.off("error", settle);
-          this.redis.off("end", onEnd);
-          resolve(error);
-        };
-        const onReady = (): void => settle();
-        const onEnd = (): void => settle(new Error("Redis connection closed"));
-        this.redis.once("ready", onReady);
-        this.redis.once("error", settle);
-        this.redis.once("end", onEnd);
-      });
-      if (failure !== undefined) {
-        this.fellBack(failure);
-        return;
-      }
-    }
-    await this.probe();
+  ready(): Promise<void> {
+    return this.fallback.ready();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.redis.off("ready", this.onReady);
-    this.cancelRenewal?.();
-    this.cancelProbe?.();
-    await Promise.all(this.pending);
+    await this.fallback.close();
     // Requests cut off by the shutdown give their slots back now rather than when their lease runs out.
     if (this.held.size > 0 && this.redis.status === "ready") {
       const pipeline = this.redis.pipeline();
@@ -234,7 +202,7 @@ export class RedisLimiter implements Limiter {
       this.held.delete(id);
       const args = holds.flatMap((hold) => [requestsOf(hold), tokensOf(hold), hold.slot ? 1 : 0]);
       const scopes = holds.map((hold) => hold.scope);
-      this.background(
+      this.fallback.background(
         this.redis
           .xgateLimitSettle(scopes.length * 2, ...this.keysOf(scopes), this.clock.now(), BUCKET_MS, SPAN_BUCKETS, id, bucket, ...args)
           .then(() => undefined),
@@ -256,99 +224,13 @@ export class RedisLimiter implements Limiter {
     };
   }
 
-  /** Redis failed a command: count locally until a probe finds it back. Said once, not per request. */
-  private fellBack(error: unknown): void {
-    if (this.closed || (!this.shared && this.outage !== undefined)) return;
-    this.shared = false;
-    this.outage = { since: this.clock.now(), reason: messageOf(error) };
-    this.logger.warn(
-      { redis: this.options.where, err: { message: messageOf(error) } },
-      "rate limits: Redis is not answering; each instance counts its own limits until it is back",
-    );
-    this.probeLater();
-  }
-
-  private readonly onReady = (): void => {
-    void this.probe();
-  };
-
-  /** Shared again once Redis answers a PING within the connection's timeout. */
-  private probe(): Promise<void> {
-    if (this.closed || this.shared) return Promise.resolve();
-    if (this.redis.status !== "ready") {
-      this.probeLater();
-      return Promise.resolve();
-    }
-    this.probing ??= this.ping().finally(() => {
-      this.probing = undefined;
-    });
-    return this.probing;
-  }
-
-  private async ping(): Promise<void> {
-    try {
-      await this.redis.ping();
-    } catch (error) {
-      this.fellBack(error);
-      this.probeLater();
-      return;
-    }
-    const outage = this.outage;
-    this.shared = true;
-    this.outage = undefined;
-    if (outage !== undefined) {
-      this.logger.info(
-        { redis: this.options.where, down_ms: this.clock.now() - outage.since },
-        "rate limits: Redis answers again; limits are shared by every instance again",
-      );
-    }
-    // Leases of requests that ran through the outage are renewed at once, in case they ran out meanwhile.
-    this.renew();
-  }
-
-  private probeLater(): void {
-    if (this.closed || this.cancelProbe !== undefined) return;
-    this.cancelProbe = this.clock.setTimer(
-      PROBE_MS,
-      () => {
-        this.cancelProbe = undefined;
-        void this.probe();
-      },
-      { unref: true },
-    );
-  }
-
-  private renewLater(): void {
-    if (this.closed) return;
-    this.cancelRenewal = this.clock.setTimer(
-      this.leaseMs / 3,
-      () => {
-        this.renew();
-        this.renewLater();
-      },
-      { unref: true },
-    );
-  }
-
   /** Extends the leases of this instance's slots (re-adding any that Redis lost). */
   private renew(): void {
     if (this.held.size === 0 || this.redis.status !== "ready") return;
     const expiry = this.clock.now() + this.leaseMs;
     const pipeline = this.redis.pipeline();
     for (const [ticket, keys] of this.held) for (const key of keys) pipeline.zadd(key, expiry, ticket).pexpire(key, this.leaseMs);
-    this.background(
-      pipeline.exec().then((results) => {
-        const failed = results?.find(([error]) => error !== null);
-        if (failed) throw failed[0];
-      }),
-    );
-  }
-
-  /** Bookkeeping no request waits for; a failure means Redis is away. */
-  private background(operation: Promise<void>): void {
-    const guarded = operation.catch((error: unknown) => this.fellBack(error));
-    this.pending.add(guarded);
-    void guarded.finally(() => this.pending.delete(guarded));
+    this.fallback.background(execAll(pipeline));
   }
 }
 

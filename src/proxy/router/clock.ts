@@ -69,3 +69,23 @@ export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promi
     );
   });
 }
+
+/**
+ * The promise's result, or `timedOut()` once `ms` have passed on the clock: a dependency that hangs costs one
+ * bounded wait. The promise's work goes on, unwaited for.
+ */
+export function within<T>(clock: Clock, promise: Promise<T>, ms: number, timedOut: () => Error, options?: { unref?: boolean }): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const cancel = clock.setTimer(ms, () => reject(timedOut()), options);
+    promise.then(
+      (value) => {
+        cancel();
+        resolve(value);
+      },
+      (error: unknown) => {
+        cancel();
+        reject(error);
+      },
+    );
+  });
+}

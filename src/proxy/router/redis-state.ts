@@ -8,6 +8,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Redis, Result } from "ioredis";
+import { connectionOutcome } from "../kv/redis.js";
 import { type Clock, systemClock } from "./clock.js";
 import {
   type CallOutcome,
@@ -160,20 +161,8 @@ export class RedisRouterState implements RouterState {
 
   async ready(): Promise<void> {
     if (this.redis.status === "ready") return;
-    await new Promise<void>((resolve, reject) => {
-      const settle = (error?: Error): void => {
-        this.redis.off("ready", onReady);
-        this.redis.off("error", settle);
-        this.redis.off("end", onEnd);
-        if (error === undefined) resolve();
-        else reject(error);
-      };
-      const onReady = (): void => settle();
-      const onEnd = (): void => settle(new Error("Redis connection closed"));
-      this.redis.once("ready", onReady);
-      this.redis.once("error", settle);
-      this.redis.once("end", onEnd);
-    });
+    const failure = await connectionOutcome(this.redis);
+    if (failure !== undefined) throw failure;
   }
 
   async stats(ids: readonly string[], now: number): Promise<Map<string, DeploymentStats>> {

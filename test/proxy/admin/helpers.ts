@@ -14,7 +14,7 @@ import type { KeyChangeNotifier } from "../../../src/proxy/keys/events.js";
 import { hashKey } from "../../../src/proxy/keys/tokens.js";
 import { adminRoutes } from "../../../src/proxy/routes/admin/index.js";
 import { connect } from "../../../src/proxy/store/database.js";
-import { type DatabaseTarget, openStore, type SpendLogRow, type Store } from "../../../src/proxy/store/index.js";
+import { type DatabaseTarget, openStore, type Store } from "../../../src/proxy/store/index.js";
 import { freshSchema, postgresReachable } from "../../support/postgres.js";
 import { FakeClock } from "../router/helpers.js";
 
@@ -157,30 +157,6 @@ export async function storelessApp(): Promise<{ call: AdminApp["call"]; close():
   const app = buildApp(undefined, new FakeClock(START), { keys: [], teams: [] });
   await app.ready();
   return { call: caller(app), close: () => app.close() };
-}
-
-/** A spend-log row with defaults for what a test does not care about. */
-export function spendRow(request_id: string, at: number, fields: Partial<SpendLogRow> = {}): SpendLogRow {
-  return {
-    request_id,
-    call_type: "aembedding",
-    api_key: "",
-    spend: 0.5,
-    prompt_tokens: 10,
-    completion_tokens: 0,
-    total_tokens: 10,
-    model: "embed",
-    model_group: "embed",
-    model_id: "deployment-1",
-    api_base: "http://127.0.0.1:9997/v1",
-    user: null,
-    team_id: null,
-    status: "success",
-    startTime: new Date(at),
-    endTime: new Date(at + 25),
-    metadata: {},
-    ...fields,
-  };
 }
 
 /** The body as a record, for tests reading its fields. */

@@ -1,7 +1,8 @@
 /** `/spend/logs`, `/global/spend` and `/global/spend/report` over logged rows, on SQLite and on Postgres. */
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
-import { type AdminApp, adminApp, backends, fields, HOUR, spendRow } from "./helpers.js";
+import { spendRow } from "../../support/records.js";
+import { type AdminApp, adminApp, backends, fields, HOUR } from "./helpers.js";
 
 const MARCH_8 = Date.parse("2025-03-08T09:00:00.000Z");
 const MARCH_10 = Date.parse("2025-03-10T09:00:00.000Z");

@@ -6,59 +6,13 @@ import { AuthenticationError } from "../../../src/errors.js";
 import type { Principal, VirtualKey } from "../../../src/proxy/auth/principal.js";
 import { assertModelAccess, checkVirtualKey, modelsFor, resolveKeyAlias } from "../../../src/proxy/auth/virtual-key.js";
 import type { KeyRecord, TeamRecord } from "../../../src/proxy/store/index.js";
+import { keyRecord, RECORDED_AT, teamRecord } from "../../support/records.js";
 
-const NOW = Date.parse("2025-03-10T12:00:00.000Z");
-
-function record(fields: Partial<KeyRecord> = {}): KeyRecord {
-  return {
-    token: "a".repeat(64),
-    key_name: "sk-...abcd",
-    key_alias: null,
-    models: [],
-    aliases: {},
-    allowed_cache_controls: [],
-    metadata: {},
-    max_budget: null,
-    soft_budget: null,
-    spend: 0,
-    budget_duration: null,
-    budget_reset_at: null,
-    rpm_limit: null,
-    tpm_limit: null,
-    max_parallel_requests: null,
-    expires: null,
-    blocked: false,
-    team_id: null,
-    previous_token: null,
-    previous_token_expires: null,
-    created_at: new Date(NOW),
-    updated_at: new Date(NOW),
-    ...fields,
-  };
-}
-
-function team(fields: Partial<TeamRecord> = {}): TeamRecord {
-  return {
-    team_id: "t1",
-    team_alias: null,
-    models: [],
-    metadata: {},
-    max_budget: null,
-    spend: 0,
-    budget_duration: null,
-    budget_reset_at: null,
-    rpm_limit: null,
-    tpm_limit: null,
-    max_parallel_requests: null,
-    created_at: new Date(NOW),
-    updated_at: new Date(NOW),
-    ...fields,
-  };
-}
+const NOW = RECORDED_AT;
 
 const virtual = (key: Partial<KeyRecord> = {}, teamRow?: Partial<TeamRecord>): Principal => ({
   kind: "virtual",
-  key: { record: record(key), team: teamRow === undefined ? undefined : team(teamRow), readAt: NOW },
+  key: { record: keyRecord(key), team: teamRow === undefined ? undefined : teamRecord(teamRow), readAt: NOW },
 });
 
 const keyOf = (principal: Principal): VirtualKey => (principal as Extract<Principal, { kind: "virtual" }>).key;

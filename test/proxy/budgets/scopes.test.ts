@@ -3,56 +3,32 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { budgetScopes } from "../../../src/proxy/budgets/index.js";
-import type { KeyRecord, TeamRecord } from "../../../src/proxy/store/index.js";
+import type { KeyRecord } from "../../../src/proxy/store/index.js";
+import { keyRecord, teamRecord } from "../../support/records.js";
 
 const created = new Date("2026-01-01T00:00:00Z");
 
-function keyRecord(over: Partial<KeyRecord> = {}): KeyRecord {
-  return {
+/** A budgeted key of team-7, named by its alias. */
+function budgetedKey(fields: Partial<KeyRecord> = {}): KeyRecord {
+  return keyRecord({
     token: "9f86d081884c7d65",
-    key_name: "sk-...abcd",
     key_alias: "my-app",
-    models: [],
-    aliases: {},
-    allowed_cache_controls: [],
-    metadata: {},
     max_budget: 10,
     soft_budget: 8,
     spend: 2.5,
     budget_duration: "30d",
     budget_reset_at: new Date("2026-01-31T00:00:00Z"),
-    rpm_limit: null,
-    tpm_limit: null,
-    max_parallel_requests: null,
-    expires: null,
-    blocked: false,
     team_id: "team-7",
-    previous_token: null,
-    previous_token_expires: null,
     created_at: created,
     updated_at: created,
-    ...over,
-  };
+    ...fields,
+  });
 }
 
-const team: TeamRecord = {
-  team_id: "team-7",
-  team_alias: null,
-  models: [],
-  metadata: {},
-  max_budget: null,
-  spend: 40,
-  budget_duration: null,
-  budget_reset_at: null,
-  rpm_limit: null,
-  tpm_limit: null,
-  max_parallel_requests: null,
-  created_at: created,
-  updated_at: created,
-};
+const team = teamRecord({ team_id: "team-7", spend: 40, created_at: created, updated_at: created });
 
 test("a key with a team: the key's scope first, then the team's, as the rows keep them", () => {
-  assert.deepEqual(budgetScopes(keyRecord(), team, 123), [
+  assert.deepEqual(budgetScopes(budgetedKey(), team, 123), [
     {
       kind: "key",
       id: "9f86d081884c7d65",
@@ -79,7 +55,7 @@ test("a key with a team: the key's scope first, then the team's, as the rows kee
 });
 
 test("a key without an alias is named by its key_name (sk-...abcd), never by its hash; without a team, one scope", () => {
-  const scopes = budgetScopes(keyRecord({ key_alias: null }), undefined, 0);
+  const scopes = budgetScopes(budgetedKey({ key_alias: null }), undefined, 0);
   assert.equal(scopes.length, 1);
   assert.equal(scopes[0]?.name, "sk-...abcd");
 });

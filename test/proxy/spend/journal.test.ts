@@ -15,31 +15,14 @@ import { fileURLToPath } from "node:url";
 import type { Clock } from "../../../src/proxy/router/clock.js";
 import { journalPath, SpendJournal, type SpendSink } from "../../../src/proxy/spend/journal.js";
 import { openStore, type SpendLogRow, type Store } from "../../../src/proxy/store/index.js";
+import { RECORDED_AT, spendRow } from "../../support/records.js";
 
 const WRITER = fileURLToPath(new URL("fixtures/journal-writer.ts", import.meta.url));
 const KEY = createHash("sha256").update("sk-journal").digest("hex");
 
+/** A row with a key, a user and metadata, all of which must come back from the database as they went in. */
 function row(request_id: string, spend = 0.5): SpendLogRow {
-  const at = new Date("2025-03-10T12:00:00.000Z");
-  return {
-    request_id,
-    call_type: "aembedding",
-    api_key: KEY,
-    spend,
-    prompt_tokens: 3,
-    completion_tokens: 0,
-    total_tokens: 3,
-    model: "embed",
-    model_group: "embed",
-    model_id: "d1",
-    api_base: "http://127.0.0.1:9997/v1",
-    user: "alice",
-    team_id: null,
-    status: "success",
-    startTime: at,
-    endTime: new Date(at.getTime() + 40),
-    metadata: { key_alias: "journal" },
-  };
+  return spendRow(request_id, RECORDED_AT, { api_key: KEY, spend, user: "alice", metadata: { key_alias: "journal" } });
 }
 
 /** Timers that run only when the test says so. */

@@ -9,32 +9,11 @@ import { afterEach, beforeEach, describe, test } from "node:test";
 import { parseDuration } from "../../../src/proxy/duration.js";
 import { SpendJournal } from "../../../src/proxy/spend/journal.js";
 import { SpendRecorder } from "../../../src/proxy/spend/recorder.js";
-import { openStore, type SpendLogRow, type Store } from "../../../src/proxy/store/index.js";
+import { openStore, type Store } from "../../../src/proxy/store/index.js";
+import { spendRow } from "../../support/records.js";
 import { FakeClock } from "../router/helpers.js";
 
 const DAY = 86_400_000;
-
-function row(request_id: string, startTime: Date, spend = 0.25): SpendLogRow {
-  return {
-    request_id,
-    call_type: "aembedding",
-    api_key: "",
-    spend,
-    prompt_tokens: 3,
-    completion_tokens: 0,
-    total_tokens: 3,
-    model: "embed",
-    model_group: "embed",
-    model_id: "d1",
-    api_base: null,
-    user: null,
-    team_id: null,
-    status: "success",
-    startTime,
-    endTime: startTime,
-    metadata: {},
-  };
-}
 
 describe("SpendRecorder", () => {
   let dir: string;
@@ -69,12 +48,12 @@ describe("SpendRecorder", () => {
   test("tells of each batch the database took, with what its new rows charged", async () => {
     const committed: number[][] = [];
     const recorder = await open({ onCommitted: (charges) => committed.push(charges.map((c) => c.spend)) });
-    recorder.record(row("a", new Date(clock.now()), 0.25));
-    recorder.record(row("b", new Date(clock.now()), 0.5));
+    recorder.record(spendRow("a", clock.now(), { spend: 0.25 }));
+    recorder.record(spendRow("b", clock.now(), { spend: 0.5 }));
     await recorder.flush();
     // A row the database had already (a replay after a crash) charges nothing, and is not reported.
-    recorder.record(row("a", new Date(clock.now()), 0.25));
-    recorder.record(row("c", new Date(clock.now()), 1));
+    recorder.record(spendRow("a", clock.now(), { spend: 0.25 }));
+    recorder.record(spendRow("c", clock.now(), { spend: 1 }));
     await recorder.flush();
     assert.deepEqual(committed, [[0.25, 0.5], [1]]);
     assert.equal((await store.spendLogs.list({}, { page: 1, size: 10 })).total, 3);
@@ -85,7 +64,7 @@ describe("SpendRecorder", () => {
   test("the first worker replays the journal of a worker that no longer exists; the others do not", async () => {
     // Worker 3 of a run with four workers left a row behind; the proxy now runs two.
     const orphan = await SpendJournal.open({ dir, instance: "3", sink: { insertBatch: async () => Promise.reject(new Error("down")) }, flushIntervalMs: 60_000, clock });
-    orphan.append(row("left-behind", new Date(clock.now())));
+    orphan.append(spendRow("left-behind", clock.now()));
     await orphan.close();
     const second = await open({ instance: "1" });
     assert.equal((await store.spendLogs.list({}, { page: 1, size: 10 })).total, 0);
@@ -97,7 +76,7 @@ describe("SpendRecorder", () => {
 
   test("trims rows older than the retention period, first a minute after start, then hourly", async () => {
     const now = clock.now();
-    await store.spendLogs.insertBatch([row("old", new Date(now - 31 * DAY)), row("recent", new Date(now - 29 * DAY))]);
+    await store.spendLogs.insertBatch([spendRow("old", now - 31 * DAY), spendRow("recent", now - 29 * DAY)]);
     const recorder = await open({ retention: parseDuration("30d") });
     const ids = async (): Promise<string[]> => (await store.spendLogs.list({}, { page: 1, size: 10 })).items.map((r) => r.request_id).sort();
     assert.deepEqual(await ids(), ["old", "recent"]);

@@ -15,6 +15,7 @@ import { sql } from "kysely";
 import { connect, type Database } from "../../../src/proxy/store/database.js";
 import { type DatabaseTarget, openStore, type SpendLogRow, type Store, StoreConflictError } from "../../../src/proxy/store/index.js";
 import { freshSchema, postgresReachable } from "../../support/postgres.js";
+import { keyRecord, spendRow } from "../../support/records.js";
 
 const START = Date.parse("2025-03-10T12:00:00.000Z");
 const HOUR = 3_600_000;
@@ -60,26 +61,8 @@ for (const backend of backends) {
     let dispose: () => Promise<void>;
     let target: DatabaseTarget;
 
-    const log = (request_id: string, fields: Partial<SpendLogRow> = {}): SpendLogRow => ({
-      request_id,
-      call_type: "aembedding",
-      api_key: "",
-      spend: 0,
-      prompt_tokens: 2,
-      completion_tokens: 0,
-      total_tokens: 2,
-      model: "embed",
-      model_group: "embed",
-      model_id: "deployment-1",
-      api_base: "http://127.0.0.1:9997/v1",
-      user: null,
-      team_id: null,
-      status: "success",
-      startTime: new Date(now),
-      endTime: new Date(now + 25),
-      metadata: {},
-      ...fields,
-    });
+    const log = (request_id: string, fields: Partial<SpendLogRow> = {}): SpendLogRow =>
+      spendRow(request_id, now, { spend: 0, prompt_tokens: 2, total_tokens: 2, ...fields });
 
     before(async () => {
       const fresh = await backend.fresh();
@@ -247,33 +230,8 @@ for (const backend of backends) {
         assert.equal(await store.keys.findByToken(B), undefined);
 
         const bare = await store.keys.create({ token: B });
-        assert.deepEqual(
-          { ...bare, created_at: undefined, updated_at: undefined },
-          {
-            token: B,
-            key_name: null,
-            key_alias: null,
-            models: [],
-            aliases: {},
-            metadata: {},
-            max_budget: null,
-            soft_budget: null,
-            spend: 0,
-            budget_duration: null,
-            budget_reset_at: null,
-            rpm_limit: null,
-            tpm_limit: null,
-            max_parallel_requests: null,
-            expires: null,
-            blocked: false,
-            team_id: null,
-            previous_token: null,
-            previous_token_expires: null,
-            allowed_cache_controls: [],
-            created_at: undefined,
-            updated_at: undefined,
-          },
-        );
+        // The fixture's defaults are the store's: every field but the token as a key created with nothing else.
+        assert.deepEqual(bare, keyRecord({ token: B, key_name: null, created_at: bare.created_at, updated_at: bare.updated_at }));
       });
 
       test("a token or an alias already taken is a conflict naming the field", async () => {
