@@ -24,7 +24,7 @@ import { NO_KEY_CHANGES } from "./keys/events.js";
 import { createKeyChanges, type KeyChange, type KeyChanges, RedisKeyChanges } from "./keys/invalidation.js";
 import { adminRoutes } from "./routes/admin/index.js";
 import { type AccountingDeps, type Admission, attemptLog, Dispatcher, logRequest, type Pipeline, registerOperationRoute } from "./pipeline/index.js";
-import type { Clock } from "./router/clock.js";
+import { type Clock, systemClock } from "./router/clock.js";
 import { createRouter, modelServerClient, type RouterBundle, type RouterLogger } from "./router/index.js";
 import { speechRoute, transcriptionRoute, translationRoute } from "./routes/audio.js";
 import { chatRoute, textCompletionRoute } from "./routes/chat.js";
@@ -66,6 +66,13 @@ export interface AppDeps {
   recorder?: SpendRecorder;
   /** Where budget spend is counted; by default Redis when the settings name one, else this process. */
   budgets?: Budgets;
+  /**
+   * Time for keys and accounts: key expiries and budget periods (the key cache, the admin routes), budgets,
+   * rate limits, the embedding cache and each request's account. The store, the spend recorder and a
+   * limiter or budgets passed in should share it. Tests pass a fake one; by default the system's. The
+   * router keeps its own (its timeouts and retry waits are real time).
+   */
+  clock?: Clock;
 }
 
 export interface App {
@@ -132,10 +139,10 @@ function costEstimator(resolver: ModelResolver, deployments: readonly Deployment
 }
 
 /** One warning a minute per key or team past its `soft_budget`: every request of it would say the same. */
-function softBudgetLog(logger: Logger): AccountingDeps["onSoftBudget"] {
+function softBudgetLog(logger: Logger, clock: Clock): AccountingDeps["onSoftBudget"] {
   const lastWarned = new Map<string, number>();
   return (scope, spend, requestId) => {
-    const now = Date.now();
+    const now = clock.now();
     const id = `${scope.kind}:${scope.id}`;
     if (now - (lastWarned.get(id) ?? 0) < 60_000) return;
     if (lastWarned.size > 10_000) lastWarned.clear();
@@ -154,9 +161,10 @@ function quietly(logger: Logger): RouterLogger {
 
 export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> {
   const { logger } = deps;
-  const limiter = deps.limiter ?? createLimiter(settings.redis, { logger });
+  const clock = deps.clock ?? systemClock;
+  const limiter = deps.limiter ?? createLimiter(settings.redis, { logger, clock });
   // Without a store there are no virtual keys, so nothing has a budget: nothing need connect to Redis for them.
-  const budgets = deps.budgets ?? (deps.store === undefined ? createBudgets(undefined) : createBudgets(settings.redis, { logger }));
+  const budgets = deps.budgets ?? (deps.store === undefined ? createBudgets(undefined, { clock }) : createBudgets(settings.redis, { logger, clock }));
   const router =
     deps.router ??
     createRouter(
@@ -180,9 +188,10 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
           resolver,
           deployments: settings.deployments,
           allowedControls: keyCacheControls,
+          clock,
           ...deps.cache,
         });
-  const keys = deps.store === undefined ? undefined : new KeyCache(deps.store, { logger });
+  const keys = deps.store === undefined ? undefined : new KeyCache(deps.store, { logger, clock });
   const keyChanges = keys === undefined ? undefined : forgettingBudgets(createKeyChanges(keys, settings.redis, { logger }), budgets);
   const pipeline: Pipeline = {
     parse: { dropParams: settings.dropParams, allowClientCredentials: settings.allowClientCredentials },
@@ -200,8 +209,8 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
       budgets,
       recorder: deps.recorder,
       estimateCost: costEstimator(resolver, settings.deployments),
-      onSoftBudget: softBudgetLog(logger),
-      now: Date.now,
+      onSoftBudget: softBudgetLog(logger, clock),
+      now: () => clock.now(),
       onRecordError: (error, id) => logger.error({ request_id: id, err: error }, "could not journal a spend row"),
     },
   };
@@ -257,7 +266,7 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
   registerOperationRoute(app, pipeline, textCompletionRoute(chatDeps));
   hostedImageRoutes(app, images);
   modelRoutes(app, resolver, settings.modelInfo, reachedModels(router.router, router.health));
-  adminRoutes(app, { store: deps.store, notifier: keyChanges ?? NO_KEY_CHANGES });
+  adminRoutes(app, { store: deps.store, notifier: keyChanges ?? NO_KEY_CHANGES, clock });
   const stateDescription = deps.stateDescription ?? "in-process (one instance)";
   healthRoutes(app, healthReport(router.router, router.health), {
     router: () => stateDescription,

@@ -134,7 +134,7 @@ export class MemoryBudgets implements Budgets {
       const settled = this.settledSpend(scope, now);
       spend.set(budgetKey(scope), settled);
       if (refusal !== undefined || !isBudgeted(scope)) continue;
-      const reserved = this.ledgers.get(budgetKey(scope))?.reserved ?? 0;
+      const reserved = total(this.ledgersOf(scope), (ledger) => ledger.reserved);
       if (settled + reserved >= scope.maxBudget) {
         refusal = { scope, spend: settled, reserved, maxBudget: scope.maxBudget, resetsAt: currentPeriod(scope, now).endsAt };
       }
@@ -152,14 +152,24 @@ export class MemoryBudgets implements Budgets {
 
   /**
    * A scope's settled spend as this instance knows it: the row's (0 once its period is over), what was
-   * settled here since, and what the database took after the row was read (after the period began).
+   * settled here since, and what the database took after the row was read (after the period began) —
+   * under the scope's id and, for a regenerated key, under its previous token too.
    */
   settledSpend(scope: BudgetScope, now: number): number {
-    const ledger = this.ledgers.get(budgetKey(scope));
-    const uncommitted = ledger?.uncommitted ?? 0;
+    const ledgers = this.ledgersOf(scope);
+    const uncommitted = total(ledgers, (ledger) => ledger.uncommitted);
     const period = currentPeriod(scope, now);
-    if (period.rowIsCurrent) return scope.storedSpend + uncommitted + committedSince(ledger, (at) => at > scope.readAt);
-    return uncommitted + committedSince(ledger, (at) => at >= period.startedAt);
+    if (period.rowIsCurrent) return scope.storedSpend + uncommitted + committedSince(ledgers, (at) => at > scope.readAt);
+    return uncommitted + committedSince(ledgers, (at) => at >= period.startedAt);
+  }
+
+  /**
+   * The ledgers a scope's spend is counted in: its own and, for a key regenerated (see
+   * `BudgetScope.previousId`), its previous token's, which the requests under the old value settled in.
+   */
+  private ledgersOf(scope: BudgetScope): Ledger[] {
+    const ids = scope.previousId === undefined ? [scope.id] : [scope.id, scope.previousId];
+    return ids.flatMap((id) => this.ledgers.get(budgetKey({ kind: scope.kind, id })) ?? []);
   }
 
   /** Charges every scope `cost`, budgeted or not (live spend is shown for all), until the database has it. */
@@ -222,8 +232,14 @@ export class MemoryBudgets implements Budgets {
   }
 }
 
-function committedSince(ledger: Ledger | undefined, counts: (at: number) => boolean): number {
-  let total = 0;
-  for (const commit of ledger?.commits ?? []) if (counts(commit.at)) total += commit.amount;
-  return total;
+function total(ledgers: readonly Ledger[], amount: (ledger: Ledger) => number): number {
+  let sum = 0;
+  for (const ledger of ledgers) sum += amount(ledger);
+  return sum;
+}
+
+function committedSince(ledgers: readonly Ledger[], counts: (at: number) => boolean): number {
+  let sum = 0;
+  for (const ledger of ledgers) for (const commit of ledger.commits) if (counts(commit.at)) sum += commit.amount;
+  return sum;
 }

@@ -18,6 +18,7 @@ export function budgetScopes(key: KeyRecord, team: TeamRecord | undefined, readA
       readAt,
       periodEndsAt: key.budget_reset_at?.getTime(),
       budgetDuration: key.budget_duration ?? undefined,
+      ...(key.previous_token !== null && { previousId: key.previous_token }),
     },
   ];
   if (team !== undefined) {

@@ -31,6 +31,11 @@ export interface BudgetScope {
    * after it is not in `storedSpend`.
    */
   readAt: number;
+  /**
+   * A key's token before its last regenerate (`previous_token`): what requests under the old value settled
+   * that the row does not have yet still counts toward the key, whose spend the store adds them to.
+   */
+  previousId?: string;
   /** `budget_reset_at` in ms; undefined: no period. */
   periodEndsAt: number | undefined;
   budgetDuration: string | undefined;

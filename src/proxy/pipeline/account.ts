@@ -72,6 +72,8 @@ export class RequestAccount {
   private keyBudget: string | undefined;
   private dispatched: Dispatched<unknown> | undefined;
   private model = "";
+  /** The model group the request was routed to, before any deployment answered (null: no such model). */
+  private group: string | null = null;
   private user: string | null = null;
   private closed = false;
   /** Filled in along the way, for the row's metadata. */
@@ -96,6 +98,16 @@ export class RequestAccount {
   parsed(model: string, user: unknown): void {
     this.model = model;
     if (typeof user === "string") this.user = user;
+  }
+
+  /** The model group the request goes to: what the row of a failure or of a cache hit names. */
+  routed(group: string | undefined): void {
+    this.group = group ?? null;
+  }
+
+  /** The whole answer came from the cache: nothing was dispatched (the row says so; it costs nothing). */
+  cacheHit(): void {
+    this.metadata.cache_hit = true;
   }
 
   /**
@@ -193,7 +205,7 @@ export class RequestAccount {
       completion_tokens: usage.completionTokens,
       total_tokens: usage.promptTokens + usage.completionTokens,
       model: this.model,
-      model_group: this.dispatched?.group ?? null,
+      model_group: this.dispatched?.group ?? this.group,
       model_id: this.dispatched?.deploymentId ?? null,
       api_base: this.dispatched?.apiBase ?? null,
       user: this.user,

@@ -84,13 +84,14 @@ export interface Pipeline {
 }
 
 /**
- * The model a request goes to: the target of its virtual key's alias for the name asked, if it has one —
- * once the key is found to be allowed that model (a 401 naming the models it may use otherwise).
+ * The model a request goes to, and its group: the target of its virtual key's alias for the name asked, if
+ * it has one — once the key is found to be allowed that model (a 401 naming the models it may use otherwise).
  */
-function keyModel(pipeline: Pipeline, principal: Principal, asked: string): string {
-  const routed = resolveKeyAlias(principal, asked);
-  if (principal.kind === "virtual") assertModelAccess(principal, asked, pipeline.groupOf(routed));
-  return routed;
+function keyModel(pipeline: Pipeline, principal: Principal, asked: string): { model: string; group: string | undefined } {
+  const model = resolveKeyAlias(principal, asked);
+  const group = pipeline.groupOf(model);
+  if (principal.kind === "virtual") assertModelAccess(principal, asked, group);
+  return { model, group };
 }
 
 /** The model the client named, before a key alias replaced it. */
@@ -113,7 +114,8 @@ async function handle<Request, Result extends Answer, Answer>(
     parsed = parseRequest(route.operation, input.fields, input.files, pipeline.parse);
     account.parsed(parsed.model, input.fields.user);
     const routed = keyModel(pipeline, request.principal ?? OPEN, asked(parsed));
-    if (routed !== parsed.model) parsed = { ...parsed, model: routed, asked: parsed.model };
+    account.routed(routed.group);
+    if (routed.model !== parsed.model) parsed = { ...parsed, model: routed.model, asked: parsed.model };
     if (route.admit !== undefined) await route.admit(parsed, request);
     for (const admit of pipeline.admit) await admit(parsed, request);
     const trace = (request.trace ??= {});
@@ -123,6 +125,7 @@ async function handle<Request, Result extends Answer, Answer>(
     const sent = route.upstreamRequest === undefined ? parsed : { ...parsed, request: route.upstreamRequest(parsed.request) };
     const cached = await route.cache?.(sent, request, reply);
     if (cached !== undefined && "answer" in cached) {
+      account.cacheHit();
       result = cached.answer;
     } else {
       const outcome = await pipeline.dispatcher.dispatch(route.operation, cached?.misses ?? sent, clientGoneSignal(request.raw.socket), request.id);

@@ -85,6 +85,26 @@ test("once a period is over, what the database took since it began counts, and n
   await budgets.close();
 });
 
+test("a regenerated key's budget counts what requests under its previous token settled that the row lacks", async () => {
+  const { clock, budgets } = setUp();
+  const old = keyScope({ id: "hash-of-old-value", maxBudget: 10 });
+  (await admitted(budgets, [old], 1)).settle(4);
+  const inFlight = await admitted(budgets, [old], 3);
+  // /key/regenerate: the row under its new token, read before the journal's batch reached the database.
+  const regenerated = keyScope({ id: "hash-of-new-value", previousId: "hash-of-old-value", maxBudget: 10, readAt: clock.now() });
+  close(await spendOf(budgets, regenerated), 4);
+  const refusal = await refused(budgets, [{ ...regenerated, maxBudget: 7 }]);
+  assert.deepEqual([refusal.spend, refusal.reserved], [4, 3]);
+  inFlight.settle(2);
+  clock.advance(1_000);
+  budgets.committed([{ api_key: "hash-of-old-value", team_id: null, spend: 6 }]);
+  close(await spendOf(budgets, regenerated), 6);
+  // Read again after the batch: the row has the 6, which is not counted twice.
+  clock.advance(1);
+  close(await spendOf(budgets, { ...regenerated, storedSpend: 6, readAt: clock.now() }), 6);
+  await budgets.close();
+});
+
 test("a cost that is negative or not a number is not charged", async () => {
   const { budgets } = setUp();
   (await admitted(budgets, [keyScope()], 1)).settle(Number.NaN);

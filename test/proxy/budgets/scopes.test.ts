@@ -54,6 +54,12 @@ test("a key with a team: the key's scope first, then the team's, as the rows kee
   ]);
 });
 
+test("a regenerated key's scope names its previous token, under which requests may still have settled spend", () => {
+  const [scope] = budgetScopes(budgetedKey({ previous_token: "2c26b46b68ffc68f" }), undefined, 0);
+  assert.equal(scope?.id, "9f86d081884c7d65");
+  assert.equal(scope?.previousId, "2c26b46b68ffc68f");
+});
+
 test("a key without an alias is named by its key_name (sk-...abcd), never by its hash; without a team, one scope", () => {
   const scopes = budgetScopes(budgetedKey({ key_alias: null }), undefined, 0);
   assert.equal(scopes.length, 1);
