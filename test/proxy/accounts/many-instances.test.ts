@@ -3,6 +3,7 @@
 // an instance killed with SIGKILL under load loses no spend row of an answer it gave.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import OpenAI from "openai";
 import pg from "pg";
 import { type Emulator, startEmulator } from "../../support/emulator/index.js";
 import { freshSchema, postgresReachable, type TestSchema } from "../../support/postgres.js";
@@ -104,6 +105,32 @@ describe("three instances on Postgres and Redis", () => {
       while (answer.code !== "invalid_api_key" && Date.now() - deletedAt < 1000) answer = await embed(proxy, key);
       assert.equal(answer.code, "invalid_api_key");
     }
+  });
+
+  it("serve a key made on one instance to the openai client on the others, and follow its update and regenerate", async (t) => {
+    if (!ready) return t.skip("Postgres or Redis is not reachable");
+    const [a, b, c] = proxies as [ProxyProcess, ProxyProcess, ProxyProcess];
+    const { key } = (await admin(a, "/key/generate", { key_alias: "openai-across", models: ["embed"] })) as { key: string };
+    const client = (proxy: ProxyProcess, apiKey: string): OpenAI => new OpenAI({ baseURL: proxy.baseUrl, apiKey, maxRetries: 0 });
+    const answer = await client(b, key).embeddings.create({ model: "embed", input: "hello" });
+    assert.equal(answer.data.length, 1);
+    // Its models taken away on one instance: refused on another within a second.
+    await admin(a, "/key/update", { key, models: ["nothing-here"] });
+    const updatedAt = Date.now();
+    let refused: unknown;
+    while (refused === undefined && Date.now() - updatedAt < 1000) {
+      refused = await client(c, key).embeddings.create({ model: "embed", input: "hello" }).then(() => undefined, (error: unknown) => error);
+    }
+    assert.ok(refused instanceof OpenAI.AuthenticationError, String(refused));
+    await admin(a, "/key/update", { key, models: ["embed"] });
+    const { key: renewed } = (await admin(a, "/key/regenerate", { key })) as { key: string };
+    const regeneratedAt = Date.now();
+    let old: unknown;
+    while (old === undefined && Date.now() - regeneratedAt < 1000) {
+      old = await client(b, key).embeddings.create({ model: "embed", input: "hello" }).then(() => undefined, (error: unknown) => error);
+    }
+    assert.ok(old instanceof OpenAI.AuthenticationError, String(old));
+    assert.equal((await client(c, renewed).embeddings.create({ model: "embed", input: "hello" })).data.length, 1);
   });
 
   it("lose no spend row of an answer when an instance is killed under load and restarted", async (t) => {
