@@ -1,7 +1,7 @@
 /** What image generation and edits answer: the provider's base64 bytes, written out as the caller needs them. */
 import type { ImageResult } from "../providers/index.js";
 import type { ImageData, ImageResponse, ImageResponseFormat } from "../types.js";
-import { sniffBase64ImageType } from "../upstream/sniff.js";
+import { IMAGE_SIZE_BYTES, imageSize, sniffBase64ImageType } from "../upstream/sniff.js";
 
 export interface Images {
   readonly created: number;
@@ -15,6 +15,8 @@ export interface Images {
   json(): Buffer;
   /** Image `i` decoded, to be stored and served (the proxy's `url` answers). */
   decoded(i: number): Buffer;
+  /** Image `i`'s size, read from its header; undefined when it cannot be read. */
+  size(i: number): { width: number; height: number } | undefined;
 }
 
 const B64_ITEM_SEPARATOR = Buffer.from('"},{"b64_json":"');
@@ -40,5 +42,7 @@ export function imagesOf(result: ImageResult, format: ImageResponseFormat): Imag
       return Buffer.concat(parts);
     },
     decoded: (i) => Buffer.from(b64(i), "base64"),
+    // Only the header is decoded: 4 base64 characters make 3 bytes.
+    size: (i) => (images[i] === undefined ? undefined : imageSize(Buffer.from((images[i] as Buffer).toString("latin1", 0, Math.ceil(IMAGE_SIZE_BYTES / 3) * 4), "base64"))),
   };
 }

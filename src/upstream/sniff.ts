@@ -77,3 +77,39 @@ export const EXTENSIONS: Readonly<Record<string, string>> = {
   "audio/mp4": ".m4a",
   "audio/aiff": ".aiff",
 };
+
+/** How many leading bytes `imageSize` reads: a JPEG's frame header can follow large EXIF blocks. */
+export const IMAGE_SIZE_BYTES = 64 * 1024;
+
+/**
+ * An image's width and height from its first bytes (PNG's IHDR, a JPEG's first frame header, WebP's VP8,
+ * VP8L or VP8X header); undefined when they are not there or the format is none of these.
+ */
+export function imageSize(bytes: Buffer): { width: number; height: number } | undefined {
+  if (startsWith(bytes, PNG) && bytes.length >= 24) return { width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20) };
+  if (startsWith(bytes, JPEG)) return jpegSize(bytes);
+  if (sniffImageType(bytes) === "image/webp" && bytes.length >= 30) {
+    const chunk = bytes.toString("latin1", 12, 16);
+    if (chunk === "VP8 ") return { width: bytes.readUInt16LE(26) & 0x3fff, height: bytes.readUInt16LE(28) & 0x3fff };
+    if (chunk === "VP8L") {
+      const bits = bytes.readUInt32LE(21);
+      return { width: (bits & 0x3fff) + 1, height: ((bits >> 14) & 0x3fff) + 1 };
+    }
+    if (chunk === "VP8X") return { width: bytes.readUIntLE(24, 3) + 1, height: bytes.readUIntLE(27, 3) + 1 };
+  }
+  return undefined;
+}
+
+/** Walks a JPEG's segments to its first start-of-frame marker (SOF0–SOF15 but DHT, JPG and DAC). */
+function jpegSize(bytes: Buffer): { width: number; height: number } | undefined {
+  let at = 2;
+  while (at + 9 < bytes.length) {
+    if (bytes[at] !== 0xff) return undefined;
+    const marker = bytes[at + 1] as number;
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      return { width: bytes.readUInt16BE(at + 7), height: bytes.readUInt16BE(at + 5) };
+    }
+    at += 2 + bytes.readUInt16BE(at + 2);
+  }
+  return undefined;
+}

@@ -51,7 +51,9 @@ function answer(deps: ImageRouteDeps) {
     account: RequestAccount,
   ): Promise<unknown> => {
     const hosted = parsed.request.response_format === "url" ? await hostedUrls(images, deps, request) : undefined;
-    account.finish({ promptTokens: 0, completionTokens: 0, images: { count: images.count, ...pixels(parsed.request.size) } });
+    // An edit at `original` is the input's size, which the generated image has: read from its header.
+    const size = parsed.request.size === "original" ? images.size(0) : parsed.request.size;
+    account.finish({ promptTokens: 0, completionTokens: 0, images: { count: images.count, ...pixels(size) } });
     // The provider's base64 bytes, copied into the answer: never decoded, re-encoded or re-serialised.
     return hosted ?? reply.type("application/json; charset=utf-8").send(images.json());
   };
