@@ -55,11 +55,12 @@ class SseChunks<Chunk> implements ChunkStream<Chunk>, AsyncIterator<Chunk, undef
     private readonly body: Readable,
     private readonly reader: EventReader<Chunk>,
   ) {
+    // `on`, not `once`: settleBody heeds only the first outcome, and a `once` wrapper is two more objects a stream.
     body.on("readable", () => this.wake());
-    body.once("end", () => this.settleBody("end"));
-    body.once("error", (error: unknown) => this.settleBody({ error }));
+    body.on("end", () => this.settleBody("end"));
+    body.on("error", (error: unknown) => this.settleBody({ error }));
     // Destroyed without an error and before its end: the answer is cut short all the same.
-    body.once("close", () => this.settleBody({ error: new Error("the response body closed before its end") }));
+    body.on("close", () => this.settleBody({ error: new Error("the response body closed before its end") }));
   }
 
   get usage(): CompletionUsage | undefined {
