@@ -1,11 +1,14 @@
-// `npm run stream-memory -- [--streams 1000] [--tokens 600] [--token-delay-ms 100] [--snapshot] [--xgate dist|src]`
+// `npx tsx bench/stream-memory.ts [--streams 1000] [--tokens 600] [--token-delay-ms 100] [--snapshot] [--floor]
+//   [--xgate dist|src|PATH-to-cli.js] [--node-arg=--flag]...`
 //
 // What xgate holds per open chat stream: a fresh xgate (spawned with --expose-gc and a small probe) in front
 // of an emulator that paces its tokens, N slow SSE chat streams opened together by this process. Reported:
 // xgate's RSS idle and with the streams open (peak over the window and steady), and, from the probe, V8's
 // heap before and after a full GC — so that live memory per stream is told apart from garbage not yet
 // collected and from memory outside the JS heap. With --snapshot, heap snapshots idle and open, and the
-// constructors that grew between them (count and bytes per stream).
+// constructors that grew between them (count and bytes per stream). xgate's memoryUsage() every 250 ms goes to
+// timeline.jsonl in the scratch folder; with STREAM_MEMORY_SNAPSHOT_AT=<bytes> in the environment, a snapshot is
+// also written the first time its RSS passes that (to catch a spike). bench/lib/heap-snapshot.ts reads them.
 import { request, Agent } from "node:http";
 import { mkdirSync, mkdtempSync, readFileSync, existsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -46,6 +49,18 @@ createServer((req, res) => {
 const PROBE = `
 import { writeFileSync, renameSync } from "node:fs";
 import v8 from "node:v8";
+if (process.env.STREAM_MEMORY_TIMELINE !== undefined) {
+  const { appendFileSync } = await import("node:fs");
+  let snapped = false;
+  setInterval(() => {
+    const m = process.memoryUsage();
+    if (!snapped && process.env.STREAM_MEMORY_SNAPSHOT_AT !== undefined && m.rss > Number(process.env.STREAM_MEMORY_SNAPSHOT_AT)) {
+      snapped = true;
+      v8.writeHeapSnapshot(process.env.STREAM_MEMORY_TIMELINE + ".spike.heapsnapshot");
+    }
+    appendFileSync(process.env.STREAM_MEMORY_TIMELINE, JSON.stringify({ at: Date.now(), rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers }) + "\\n");
+  }, 250).unref();
+}
 process.on("SIGUSR2", () => {
   const out = process.env.STREAM_MEMORY_OUT;
   const before = process.memoryUsage();
@@ -98,13 +113,15 @@ async function startProbedXgate(emulatorBaseUrl: string): Promise<{ child: Child
   const floorPath = join(scratch, "floor.mjs");
   // Written outside the checkout: undici is named by its path.
   writeFileSync(floorPath, FLOOR.replace('"undici"', JSON.stringify(pathToFileURL(join(root, "node_modules/undici/index.js")).href)));
-  const cli = values.floor ? [floorPath] : values.xgate === "src" ? ["--import", "tsx", join(root, "src/proxy/cli.ts")] : [join(root, "dist/proxy/cli.js")];
+  const cli = values.floor ? [floorPath] : values.xgate === "src"
+      ? ["--import", "tsx", join(root, "src/proxy/cli.ts")]
+      : [values.xgate === "dist" ? join(root, "dist/proxy/cli.js") : resolve(values.xgate)];
   const cwd = join(scratch, "xgate");
   mkdirSync(cwd);
   const child = spawnChild("xgate", process.execPath, ["--expose-gc", ...values["node-arg"], "--import", probePath, ...cli, "--config", configPath, "--host", "127.0.0.1", "--port", String(port)], {
     cwd,
     logDir,
-    env: { FLOOR_PORT: String(port), FLOOR_UPSTREAM: emulatorBaseUrl, STREAM_MEMORY_OUT: out, STREAM_MEMORY_SNAPSHOT: values.snapshot ? "1" : "0" },
+    env: { STREAM_MEMORY_TIMELINE: join(scratch, "timeline.jsonl"), FLOOR_PORT: String(port), FLOOR_UPSTREAM: emulatorBaseUrl, STREAM_MEMORY_OUT: out, STREAM_MEMORY_SNAPSHOT: values.snapshot ? "1" : "0" },
   });
   const url = `http://127.0.0.1:${port}`;
   await waitUntilReady(child, `${url}/health/liveliness`);
