@@ -60,101 +60,6 @@ async function wholeResult<Whole extends ModelNamed>(answer: Whole, kind: LlmKin
   return { stream: false, usage, estimated: reported === undefined, answer: (model) => ({ ...answer, model, usage }) };
 }
 
-/** How a stream's reading ends: with its usage, or with what broke it off. */
-type Outcome = { usage: AnswerUsage } | { error: unknown };
-
-/**
- * A stream's chunks for one reader, its own iterator: one object per stream, not an async generator, since a
- * generator suspended in a `for await` is a frame and a promise chain held for as long as the stream waits
- * on the upstream. The text is kept only to estimate the usage, and only until the upstream reports its own.
- */
-class LlmChunks<Chunk extends ModelNamed> implements Chunks<Chunk>, AsyncIterator<Chunk, void> {
-  private readonly source: AsyncIterator<Chunk, unknown>;
-  private output: string[] | undefined = [];
-  private last: Chunk | undefined;
-  private usageSent = false;
-  /** The usage chunk still to be passed on, once the upstream's chunks are all taken. */
-  private usageChunk: Chunk | undefined;
-  private over = false;
-
-  constructor(
-    private readonly stream: ChunkStream<Chunk>,
-    private readonly kind: LlmKind<ModelNamed, Chunk>,
-    private readonly includeUsage: boolean,
-    private readonly model: string,
-    private readonly finish: (outcome: Outcome) => void,
-  ) {
-    this.source = stream[Symbol.asyncIterator]();
-  }
-
-  cancel(reason: Error = new StreamCancelled()): void {
-    this.stream.cancel(reason);
-    this.finish({ error: reason });
-  }
-
-  next(): Promise<IteratorResult<Chunk, void>> {
-    if (this.usageChunk !== undefined) {
-      const chunk = this.usageChunk;
-      this.usageChunk = undefined;
-      this.over = true;
-      return Promise.resolve({ done: false, value: chunk });
-    }
-    if (this.over) return Promise.resolve({ done: true, value: undefined });
-    return this.source.next().then(
-      (next) => (next.done === true ? this.ended() : { done: false, value: this.passed(next.value) }),
-      (error: unknown) => this.broke(error),
-    );
-  }
-
-  async return(): Promise<IteratorResult<Chunk, void>> {
-    this.over = true;
-    this.usageChunk = undefined;
-    this.stream.cancel();
-    this.finish({ error: new StreamCancelled() });
-    return { done: true, value: undefined };
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Chunk, void> {
-    return this;
-  }
-
-  private passed(chunk: Chunk): Chunk {
-    chunk.model = this.model;
-    if (chunk.choices.length === 0) this.usageSent = true;
-    else if (this.output !== undefined) {
-      // Reported usage stays reported: from here on the text would never be estimated.
-      if (this.stream.usage === undefined) this.output.push(this.kind.outputOfChunk(chunk));
-      else this.output = undefined;
-    }
-    this.last = chunk;
-    return chunk;
-  }
-
-  private async ended(): Promise<IteratorResult<Chunk, void>> {
-    let usage: AnswerUsage;
-    try {
-      const reported = this.stream.usage;
-      usage = reported === undefined ? { usage: await this.kind.estimate((this.output ?? []).join("")), estimated: true } : { usage: reported, estimated: false };
-    } catch (error) {
-      return this.broke(error);
-    }
-    this.output = undefined;
-    this.finish({ usage });
-    this.over = true;
-    if (!this.includeUsage || this.usageSent || this.last === undefined) return { done: true, value: undefined };
-    this.over = false;
-    this.usageChunk = { ...this.kind.usageChunk(this.last, usage.usage), model: this.model };
-    return this.next();
-  }
-
-  private broke(error: unknown): never {
-    this.over = true;
-    this.output = undefined;
-    this.finish({ error });
-    throw error;
-  }
-}
-
 function streamedResult<Chunk extends ModelNamed>(
   stream: ChunkStream<Chunk>,
   kind: LlmKind<ModelNamed, Chunk>,
@@ -167,7 +72,7 @@ function streamedResult<Chunk extends ModelNamed>(
   });
   // A failure is also reported to the reader; nobody need await this for it not to go unhandled.
   done.catch(() => undefined);
-  const finish = (outcome: Outcome): void => {
+  const finish = (outcome: { usage: AnswerUsage } | { error: unknown }): void => {
     const pending = settle;
     settle = undefined;
     signal?.removeEventListener("abort", onAbort);
@@ -184,7 +89,50 @@ function streamedResult<Chunk extends ModelNamed>(
   if (signal?.aborted) onAbort();
   else signal?.addEventListener("abort", onAbort, { once: true });
 
-  return { stream: true, done, chunks: (model) => new LlmChunks(stream, kind, includeUsage, model, finish) };
+  async function* read(model: string): AsyncGenerator<Chunk, void, undefined> {
+    const output: string[] = [];
+    let last: Chunk | undefined;
+    let usageSent = false;
+    let usage: AnswerUsage;
+    try {
+      for await (const chunk of stream) {
+        chunk.model = model;
+        if (chunk.choices.length === 0) usageSent = true;
+        else output.push(kind.outputOfChunk(chunk));
+        last = chunk;
+        yield chunk;
+      }
+      const reported = stream.usage;
+      usage = reported === undefined ? { usage: await kind.estimate(output.join("")), estimated: true } : { usage: reported, estimated: false };
+    } catch (error) {
+      finish({ error });
+      throw error;
+    }
+    finish({ usage });
+    if (includeUsage && !usageSent && last !== undefined) yield { ...kind.usageChunk(last, usage.usage), model };
+  }
+
+  return {
+    stream: true,
+    done,
+    chunks(model) {
+      const iterator = read(model);
+      return {
+        cancel(reason = new StreamCancelled()) {
+          stream.cancel(reason);
+          finish({ error: reason });
+        },
+        [Symbol.asyncIterator]: () => ({
+          next: () => iterator.next(),
+          return: async () => {
+            stream.cancel();
+            finish({ error: new StreamCancelled() });
+            return iterator.return(undefined);
+          },
+        }),
+      };
+    },
+  };
 }
 
 /** The result of a provider's answer; `signal` is the call's (the attempt's, in the proxy). */

@@ -131,7 +131,7 @@ export interface SpeechRequest extends ProviderCall {
  * holds it either way.
  */
 export interface ChunkStream<Chunk> extends AsyncIterable<Chunk> {
-  /** The usage the upstream has reported so far (some report it on every chunk, most on the last); once set, it stays set. */
+  /** The usage the upstream reported, once the stream has ended; undefined when it reported none. */
   readonly usage: CompletionUsage | undefined;
   /** Stops reading and cancels the upstream request; a read in progress fails at once with `reason`. */
   cancel(reason?: Error): void;
