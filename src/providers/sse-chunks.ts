@@ -27,21 +27,40 @@ export class StreamCancelled extends Error {
   }
 }
 
-class SseChunks<Chunk> implements ChunkStream<Chunk> {
+/** Where a read waiting for the body's next piece is told of it. */
+interface PieceWaiter {
+  resolve(piece: Buffer | null): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * The stream and its own iterator. It reads the body with `read()` and a waiter rather than through the
+ * body's async iterator, and is awaited at one level: each layer of async iteration between the socket and
+ * the client is a suspended frame and a promise chain held for as long as the stream is open, and thousands
+ * of streams may be open at once.
+ */
+class SseChunks<Chunk> implements ChunkStream<Chunk>, AsyncIterator<Chunk, undefined> {
   private readonly parser = new SseParser();
-  private readonly pieces: AsyncIterator<Buffer>;
   /** Chunks made from a body piece and not yet taken: one piece may complete several events. */
   private readonly ready: Chunk[] = [];
   private sawDone = false;
   private ended = false;
   /** What broke the stream, thrown once the chunks that came before it are taken. */
   private failure: { error: unknown } | undefined;
+  /** The body's own end or failure, once it has come: what a later wait for a piece gets at once. */
+  private bodyOutcome: { error: unknown } | "end" | undefined;
+  private waiter: PieceWaiter | undefined;
 
   constructor(
     private readonly body: Readable,
     private readonly reader: EventReader<Chunk>,
   ) {
-    this.pieces = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    // `on`, not `once`: settleBody heeds only the first outcome, and a `once` wrapper is two more objects a stream.
+    body.on("readable", () => this.wake());
+    body.on("end", () => this.settleBody("end"));
+    body.on("error", (error: unknown) => this.settleBody({ error }));
+    // Destroyed without an error and before its end: the answer is cut short all the same.
+    body.on("close", () => this.settleBody({ error: new Error("the response body closed before its end") }));
   }
 
   get usage(): CompletionUsage | undefined {
@@ -52,26 +71,72 @@ class SseChunks<Chunk> implements ChunkStream<Chunk> {
     if (!this.body.destroyed) this.body.destroy(reason);
   }
 
-  /** The next chunk; done once the stream has ended whole. Rejects with what broke it. */
-  async next(): Promise<IteratorResult<Chunk, undefined>> {
-    while (this.ready.length === 0) {
+  /** Reads until a chunk is ready or the stream is over; rejects with what broke it before a chunk came. */
+  async fill(): Promise<void> {
+    while (this.ready.length === 0 && !this.ended) {
       if (this.failure !== undefined) throw this.failure.error;
-      if (this.ended) return { done: true, value: undefined };
       try {
-        await this.read();
+        this.take(await this.piece());
       } catch (error) {
         this.failure = { error };
         // Nothing more will be read: the upstream should stop now.
         this.cancel(error instanceof Error ? error : undefined);
       }
     }
-    return { done: false, value: this.ready.shift() as Chunk };
+    if (this.ready.length === 0 && this.failure !== undefined) throw this.failure.error;
   }
 
-  /** Reads one body piece into chunks; throws what an event or the end says is wrong, after the chunks before it. */
-  private async read(): Promise<void> {
-    const piece = await this.pieces.next();
-    const events = piece.done ? this.parser.end() : this.parser.feed(piece.value);
+  /** The next chunk; done once the stream has ended whole. Rejects with what broke it. */
+  async next(): Promise<IteratorResult<Chunk, undefined>> {
+    if (this.ready.length === 0) await this.fill();
+    const chunk = this.ready.shift();
+    return chunk === undefined ? { done: true, value: undefined } : { done: false, value: chunk };
+  }
+
+  async return(): Promise<IteratorResult<Chunk, undefined>> {
+    this.cancel();
+    return { done: true, value: undefined };
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Chunk, undefined> {
+    return this;
+  }
+
+  /** The body's next piece, null at its end; rejects with what destroyed it. */
+  private piece(): Promise<Buffer | null> {
+    // What a destroyed body still held is not read: it broke off, and its error says so.
+    const piece = this.body.destroyed ? null : (this.body.read() as Buffer | null);
+    if (piece !== null) return Promise.resolve(piece);
+    if (this.bodyOutcome === "end") return Promise.resolve(null);
+    if (this.bodyOutcome !== undefined) return Promise.reject(this.bodyOutcome.error);
+    return new Promise((resolve, reject) => {
+      this.waiter = { resolve, reject };
+    });
+  }
+
+  private wake(): void {
+    const waiter = this.waiter;
+    if (waiter === undefined) return;
+    const piece = this.body.read() as Buffer | null;
+    // At its end a body is readable with nothing left to read: "end" follows.
+    if (piece === null) return;
+    this.waiter = undefined;
+    waiter.resolve(piece);
+  }
+
+  private settleBody(outcome: { error: unknown } | "end"): void {
+    if (this.bodyOutcome !== undefined) return;
+    this.bodyOutcome = outcome;
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    if (waiter === undefined) return;
+    if (outcome === "end") waiter.resolve(null);
+    else waiter.reject(outcome.error);
+  }
+
+  /** Turns one body piece (null: the end) into chunks; throws what an event or the end says is wrong, after the chunks before it. */
+  private take(piece: Buffer | null): void {
+    const events = piece === null ? this.parser.end() : this.parser.feed(piece);
     for (const { data } of events) {
       if (this.sawDone) continue;
       if (data === DONE_DATA) this.sawDone = true;
@@ -80,20 +145,10 @@ class SseChunks<Chunk> implements ChunkStream<Chunk> {
         if (chunk !== undefined) this.ready.push(chunk);
       }
     }
-    if (piece.done) {
+    if (piece === null) {
       this.ended = true;
       this.reader.end(this.sawDone);
     }
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Chunk, undefined> {
-    return {
-      next: () => this.next(),
-      return: async () => {
-        this.cancel();
-        return { done: true, value: undefined };
-      },
-    };
   }
 }
 
@@ -104,21 +159,6 @@ class SseChunks<Chunk> implements ChunkStream<Chunk> {
  */
 export async function openChunkStream<Chunk>(body: Readable, reader: EventReader<Chunk>): Promise<ChunkStream<Chunk>> {
   const stream = new SseChunks(body, reader);
-  const first = await stream.next();
-  let taken = false;
-  const iterator = stream[Symbol.asyncIterator]();
-  return {
-    get usage() {
-      return stream.usage;
-    },
-    cancel: (reason) => stream.cancel(reason),
-    [Symbol.asyncIterator]: () => ({
-      next: async () => {
-        if (taken) return iterator.next();
-        taken = true;
-        return first;
-      },
-      return: () => (iterator.return as () => Promise<IteratorResult<Chunk, undefined>>)(),
-    }),
-  };
+  await stream.fill();
+  return stream;
 }

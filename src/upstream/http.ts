@@ -112,10 +112,10 @@ function connectionFailure(err: unknown, target: UpstreamTarget, url: string, go
 }
 
 /** Why an attempt's signal aborted, as the attempt's error: a deadline is the upstream's slowness, anything else the caller's. */
-function abortError(reason: unknown, target: UpstreamTarget, req: UpstreamRequest, url: string): Error {
+function abortError(reason: unknown, target: UpstreamTarget, method: string, url: string): Error {
   if (reason instanceof DeadlineExceeded) {
     return new APITimeoutError(
-      `${target.label} did not answer within the timeout of ${reason.timeoutMs / 1000} s (${req.method} ${displayUrl(url)}).`,
+      `${target.label} did not answer within the timeout of ${reason.timeoutMs / 1000} s (${method} ${displayUrl(url)}).`,
       { provider: target.provider, origin: "upstream" },
     );
   }
@@ -162,6 +162,8 @@ interface DispatchController {
   abort(reason: Error): void;
   pause(): void;
   resume(): void;
+  /** The headers as undici read them (Buffers), kept on the controller until the response ends. */
+  rawHeaders?: unknown;
 }
 
 interface Exchange {
@@ -183,7 +185,7 @@ function exchangeFor(target: UpstreamTarget, req: UpstreamRequest): Exchange {
 /** A non-2xx answer as the provider's error, its text clipped and without the request's key. */
 function failureError(
   target: UpstreamTarget,
-  req: UpstreamRequest,
+  method: string,
   toError: ErrorMapper,
   url: string,
   status: number,
@@ -191,7 +193,7 @@ function failureError(
   body: Buffer,
 ): APIError {
   const text = redact(body.subarray(0, MAX_ERROR_BODY).toString("utf8"), target.apiKey);
-  return fromUpstream(toError({ status, headers, body: text, method: req.method, url, retryAfterMs: parseRetryAfter(headers), target }));
+  return fromUpstream(toError({ status, headers, body: text, method, url, retryAfterMs: parseRetryAfter(headers), target }));
 }
 
 function notJsonError(target: UpstreamTarget, url: string, status: number, body: Buffer): BadGatewayError {
@@ -218,7 +220,7 @@ function started<T>(
   } catch (err) {
     return Promise.reject(err instanceof APIError ? err : connectionFailure(err, target, target.apiBase + req.path, false));
   }
-  if (signal?.aborted === true) return Promise.reject(abortError(signal.reason, target, req, exchange.url));
+  if (signal?.aborted === true) return Promise.reject(abortError(signal.reason, target, req.method, exchange.url));
   return send(exchange, exchange.url);
 }
 
@@ -258,7 +260,7 @@ export function sendOnce<T = unknown>(
     // Cancelling settles at once, even while the request still waits for a connection; undici is told as soon
     // as it has handed over the request's controller.
     const onAbort = (): void => {
-      const reason = abortError(signal?.reason, target, req, url);
+      const reason = abortError(signal?.reason, target, req.method, url);
       finish(reason);
       controller?.abort(reason);
     };
@@ -267,7 +269,7 @@ export function sendOnce<T = unknown>(
     const completed = (): void => {
       const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
       if (!isSuccess(status)) {
-        finish(failureError(target, req, toError, url, status, headers, body));
+        finish(failureError(target, req.method, toError, url, status, headers, body));
         return;
       }
       try {
@@ -310,6 +312,129 @@ export function sendOnce<T = unknown>(
   }));
 }
 
+/** The streamed body: read() lets undici go on reading the socket; destroying it before the end aborts the request. */
+class UpstreamBody extends Readable {
+  constructor(private readonly exchange: StreamExchange) {
+    super();
+  }
+
+  override _read(): void {
+    this.exchange.resume();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.exchange.bodyDestroyed(error);
+    callback(error);
+  }
+}
+
+/**
+ * One streamed exchange, as undici's handler. A class rather than closures over the request, because it lives
+ * as long as the stream does (minutes, thousands at once): its fields are all it keeps, and neither the
+ * request's body nor undici's raw header buffers are among them.
+ */
+class StreamExchange {
+  private controller: DispatchController | undefined;
+  private status = 0;
+  private headers: ResponseHeaders = {};
+  /** Set once a 2xx answer's headers are in: from then on, failures go to the stream. */
+  private body: UpstreamBody | undefined;
+  private settled = false;
+  private ended = false;
+  private errorChunks: Buffer[] = [];
+  private errorSize = 0;
+  private readonly onAbort = (): void => {
+    const reason = abortError(this.signal?.reason, this.target, this.method, this.url);
+    this.fail(reason);
+    this.controller?.abort(reason);
+  };
+
+  constructor(
+    private readonly target: UpstreamTarget,
+    private readonly method: string,
+    private readonly url: string,
+    private readonly toError: ErrorMapper,
+    private readonly signal: AbortSignal | undefined,
+    private readonly resolve: (answer: UpstreamStream) => void,
+    private readonly reject: (error: Error) => void,
+  ) {
+    signal?.addEventListener("abort", this.onAbort, { once: true });
+  }
+
+  resume(): void {
+    this.controller?.resume();
+  }
+
+  bodyDestroyed(error: Error | null): void {
+    this.detach();
+    // The reader gave up early: the upstream should stop sending (and stop generating).
+    if (!this.ended) this.controller?.abort(error ?? new Error("response body no longer read"));
+  }
+
+  fail(error: Error): void {
+    this.detach();
+    if (this.body !== undefined) this.body.destroy(error);
+    else if (!this.settled) {
+      this.settled = true;
+      this.reject(error);
+    }
+  }
+
+  onRequestStart(controller: DispatchController): void {
+    this.controller = controller;
+    if (this.settled && this.body === undefined) controller.abort(new Error("cancelled"));
+  }
+
+  onResponseStart(controller: DispatchController, status: number, headers: ResponseHeaders): void {
+    this.status = status;
+    this.headers = headers;
+    if (!isSuccess(status) || this.settled) return;
+    // Parsed into `headers` already; undici would hold the Buffers for as long as the stream runs.
+    controller.rawHeaders = null;
+    this.body = new UpstreamBody(this);
+    this.settled = true;
+    this.resolve({ status, headers, body: this.body });
+  }
+
+  onResponseData(controller: DispatchController, chunk: Buffer): void {
+    if (this.body !== undefined) {
+      if (!this.body.push(chunk)) controller.pause();
+      return;
+    }
+    if (this.settled) return;
+    this.errorChunks.push(chunk);
+    this.errorSize += chunk.length;
+    if (this.errorSize >= MAX_ERROR_BODY) {
+      this.failWithAnswer();
+      controller.abort(new Error("error body read far enough"));
+    }
+  }
+
+  onResponseEnd(): void {
+    this.ended = true;
+    this.detach();
+    if (this.body !== undefined) this.body.push(null);
+    else if (!this.settled) this.failWithAnswer();
+  }
+
+  onResponseError(_controller: DispatchController, err: Error): void {
+    if (this.ended) return;
+    this.fail(connectionFailure(err, this.target, this.url, this.status !== 0));
+  }
+
+  private detach(): void {
+    this.signal?.removeEventListener("abort", this.onAbort);
+  }
+
+  private failWithAnswer(): void {
+    this.detach();
+    this.settled = true;
+    const body = Buffer.concat(this.errorChunks, this.errorSize);
+    this.errorChunks = [];
+    this.reject(failureError(this.target, this.method, this.toError, this.url, this.status, this.headers, body));
+  }
+}
+
 /**
  * Sends the request once and resolves when a 2xx answer's headers arrive, with its body as a stream that
  * the caller reads at its own pace (undici pauses the socket while the stream is full). A non-2xx answer
@@ -323,86 +448,11 @@ export function openStream(
   signal: AbortSignal | undefined,
 ): Promise<UpstreamStream> {
   return started(target, req, signal, (exchange, url) => new Promise<UpstreamStream>((resolve, reject) => {
-    let controller: DispatchController | undefined;
-    let status = 0;
-    let headers: ResponseHeaders = {};
-    /** Set once a 2xx answer's headers are in: from then on, failures go to the stream. */
-    let body: Readable | undefined;
-    let settled = false;
-    let ended = false;
-    const errorChunks: Buffer[] = [];
-    let errorSize = 0;
-
-    const detach = (): void => signal?.removeEventListener("abort", onAbort);
-    const fail = (err: Error): void => {
-      detach();
-      if (body !== undefined) body.destroy(err);
-      else if (!settled) {
-        settled = true;
-        reject(err);
-      }
-    };
-    const onAbort = (): void => {
-      const reason = abortError(signal?.reason, target, req, url);
-      fail(reason);
-      controller?.abort(reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-
-    const failWithAnswer = (): void => {
-      detach();
-      settled = true;
-      reject(failureError(target, req, toError, url, status, headers, Buffer.concat(errorChunks, errorSize)));
-    };
-
+    const handler = new StreamExchange(target, req.method, url, toError, signal, resolve, reject);
     try {
-      upstreamAgent().dispatch(exchange.options, {
-        onRequestStart(requestController: DispatchController) {
-          controller = requestController;
-          if (settled && body === undefined) requestController.abort(new Error("cancelled"));
-        },
-        onResponseStart(responseController: DispatchController, statusCode: number, responseHeaders: ResponseHeaders) {
-          status = statusCode;
-          headers = responseHeaders;
-          if (!isSuccess(status) || settled) return;
-          body = new Readable({
-            read: () => responseController.resume(),
-            destroy: (err, callback) => {
-              detach();
-              // The reader gave up early: the upstream should stop sending (and stop generating).
-              if (!ended) responseController.abort(err ?? new Error("response body no longer read"));
-              callback(err);
-            },
-          });
-          settled = true;
-          resolve({ status, headers, body });
-        },
-        onResponseData(responseController: DispatchController, chunk: Buffer) {
-          if (body !== undefined) {
-            if (!body.push(chunk)) responseController.pause();
-            return;
-          }
-          if (settled) return;
-          errorChunks.push(chunk);
-          errorSize += chunk.length;
-          if (errorSize >= MAX_ERROR_BODY) {
-            failWithAnswer();
-            responseController.abort(new Error("error body read far enough"));
-          }
-        },
-        onResponseEnd() {
-          ended = true;
-          detach();
-          if (body !== undefined) body.push(null);
-          else if (!settled) failWithAnswer();
-        },
-        onResponseError(_controller: DispatchController, err: Error) {
-          if (ended) return;
-          fail(connectionFailure(err, target, url, status !== 0));
-        },
-      });
+      upstreamAgent().dispatch(exchange.options, handler);
     } catch (err) {
-      fail(connectionFailure(err, target, url, false));
+      handler.fail(connectionFailure(err, target, url, false));
     }
   }));
 }

@@ -184,7 +184,56 @@ describe("streams: aborts, retries, failures", () => {
   });
 });
 
+/** A one-answer SSE server: `events` are the data of its events, `[DONE]` after them. */
+async function sseServer(events: unknown[]): Promise<{ apiBase: string; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      res.end(`${events.map((e) => `data: ${JSON.stringify(e)}\n\n`).join("")}data: [DONE]\n\n`);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    apiBase: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+const streamChunk = (content: string, finish: string | null, usage?: unknown): unknown => ({
+  id: "x",
+  object: "chat.completion.chunk",
+  created: 0,
+  model: "m",
+  choices: [{ index: 0, delta: { content }, finish_reason: finish }],
+  ...(usage === undefined ? {} : { usage }),
+});
+
 describe("usage an upstream does not report", () => {
+  it("in a stream, is counted over the text of all its chunks and marked as estimated", async () => {
+    const upstream = await sseServer([streamChunk("Hello", null), streamChunk(" world", "stop")]);
+    try {
+      const stream = await completion({ model: "xinference/m", messages: [{ role: "user", content: "Hi" }], api_base: upstream.apiBase, stream: true });
+      assert.equal(contentOf(await collect(stream)), "Hello world");
+      assert.deepEqual(await stream.usage, { usage: { prompt_tokens: 8, completion_tokens: 2, total_tokens: 10 }, estimated: true });
+    } finally {
+      await upstream.close();
+    }
+  });
+
+  it("in a stream that reports it on its first chunks, is the upstream's", async () => {
+    const usage = (completion_tokens: number) => ({ prompt_tokens: 5, completion_tokens, total_tokens: 5 + completion_tokens });
+    const upstream = await sseServer([streamChunk("Hello", null, usage(1)), streamChunk(" world", null, usage(2)), streamChunk("!", "stop", usage(3))]);
+    try {
+      const stream = await completion({ model: "xinference/m", messages: [{ role: "user", content: "Hi" }], api_base: upstream.apiBase, stream: true });
+      assert.equal(contentOf(await collect(stream)), "Hello world!");
+      assert.deepEqual(await stream.usage, { usage: usage(3), estimated: false });
+    } finally {
+      await upstream.close();
+    }
+  });
+
+
   it("is counted with a real tokenizer and marked as estimated", async () => {
     const server = createServer((req, res) => {
       req.resume();
