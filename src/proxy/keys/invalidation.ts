@@ -16,7 +16,7 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type { Redis } from "ioredis";
-import { connectRedis, type RedisConnection } from "../kv/redis.js";
+import { connectionOutcome, connectRedis, type RedisConnection } from "../kv/redis.js";
 import { type Clock, systemClock } from "../router/clock.js";
 import { type RouterLogger, silentLogger, throttledWarn } from "../router/logger.js";
 import type { KeyCache } from "./cache.js";
@@ -130,9 +130,11 @@ export class RedisKeyChanges extends EventEmitter<RedisKeyChangesEvents> impleme
   }
 
   ready(): Promise<void> {
+    // The publisher too: it queues nothing while it connects, so a change made before it is up would be lost.
+    const publisherUp = this.publisher.status === "ready" ? Promise.resolve(undefined) : connectionOutcome(this.publisher);
     return new Promise((resolve) => {
       const cancel = this.clock.setTimer(this.options.readyTimeoutMs ?? 2000, resolve, { unref: true });
-      void this.firstSubscription.then(() => {
+      void Promise.all([this.firstSubscription, publisherUp]).then(() => {
         cancel();
         resolve();
       });

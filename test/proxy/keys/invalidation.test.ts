@@ -63,7 +63,10 @@ async function shared(): Promise<{ temp: TempStore; a: Instance; b: Instance; cl
 
 const isPromise = (value: unknown): boolean => value instanceof Promise;
 
-describe("between instances, through the machine's Redis", () => {
+// A change that never arrives would otherwise wait for ever: fail in bounded time instead.
+const BOUNDED = { timeout: 30_000 };
+
+describe("between instances, through the machine's Redis", BOUNDED, () => {
   test("a key blocked on one instance is seen by the other as soon as the change arrives", async (t) => {
     if (!haveRedis) return t.skip(`Redis not reachable at ${REDIS_URL}`);
     const { a, b } = await shared();
@@ -151,7 +154,7 @@ describe("without Redis", () => {
   });
 });
 
-describe("losing the subscription (a private redis-server)", () => {
+describe("losing the subscription (a private redis-server)", BOUNDED, () => {
   let redis: PrivateRedis | undefined;
 
   before(async () => {
