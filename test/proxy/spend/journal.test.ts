@@ -235,7 +235,8 @@ describe("the spend journal", () => {
   test("kill -9 of a process under load loses no acknowledged row, and replay charges each once", { timeout: 120_000 }, async () => {
     const child = spawn(process.execPath, ["--import", "tsx", WRITER, dir, join(dir, "xgate.db"), "3", KEY], { stdio: ["ignore", "pipe", "inherit"] });
     const acked: string[] = [];
-    const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
+    // "close", not "exit": exit can come before the parent has read every ack still in the pipe.
+    const exited = new Promise<void>((resolve) => child.on("close", () => resolve()));
     await new Promise<void>((resolve) => {
       createInterface({ input: child.stdout }).on("line", (line) => {
         acked.push(line.slice("ack ".length));
