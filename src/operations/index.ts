@@ -34,7 +34,20 @@ export type { SpeechAudio, SpeechCall } from "./speech.js";
 export type { TranscriptionAnswer, TranscriptionCall } from "./transcription.js";
 export { CALL_OPTIONS, type OperationTarget, type RawParams } from "./types.js";
 
+/** What an operation is, as code names it (spend logs' call types, telemetry); `name` is for messages. */
+export type OperationKind =
+  | "embeddings"
+  | "image_generation"
+  | "image_edit"
+  | "rerank"
+  | "transcription"
+  | "translation"
+  | "speech"
+  | "chat"
+  | "text_completion";
+
 export interface Operation<Request, Result> {
+  readonly kind: OperationKind;
   /** As messages name it, e.g. `embeddings`. */
   readonly name: string;
   /** Checks a caller's parameters (without the call options) and gives the typed request; throws a 400 naming the fix. */
@@ -54,6 +67,7 @@ export interface Operation<Request, Result> {
 }
 
 export const embeddings: Operation<EmbeddingsRequest, Embeddings> = {
+  kind: "embeddings",
   name: "embeddings",
   parse: parseEmbeddings,
   run: runEmbeddings,
@@ -66,6 +80,7 @@ export const embeddings: Operation<EmbeddingsRequest, Embeddings> = {
  * rather than collected into objects.
  */
 export const embeddingsAnswer: Operation<EmbeddingsRequest, StreamedEmbeddings> = {
+  kind: "embeddings",
   name: "embeddings",
   parse: parseEmbeddings,
   run: streamEmbeddings,
@@ -75,12 +90,14 @@ export const embeddingsAnswer: Operation<EmbeddingsRequest, StreamedEmbeddings> 
 };
 
 export const imageGeneration: Operation<ImageGenerationCall, Images> = {
+  kind: "image_generation",
   name: "image generation",
   parse: parseImageGeneration,
   run: runImageGeneration,
 };
 
 export const imageEdit: Operation<ImageEditCall, Images> = {
+  kind: "image_edit",
   name: "image edit",
   parse: parseImageEdit,
   run: runImageEdit,
@@ -88,6 +105,7 @@ export const imageEdit: Operation<ImageEditCall, Images> = {
 };
 
 export const rerank: Operation<RerankCall, RerankResponse> = {
+  kind: "rerank",
   name: "rerank",
   parse: parseRerank,
   run: runRerank,
@@ -96,6 +114,7 @@ export const rerank: Operation<RerankCall, RerankResponse> = {
 };
 
 export const transcription: Operation<TranscriptionCall, TranscriptionAnswer> = {
+  kind: "transcription",
   name: "transcription",
   parse: parseTranscription,
   run: runTranscription,
@@ -103,6 +122,7 @@ export const transcription: Operation<TranscriptionCall, TranscriptionAnswer> = 
 };
 
 export const translation: Operation<TranscriptionCall, TranscriptionAnswer> = {
+  kind: "translation",
   name: "translation",
   parse: parseTranslation,
   run: runTranscription,
@@ -111,6 +131,7 @@ export const translation: Operation<TranscriptionCall, TranscriptionAnswer> = {
 
 /** Speech: the attempt lasts until the audio has all been passed on (see speech.ts). */
 export const speech: Operation<SpeechCall, SpeechAudio> = {
+  kind: "speech",
   name: "speech",
   parse: parseSpeech,
   run: runSpeech,
@@ -124,6 +145,7 @@ const llmTokens = {
 };
 
 export const chat: Operation<ChatCall, ChatResult> = {
+  kind: "chat",
   name: "chat completion",
   parse: parseChat,
   run: runChat,
@@ -131,6 +153,7 @@ export const chat: Operation<ChatCall, ChatResult> = {
 };
 
 export const textCompletion: Operation<TextCompletionCall, TextCompletionResult> = {
+  kind: "text_completion",
   name: "text completion",
   parse: parseTextCompletion,
   run: runTextCompletion,

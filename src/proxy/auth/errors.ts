@@ -50,7 +50,8 @@ export function modelAccessDenied(record: KeyRecord, model: string, denier: { te
   const scope = denier === "key" ? "It" : "The team";
   return new AuthenticationError(`${who} may not use model '${model}'. ${scope} may use: ${allowed.join(", ")}.`, {
     code: "model_access_denied",
-    type: "key_model_access_denied",
+    // LiteLLM's types: which of the two said no.
+    type: denier === "key" ? "key_model_access_denied" : "team_model_access_denied",
     param: "model",
   });
 }

@@ -75,7 +75,8 @@ function mayUse(key: VirtualKey, names: readonly string[]): boolean {
 }
 
 /**
- * Throws the 401 (`key_model_access_denied`) naming the models the key may use when a virtual key may not
+ * Throws the 401 (`key_model_access_denied`, or `team_model_access_denied` when its team's list is what
+ * refuses) naming the models the key may use when a virtual key may not
  * call `requestedModel`; the master key and an open proxy may call any. `resolvedGroup`: the model group
  * the name resolves to (through a `model_group_alias`, as LiteLLM allows, or a deployment's own model
  * name): a key allowed a group may reach it by any of its names.

@@ -17,6 +17,7 @@ import { admitLimits, type Limiter, limitScopes, rateLimitHeaders, type Ticket }
 import { costOf, type Usage, type UsageEstimate } from "../spend/cost.js";
 import type { SpendRecorder } from "../spend/recorder.js";
 import type { SpendLogRow } from "../store/index.js";
+import type { OperationKind } from "../../operations/index.js";
 import type { Dispatched } from "./dispatch.js";
 
 /** What a request used, as its route knows it once the answer is complete. */
@@ -26,16 +27,16 @@ export interface RequestUsage extends Usage {
 }
 
 /** LiteLLM's `call_type` for each operation, as its spend logs name them. */
-const CALL_TYPES: Readonly<Record<string, string>> = {
+const CALL_TYPES: Readonly<Record<OperationKind, string>> = {
   embeddings: "aembedding",
-  "image generation": "aimage_generation",
-  "image edit": "aimage_edit",
+  image_generation: "aimage_generation",
+  image_edit: "aimage_edit",
   rerank: "arerank",
   transcription: "atranscription",
   translation: "atranslation",
   speech: "aspeech",
-  "chat completion": "acompletion",
-  "text completion": "atext_completion",
+  chat: "acompletion",
+  text_completion: "atext_completion",
 };
 
 export interface AccountingDeps {
@@ -76,6 +77,7 @@ export class RequestAccount {
   private group: string | null = null;
   private user: string | null = null;
   private closed = false;
+  private limitsSaid = false;
   /** Filled in along the way, for the row's metadata. */
   readonly metadata: Record<string, unknown> = {};
 
@@ -83,7 +85,7 @@ export class RequestAccount {
     private readonly deps: AccountingDeps,
     private readonly request: FastifyRequest,
     private readonly reply: FastifyReply,
-    private readonly operation: string,
+    private readonly operation: OperationKind,
   ) {
     this.startedAt = deps.now();
     // The client gone before the answer was complete: the account is closed as a failure.
@@ -108,6 +110,7 @@ export class RequestAccount {
   /** The whole answer came from the cache: nothing was dispatched (the row says so; it costs nothing). */
   cacheHit(): void {
     this.metadata.cache_hit = true;
+    this.limitHeaders([this.ticket?.quota]);
   }
 
   /**
@@ -139,7 +142,6 @@ export class RequestAccount {
     const needsTokens = limited.some((scope) => scope.limits.tpm !== undefined);
     try {
       this.ticket = await admitLimits(this.deps.limiter, limited, needsTokens ? usageEstimate().promptTokens + (usageEstimate().maxCompletionTokens ?? 0) : 0);
-      this.reply.headers(rateLimitHeaders([this.ticket.quota]));
     } catch (error) {
       this.hold.release();
       this.hold = undefined;
@@ -150,8 +152,17 @@ export class RequestAccount {
   /** Notes which deployment answered: its prices make the cost. */
   answeredBy(outcome: Dispatched<unknown>): void {
     this.dispatched = outcome;
-    // The tightest of the key's, the team's and the model group's limits.
-    if (this.ticket !== undefined) this.reply.headers(rateLimitHeaders([outcome.quota, this.ticket.quota]));
+    this.limitHeaders([outcome.quota, this.ticket?.quota]);
+  }
+
+  /**
+   * `x-ratelimit-*`: the tightest of the key's, the team's and the model group's limits, this request
+   * counted. Written once, when the request is answered, refused after admission or failed.
+   */
+  private limitHeaders(quotas: Parameters<typeof rateLimitHeaders>[0]): void {
+    if (this.limitsSaid || this.reply.raw.headersSent) return;
+    this.limitsSaid = true;
+    this.reply.headers(rateLimitHeaders(quotas));
   }
 
   private keySpendHeader(spend: ReadonlyMap<string, number> | undefined): void {
@@ -186,6 +197,7 @@ export class RequestAccount {
     this.closed = true;
     this.ticket?.done();
     this.hold?.settle(0);
+    if (this.ticket !== undefined) this.limitHeaders([this.ticket.quota]);
     this.metadata.error_code = error instanceof APIError ? error.code : typeof error === "string" ? error : "internal_error";
     this.record("failure", 0, { promptTokens: 0, completionTokens: 0 });
   }
@@ -198,7 +210,7 @@ export class RequestAccount {
     if (key?.key_alias) this.metadata.key_alias = key.key_alias;
     const row: SpendLogRow = {
       request_id: this.request.id,
-      call_type: CALL_TYPES[this.operation] ?? this.operation,
+      call_type: CALL_TYPES[this.operation],
       api_key: key?.token ?? "",
       spend: cost,
       prompt_tokens: usage.promptTokens,

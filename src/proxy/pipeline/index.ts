@@ -105,7 +105,7 @@ async function handle<Request, Result extends Answer, Answer>(
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<unknown> {
-  const account = new RequestAccount(pipeline.accounting, request, reply, route.operation.name);
+  const account = new RequestAccount(pipeline.accounting, request, reply, route.operation.kind);
   let parsed: ParsedRequest<Request> | undefined;
   let result: Answer;
   let input: RouteInput | undefined;

@@ -1,6 +1,6 @@
 /**
- * The record stage: what a request did, in its response headers (`x-xgate-*`, and `x-ratelimit-*` for the
- * limits it went through) and its one log line — id, route (the path when none matched), model, group,
+ * The record stage: what a request did, in its response headers (`x-xgate-*`; the account writes
+ * `x-ratelimit-*`) and its one log line — id, route (the path when none matched), model, group,
  * deployment, status, the error's code, total and upstream milliseconds, the cache's hits; never bodies,
  * query strings or keys. At debug level, a line per upstream attempt.
  */
@@ -8,7 +8,6 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import { APIError } from "../../errors.js";
 import { clientRequestId } from "../http/request-id.js";
-import { rateLimitHeaders } from "../limits/index.js";
 import type { RequestTrace } from "./context.js";
 import type { AttemptObserver, Dispatched } from "./dispatch.js";
 
@@ -25,7 +24,6 @@ export function recordDispatch(trace: RequestTrace, outcome: Dispatched<unknown>
   reply.header("x-xgate-deployment", outcome.deploymentId);
   if (outcome.attempts > 1) reply.header("x-xgate-attempts", String(outcome.attempts));
   if (outcome.fallbackUsed) reply.header("x-xgate-fallback", "true");
-  reply.headers(rateLimitHeaders([outcome.quota]));
 }
 
 function tenths(ms: number | undefined): number | undefined {

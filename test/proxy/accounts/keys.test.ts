@@ -561,13 +561,14 @@ describe("rate limits", () => {
 });
 
 describe("failures and cache hits are charged nothing", () => {
-  test("an upstream 500: a failure row at cost 0, and the key's spend unchanged", async () => {
-    const made = await proxy.admin("/key/generate", { key_alias: "failing", max_budget: 100 });
+  test("an upstream 500: a failure row at cost 0, the key's spend unchanged, and its rate limit said", async () => {
+    const made = await proxy.admin("/key/generate", { key_alias: "failing", max_budget: 100, rpm_limit: 10 });
     const ok = await embed(made.key);
     const spent = Number(ok.response.headers.get("x-litellm-key-spend"));
     emulator.setFault("embeddings", { kind: "status", status: 500, body: { detail: "engine exploded" }, times: 1 });
     const failed = await failure(embed(made.key));
     assert.ok(failed instanceof OpenAI.InternalServerError);
+    assert.equal(failed.headers?.get("x-ratelimit-remaining-requests"), "8", "the failed request was counted");
     const requestId = failed.headers?.get("x-request-id") ?? "";
     const row = await spendRow(requestId);
     assert.equal(row.status, "failure");
@@ -579,10 +580,10 @@ describe("failures and cache hits are charged nothing", () => {
     close((await embed(made.key)).response.headers.get("x-litellm-key-spend"), 2 * spent, "the next answer's key spend");
   });
 
-  test("a cache hit costs 0 and charges nothing", async () => {
+  test("a cache hit costs 0 and charges nothing, and counts against the key's rate limit", async () => {
     const cached = await accountsApp(config(emulator, "litellm_settings:\n  cache: true\n"));
     try {
-      const made = await cached.admin("/key/generate", { key_alias: "cached" });
+      const made = await cached.admin("/key/generate", { key_alias: "cached", rpm_limit: 10 });
       const openai = new OpenAI({ apiKey: made.key, baseURL: cached.baseUrl, maxRetries: 0 });
       const input = "asked twice";
       const miss = await openai.embeddings.create({ model: "embed", input }).withResponse();
@@ -593,6 +594,8 @@ describe("failures and cache hits are charged nothing", () => {
       assert.equal(hit.response.headers.get("x-xgate-cache-hits"), "1/1");
       assert.equal(upstreamCalls(), calls);
       assert.equal(hit.response.headers.get("x-litellm-response-cost"), "0");
+      assert.equal(hit.response.headers.get("x-ratelimit-limit-requests"), "10");
+      assert.equal(hit.response.headers.get("x-ratelimit-remaining-requests"), "8");
       close(hit.response.headers.get("x-litellm-key-spend"), cost, "the key's spend after the hit");
       await cached.flush();
       const rows = await cached.call("GET", `/spend/logs?request_id=${hit.response.headers.get("x-request-id")}&summarize=false`);

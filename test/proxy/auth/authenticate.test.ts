@@ -184,13 +184,13 @@ describe("refusals", () => {
     );
   });
 
-  test("a model outside the key's team's models: the same 401, naming the team's", async () => {
+  test("a model outside the key's team's models: a 401 of type team_model_access_denied, naming the team's", async () => {
     await temp.store.teams.create({ team_id: "t1", team_alias: "research", models: ["embed"] });
     const { value } = await newKey(temp.store, { key_alias: "my-app", team_id: "t1" });
     assert.equal((await embed(value, "embed")).statusCode, 200);
     assertRefused(await embed(value, "rerank"), {
       status: 401,
-      type: "key_model_access_denied",
+      type: "team_model_access_denied",
       code: "model_access_denied",
       param: "model",
       message: /^Key 'my-app' is in team 'research', which may not use model 'rerank'\. The team may use: embed\.$/,

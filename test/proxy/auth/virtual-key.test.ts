@@ -58,7 +58,11 @@ describe("checks on a found key", () => {
 
 describe("model access", () => {
   const denied = (principal: Principal, model: string, message: RegExp, resolvedGroup?: string) =>
-    refused(() => assertModelAccess(principal, model, resolvedGroup), { code: "model_access_denied", type: "key_model_access_denied", message });
+    refused(() => assertModelAccess(principal, model, resolvedGroup), {
+      code: "model_access_denied",
+      type: /is in team/.test(message.source) ? "team_model_access_denied" : "key_model_access_denied",
+      message,
+    });
 
   test("the master key and an open proxy may call any model", () => {
     assertModelAccess({ kind: "master" }, "anything");
@@ -98,7 +102,7 @@ describe("model access", () => {
     denied(key, "bgexen-large", /may not use/);
   });
 
-  test("the team's models bind a key too, and the error says it is the team's", () => {
+  test("the team's models bind a key too, and the error says it is the team's (LiteLLM's team_model_access_denied)", () => {
     const key = virtual({ models: ["a", "b"] }, { team_alias: "research", models: ["a"] });
     assertModelAccess(key, "a");
     denied(key, "b", /^Key 'sk-\.\.\.abcd' is in team 'research', which may not use model 'b'\. The team may use: a\.$/);
@@ -109,7 +113,7 @@ describe("model access", () => {
     const key = virtual({ models: ["all-team-models"] }, { models: ["a", "xinference/*"] });
     assertModelAccess(key, "a");
     assertModelAccess(key, "xinference/qwen");
-    denied(key, "b", /team 't1'/);
+    denied(key, "b", /is in team 't1'/);
     assertModelAccess(virtual({ models: ["all-team-models"] }, { models: [] }), "anything");
   });
 
