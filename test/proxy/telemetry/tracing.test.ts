@@ -106,6 +106,30 @@ general_settings: { master_key: sk-the-master-key-1234 }
     }
   });
 
+  test("a client's own api_base and api_key: the attempt names the host and port alone", async () => {
+    const config = `
+model_list:
+  - model_name: embed
+    litellm_params: { model: xinference/bge-base-en, api_base: "${DEAD}" }
+general_settings: { allow_client_side_credentials: true }
+`;
+    const app = await testApp(config, {}, tracedEnv());
+    const { traceId, traceparent } = clientTrace(1);
+    const upstream = new URL(emulator.baseUrl);
+    const apiBase = `http://client-user:client-password-9@${upstream.host}/v1`;
+    await app.app.inject({
+      method: "POST",
+      url: "/v1/embeddings",
+      headers: { traceparent },
+      payload: { model: "embed", input: "hi", api_base: apiBase, api_key: "sk-client-own-key" },
+    });
+    const { attempts } = await spansOfTrace(app, traceId);
+    assert.ok(attempts.length > 0);
+    assert.deepEqual([attempts[0]!.attributes["server.address"], attempts[0]!.attributes["server.port"]], [upstream.hostname, Number(upstream.port)]);
+    const exported = receiver.bodies.join("\n");
+    for (const secret of ["client-user", "client-password-9", "sk-client-own-key"]) assert.ok(!exported.includes(secret), `the export holds no '${secret}'`);
+  });
+
   test("a retry on the group's other deployment: two attempt spans, the failed one in error, and a retry event", async () => {
     const config = `
 model_list:
