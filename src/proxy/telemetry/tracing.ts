@@ -8,6 +8,8 @@ import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { defaultResource, resourceFromAttributes } from "@opentelemetry/resources";
 import { AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, type ReadableSpan, type SpanExporter } from "@opentelemetry/sdk-trace-base";
 import type { FastifyInstance } from "fastify";
+import { Agent as HttpAgent } from "node:http";
+import { Agent as HttpsAgent } from "node:https";
 import type { Logger } from "pino";
 import type { AttemptObserver } from "../pipeline/index.js";
 import { RequestSpans } from "./request-spans.js";
@@ -16,8 +18,11 @@ import type { TracingSettings } from "./tracing-settings.js";
 
 export type { TracingSettings } from "./tracing-settings.js";
 
-/** One export's limit; a collector slower than this loses the batch rather than holding spans in memory. */
-const EXPORT_TIMEOUT_MS = 10_000;
+/**
+ * One export's limit, the exporter's retries included: a collector slower than this loses the batch rather
+ * than holding spans in memory. No longer than a stop waits, so that nothing of an export outlives the stop.
+ */
+const EXPORT_TIMEOUT_MS = 5_000;
 /** How long a stop waits for the last spans to go out. */
 const CLOSE_TIMEOUT_MS = 5_000;
 /** A collector that is down is said once a minute, not once a batch. */
@@ -73,7 +78,18 @@ async function within(ms: number, work: Promise<unknown>): Promise<boolean> {
 
 export function createTracing(settings: TracingSettings, logger: Logger): Tracing {
   const collector = collectorOf(settings.url);
-  const exporter = new OTLPTraceExporter({ url: settings.url, headers: { ...settings.headers }, timeoutMillis: EXPORT_TIMEOUT_MS });
+  // The exporter's connections are ours, so that a stop can end an export still hanging on the collector.
+  const agents: HttpAgent[] = [];
+  const exporter = new OTLPTraceExporter({
+    url: settings.url,
+    headers: { ...settings.headers },
+    timeoutMillis: EXPORT_TIMEOUT_MS,
+    httpAgentOptions: (protocol) => {
+      const agent = protocol === "https:" ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+      agents.push(agent);
+      return agent;
+    },
+  });
   const provider = new BasicTracerProvider({
     resource: defaultResource().merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: settings.serviceName })),
     // A client's sampling decision stands; xgate samples every trace it starts.
@@ -93,6 +109,7 @@ export function createTracing(settings: TracingSettings, logger: Logger): Tracin
       if (!(await within(CLOSE_TIMEOUT_MS, provider.shutdown()))) {
         logger.warn({ collector }, `traces not exported to ${collector} within ${CLOSE_TIMEOUT_MS / 1000} s of the stop were dropped`);
       }
+      for (const agent of agents) agent.destroy();
     },
   };
 }

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { type Emulator, startEmulator } from "../../support/emulator/index.js";
 import { testApp, type TestApp } from "../../support/app.js";
+import { startSilentServer } from "../../support/silent-server.js";
 import { type OtlpReceiver, type ReceivedSpan, SPAN_KIND_CLIENT, SPAN_KIND_SERVER, startOtlpReceiver, STATUS_ERROR } from "../../support/otlp-receiver.js";
 
 const CLIENT_TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -308,6 +309,27 @@ model_list:
       assert.match(app.app.printRoutes({ includeHooks: true }), /startRequestSpan/);
     } finally {
       await app.dispose();
+    }
+  });
+});
+
+describe("a collector that never answers", () => {
+  test("the stop still ends, having tried to export, and says the spans were dropped", async () => {
+    const collector = await startSilentServer();
+    try {
+      const config = `
+model_list:
+  - model_name: embed
+    litellm_params: { model: xinference/bge-base-en, api_base: "${emulator.baseUrl}" }
+`;
+      const app = await testApp(config, {}, { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url() });
+      const res = await app.app.inject({ method: "POST", url: "/v1/embeddings", payload: { model: "embed", input: "hi" } });
+      assert.equal(res.statusCode, 200, res.body);
+      await app.dispose();
+      assert.ok(collector.connections > 0, "the stop tried to export");
+      assert.ok(app.logLines().some((l) => l.level === 40 && /traces not exported .* were dropped/.test(String(l.msg))));
+    } finally {
+      await collector.close();
     }
   });
 });
