@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 /** Packages only the proxy may use: the SDK and everything under it stay free of the server's dependencies. */
-const SERVER_PACKAGES = ["fastify", "@fastify/*", "ioredis", "pino", "kysely", "pg", "better-sqlite3", "prom-client"];
+const SERVER_PACKAGES = ["fastify", "@fastify/*", "ioredis", "pino", "kysely", "pg", "better-sqlite3", "prom-client", "@opentelemetry/*"];
 
 /** What the SDK side (everything outside src/proxy) must not import. */
 const SDK_SIDE = ["**/proxy/**", ...SERVER_PACKAGES];

@@ -40,6 +40,7 @@ import { estimatedCost, type Pricing, type UsageEstimate } from "./spend/cost.js
 import type { SpendRecorder } from "./spend/recorder.js";
 import type { Deployment } from "./router/index.js";
 import type { Store } from "./store/index.js";
+import { createTracing } from "./telemetry/tracing.js";
 
 export interface AppDeps {
   logger: Logger;
@@ -179,7 +180,10 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
     );
   const images = new ImageStore({ ttlSeconds: settings.imageUrlTtlSeconds, ...(deps.imageDir && { dir: deps.imageDir }) });
   const resolver = new ModelResolver(settings.deployments.map((d) => ({ model_name: d.group, litellm_params: { model: d.model } })), settings.aliases);
-  const dispatcher = new Dispatcher(router.router, router.health, resolver, attemptLog(logger));
+  // Made only when traces are on: off, nothing of them is on the request path.
+  const tracing = settings.tracing === undefined ? undefined : createTracing(settings.tracing, logger);
+  const observers = [attemptLog(logger), tracing?.attempts].filter((observer) => observer !== undefined);
+  const dispatcher = new Dispatcher(router.router, router.health, resolver, observers);
   const cache =
     settings.cache === undefined
       ? undefined
@@ -232,6 +236,7 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
   });
   app.decorateRequest("trace", null);
   app.decorateRequest("principal", null);
+  tracing?.install(app);
   await app.register(multipart, { throwFileSizeLimit: true });
 
   // Counted so that a graceful stop knows when every answer is out: a keep-alive connection can outlive its
@@ -288,7 +293,7 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
       closing = true;
       clearInterval(sweeper);
       await app.close();
-      await Promise.all([router.close(), limiter.close(), budgets.close(), cache?.close(), keyChanges?.close()]);
+      await Promise.all([router.close(), limiter.close(), budgets.close(), cache?.close(), keyChanges?.close(), tracing?.close()]);
     },
   };
 }

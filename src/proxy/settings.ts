@@ -17,6 +17,7 @@ import { buildDeployments, type ConnectionOf, type Deployment } from "./router/d
 import { routerSettingsFrom, type RouterSettings } from "./router/config.js";
 import { redisConnectionFrom } from "./router/create-state.js";
 import type { DatabaseTarget } from "./store/index.js";
+import { tracingSettingsFrom, type TracingSettings } from "./telemetry/tracing-settings.js";
 
 export interface ServerSettings {
   bodyLimitBytes: number;
@@ -86,6 +87,8 @@ export interface Settings {
   cache: CacheSettings | undefined;
   /** Undefined without a master key (see storeSettingsFrom). */
   store: StoreSettings | undefined;
+  /** OpenTelemetry traces; undefined when off (the default). */
+  tracing: TracingSettings | undefined;
 }
 
 const MB = 1024 * 1024;
@@ -205,5 +208,6 @@ export function resolveSettings(config: ProxyConfig, env: Environment): Settings
     modelInfo: modelInfoOf(config),
     cache: cacheSettingsFrom(config.litellm_settings, env),
     store: storeSettingsFrom(general, env, masterKey),
+    tracing: tracingSettingsFrom(general.otel, env),
   };
 }

@@ -77,6 +77,9 @@ function textual(value: unknown): unknown {
 const text = z.preprocess(textual, z.string());
 const name = z.preprocess(textual, z.string().trim().min(1));
 const flag = z.preprocess(booleanish, z.boolean());
+/** A switch that is only true or false (their text too, as os.environ/ gives it): no `yes`, no `1`. */
+const strictFlag = (message: string) =>
+  z.preprocess((v) => (v === "true" ? true : v === "false" ? false : v), z.custom<boolean>((v) => typeof v === "boolean", { message }));
 const count = z.preprocess(numeric, z.int().min(0));
 const nonNegative = z.preprocess(numeric, z.number().min(0));
 const positive = z.preprocess(numeric, z.number().positive());
@@ -239,6 +242,10 @@ export const generalSettingsSchema = z.object({
   graceful_shutdown_seconds: nonNegative.default(30),
   /** Seconds a streamed answer may go without a byte before a keep-alive comment is sent; 0 for none. */
   stream_keepalive_seconds: nonNegative.default(15),
+  /** OpenTelemetry traces to OTEL_EXPORTER_OTLP_ENDPOINT (its default without it); unset: on when that is set. */
+  otel: strictFlag(
+    "must be true or false: true sends OpenTelemetry traces over OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT (by default http://localhost:4318), false keeps them off",
+  ).optional(),
 });
 
 const groupAlias = z.union([name, z.object({ model: name, hidden: flag.default(false) })]);

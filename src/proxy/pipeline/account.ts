@@ -188,6 +188,11 @@ export class RequestAccount {
     const cacheHits = this.request.trace?.cacheHits;
     if (cacheHits !== undefined) this.metadata.cache_hits = cacheHits;
     if (usage.estimated === true) this.metadata.tokens_estimated = true;
+    const trace = this.request.trace;
+    if (trace !== null) {
+      trace.inputTokens = usage.promptTokens;
+      trace.outputTokens = usage.completionTokens;
+    }
     this.record("success", cost, usage);
   }
 

@@ -6,6 +6,8 @@
 
 /** What a request did, for its log line and response headers. */
 export interface RequestTrace {
+  /** The operation's name, e.g. `embeddings`. */
+  operation?: string;
   /** The model the client asked for. */
   model?: string;
   group?: string;
@@ -13,6 +15,9 @@ export interface RequestTrace {
   attempts?: number;
   upstreamMs?: number;
   tokens?: number;
+  /** The answer's usage, as its account was finished with. */
+  inputTokens?: number;
+  outputTokens?: number;
   /** `k/n`: how many of the request's inputs the cache answered. */
   cacheHits?: string;
   /** The tokens were counted by xgate: the upstream reported none. */

@@ -47,23 +47,78 @@ export function attemptTarget(deployment: Deployment, context: CallContext, pars
   return { provider, uid, upstream, params: deployment.extras, dropParams: parsed.dropParams };
 }
 
-/** Told of every call the router makes for a request, as it starts and when it fails: what debug logs show. */
-export interface AttemptObserver {
+/** One call the router makes for a request, as observers are told of it when it starts. */
+export interface AttemptStart {
+  requestId: string;
+  /** The operation's name, e.g. `embeddings`, `chat completion`. */
+  operation: string;
+  /** The model group the request was sent to: an attempt on another group is a fallback. */
+  group: string;
+  deployment: Deployment;
   /** `context.attempt` above 1 is a retry, or the first call of a fallback. */
-  started(requestId: string, deployment: Deployment, context: CallContext): void;
-  failed(requestId: string, deployment: Deployment, context: CallContext, error: unknown, elapsedMs: number): void;
+  context: CallContext;
+  /** The call's target: its `upstream.apiBase` may carry credentials in its user info, never to be shown whole. */
+  target: OperationTarget;
 }
 
-function observed<T>(call: DeploymentCall<T>, observer: AttemptObserver, requestId: string): DeploymentCall<T> {
+/** What an observer makes of one attempt: headers for its upstream call, and how it ends. */
+export interface AttemptWatch {
+  /** Sent upstream with the attempt's call (e.g. `traceparent`); lower-cased names. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** The call failed without an answer: the router may retry or fall back. */
+  failed?(error: unknown, elapsedMs: number): void;
+  /**
+   * The call answered and its result is complete: at once for a whole result, when its body ends for a
+   * streamed one (the router's `done`), with `error` when the body broke off. Not called after `failed`.
+   */
+  ended?(elapsedMs: number, error?: unknown): void;
+}
+
+/** Told of every call the router makes for a request (debug logs, traces). */
+export interface AttemptObserver {
+  /** Undefined: nothing more to hear of this attempt. */
+  started(attempt: AttemptStart): AttemptWatch | undefined;
+}
+
+function endAll(watches: readonly AttemptWatch[], elapsedMs: number, error?: unknown): void {
+  for (const watch of watches) watch.ended?.(elapsedMs, error);
+}
+
+/** The attempt's call, its observers told as it starts, fails, and ends (a streamed body included). */
+function observedCall<Request, Result>(
+  operation: Operation<Request, Result>,
+  parsed: ParsedRequest<Request>,
+  observers: readonly AttemptObserver[],
+  requestId: string,
+  group: string,
+): DeploymentCall<Result> {
   return async (deployment, context) => {
-    observer.started(requestId, deployment, context);
+    const target = attemptTarget(deployment, context, parsed);
+    const watches: AttemptWatch[] = [];
+    for (const observer of observers) {
+      const watch = observer.started({ requestId, operation: operation.name, group, deployment, context, target });
+      if (watch === undefined) continue;
+      watches.push(watch);
+      if (watch.headers !== undefined) Object.assign(target.upstream.extraHeaders, watch.headers);
+    }
     const started = performance.now();
+    let result: Result;
     try {
-      return await call(deployment, context);
+      result = await operation.run(parsed.request, target);
     } catch (error) {
-      observer.failed(requestId, deployment, context, error, performance.now() - started);
+      const elapsedMs = performance.now() - started;
+      for (const watch of watches) watch.failed?.(error, elapsedMs);
       throw error;
     }
+    const body = operation.done?.(result);
+    if (body === undefined) endAll(watches, performance.now() - started);
+    else {
+      body.then(
+        () => endAll(watches, performance.now() - started),
+        (error: unknown) => endAll(watches, performance.now() - started, error),
+      );
+    }
+    return result;
   };
 }
 
@@ -72,8 +127,8 @@ export class Dispatcher {
     private readonly router: Router,
     private readonly health: HealthMonitor,
     private readonly resolver: ModelResolver,
-    /** Undefined unless something listens (debug logging): the calls are then not wrapped at all. */
-    private readonly observer?: AttemptObserver,
+    /** Empty unless something listens (debug logging, traces): the calls are then not wrapped at all. */
+    private readonly observers: readonly AttemptObserver[] = [],
   ) {}
 
   /** Throws a 400 when the model's servers report it cannot do this image edit, before any GPU work. */
@@ -100,19 +155,18 @@ export class Dispatcher {
     requestId: string,
   ): Promise<Dispatched<Result>> {
     const { group, wildcardMatch } = this.resolver.resolve(parsed.model);
-    const call: DeploymentCall<Result> = (deployment, context) => operation.run(parsed.request, attemptTarget(deployment, context, parsed));
+    const call: DeploymentCall<Result> =
+      this.observers.length === 0
+        ? (deployment, context) => operation.run(parsed.request, attemptTarget(deployment, context, parsed))
+        : observedCall(operation, parsed, this.observers, requestId, group);
     const estimate = operation.estimateTokens;
-    const outcome = await this.router.execute(
-      group,
-      this.observer === undefined ? call : observed(call, this.observer, requestId),
-      {
-        signal,
-        ...(wildcardMatch !== undefined && { wildcardMatch }),
-        ...(operation.tokensOf !== undefined && { tokensOf: operation.tokensOf }),
-        ...(estimate !== undefined && { estimateTokens: () => estimate(parsed.request) }),
-        ...(operation.done !== undefined && { done: operation.done }),
-      },
-    );
+    const outcome = await this.router.execute(group, call, {
+      signal,
+      ...(wildcardMatch !== undefined && { wildcardMatch }),
+      ...(operation.tokensOf !== undefined && { tokensOf: operation.tokensOf }),
+      ...(estimate !== undefined && { estimateTokens: () => estimate(parsed.request) }),
+      ...(operation.done !== undefined && { done: operation.done }),
+    });
     return {
       result: outcome.result,
       group: outcome.group,

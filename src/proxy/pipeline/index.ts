@@ -21,7 +21,7 @@ import { type ParsedRequest, parseRequest, type ParseOptions } from "./parse.js"
 import { recordDispatch } from "./record.js";
 
 export { asObject, MAX_JSON_DEPTH, type ParsedRequest } from "./parse.js";
-export { attemptTarget, type Dispatched, Dispatcher } from "./dispatch.js";
+export { type AttemptObserver, type AttemptStart, type AttemptWatch, attemptTarget, type Dispatched, Dispatcher } from "./dispatch.js";
 export type { RequestTrace } from "./context.js";
 export { attemptLog, logRequest } from "./record.js";
 export { type AccountingDeps, beforeEnd, type RequestAccount, type RequestUsage } from "./account.js";
@@ -119,6 +119,7 @@ async function handle<Request, Result extends Answer, Answer>(
     if (route.admit !== undefined) await route.admit(parsed, request);
     for (const admit of pipeline.admit) await admit(parsed, request);
     const trace = (request.trace ??= {});
+    trace.operation = route.operation.name;
     trace.model = asked(parsed);
     const typed = parsed.request;
     await account.admit(parsed.model, () => ({ promptTokens: route.operation.estimateTokens?.(typed) ?? 0, ...route.estimate?.(typed) }));

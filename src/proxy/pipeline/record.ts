@@ -81,17 +81,19 @@ function failureFields(error: unknown): { error_code: string; upstream_status?: 
 export function attemptLog(logger: Logger): AttemptObserver | undefined {
   if (!logger.isLevelEnabled("debug")) return undefined;
   return {
-    started(requestId, deployment, context) {
+    started({ requestId, deployment, context }) {
       logger.debug(
         { request_id: requestId, model_group: deployment.group, deployment: deployment.id, attempt: context.attempt, timeout_ms: context.timeoutMs },
         context.attempt > 1 ? `retrying on deployment ${deployment.id}` : `calling deployment ${deployment.id}`,
       );
-    },
-    failed(requestId, deployment, context, error, elapsedMs) {
-      logger.debug(
-        { request_id: requestId, deployment: deployment.id, attempt: context.attempt, ms: tenths(elapsedMs), ...failureFields(error) },
-        `attempt ${context.attempt} on deployment ${deployment.id} failed`,
-      );
+      return {
+        failed(error, elapsedMs) {
+          logger.debug(
+            { request_id: requestId, deployment: deployment.id, attempt: context.attempt, ms: tenths(elapsedMs), ...failureFields(error) },
+            `attempt ${context.attempt} on deployment ${deployment.id} failed`,
+          );
+        },
+      };
     },
   };
 }
