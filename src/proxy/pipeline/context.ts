@@ -3,11 +3,12 @@
  * learn (which group and deployment answered, how long the upstream took, the tokens used) for the response
  * headers and the log line, and the code of the error answered when the request failed.
  */
+import type { OperationKind } from "../../operations/index.js";
 
 /** What a request did, for its log line and response headers. */
 export interface RequestTrace {
-  /** The operation's name, e.g. `embeddings`. */
-  operation?: string;
+  /** What the operation is, e.g. `embeddings`, `chat`. */
+  operation?: OperationKind;
   /** The model the client asked for. */
   model?: string;
   group?: string;

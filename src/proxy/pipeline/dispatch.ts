@@ -4,7 +4,7 @@
  * a target made from the deployment — its connection as the settings resolved it, its provider parameters,
  * the attempt's signal as the one deadline. The router imports no provider; this stage is where the two meet.
  */
-import { type Operation, type OperationTarget } from "../../operations/index.js";
+import { type Operation, type OperationKind, type OperationTarget } from "../../operations/index.js";
 import { resolveModel } from "../../providers/index.js";
 import { fallbackApiBase, type UpstreamTarget } from "../../upstream/target.js";
 import type { Quota } from "../limits/index.js";
@@ -50,8 +50,8 @@ export function attemptTarget(deployment: Deployment, context: CallContext, pars
 /** One call the router makes for a request, as observers are told of it when it starts. */
 export interface AttemptStart {
   requestId: string;
-  /** The operation's name, e.g. `embeddings`, `chat completion`. */
-  operation: string;
+  /** What the operation is; its values are also GenAI's `gen_ai.operation.name` (chat, embeddings…). */
+  operation: OperationKind;
   /** The model group the request was sent to: an attempt on another group is a fallback. */
   group: string;
   deployment: Deployment;
@@ -96,7 +96,7 @@ function observedCall<Request, Result>(
     const target = attemptTarget(deployment, context, parsed);
     const watches: AttemptWatch[] = [];
     for (const observer of observers) {
-      const watch = observer.started({ requestId, operation: operation.name, group, deployment, context, target });
+      const watch = observer.started({ requestId, operation: operation.kind, group, deployment, context, target });
       if (watch === undefined) continue;
       watches.push(watch);
       if (watch.headers !== undefined) Object.assign(target.upstream.extraHeaders, watch.headers);

@@ -119,7 +119,7 @@ async function handle<Request, Result extends Answer, Answer>(
     if (route.admit !== undefined) await route.admit(parsed, request);
     for (const admit of pipeline.admit) await admit(parsed, request);
     const trace = (request.trace ??= {});
-    trace.operation = route.operation.name;
+    trace.operation = route.operation.kind;
     trace.model = asked(parsed);
     const typed = parsed.request;
     await account.admit(parsed.model, () => ({ promptTokens: route.operation.estimateTokens?.(typed) ?? 0, ...route.estimate?.(typed) }));

@@ -45,7 +45,7 @@ import {
   ATTR_XGATE_MODEL_GROUP,
   EVENT_FALLBACK,
   EVENT_RETRY,
-  genAiOperation,
+  
   generatesText,
 } from "./span-attributes.js";
 
@@ -144,7 +144,7 @@ export class RequestSpans {
     const info = request.trace;
     const completed = reply.raw.writableEnded;
     const status = reply.raw.headersSent ? reply.statusCode : undefined;
-    const operation = info?.operation === undefined ? undefined : genAiOperation(info.operation);
+    const operation = info?.operation;
     const usage = usageOf(info, operation);
     span.setAttributes({
       [ATTR_HTTP_RESPONSE_STATUS_CODE]: status,
@@ -179,7 +179,7 @@ export class RequestSpans {
     const traced = this.open.get(attempt.requestId);
     if (traced !== undefined) this.noteRetryOrFallback(traced, attempt);
     const parent = traced?.context ?? ROOT_CONTEXT;
-    const operation = genAiOperation(attempt.operation);
+    const operation = attempt.operation;
     const span = this.tracer.startSpan(
       `${operation} ${target.uid}`,
       {

@@ -35,28 +35,8 @@ export const ATTR_XGATE_FALLBACK_TO = "xgate.fallback.to";
 export const EVENT_RETRY = "xgate.retry";
 export const EVENT_FALLBACK = "xgate.fallback";
 
-/**
- * `gen_ai.operation.name` for each operation: the conventions' well-known value where one fits, else a name
- * in their style (the conventions allow a system's own names for operations they do not list).
- */
-const GEN_AI_OPERATIONS: Readonly<Record<string, string>> = {
-  embeddings: "embeddings",
-  "chat completion": "chat",
-  "text completion": "text_completion",
-  "image generation": "image_generation",
-  "image edit": "image_edit",
-  rerank: "rerank",
-  transcription: "transcription",
-  translation: "translation",
-  speech: "speech",
-};
-
 /** The operations whose answers have output tokens: the others' spans carry none. */
 const GENERATES_TEXT: ReadonlySet<string> = new Set(["chat", "text_completion"]);
-
-export function genAiOperation(operation: string): string {
-  return GEN_AI_OPERATIONS[operation] ?? operation.replaceAll(" ", "_");
-}
 
 export function generatesText(genAiOperationName: string | undefined): boolean {
   return genAiOperationName !== undefined && GENERATES_TEXT.has(genAiOperationName);
