@@ -68,7 +68,19 @@ describe("/health", () => {
     clock.advance(1000);
     const report = await answer;
     assert.deepEqual(report, {
-      healthy_endpoints: [{ model_name: "embed", model: "xinference/bge-base-en", api_base: xinference.baseUrl, deployment_id: "answers", healthy: true }],
+      healthy_endpoints: [
+        {
+          model_name: "embed",
+          model: "xinference/bge-base-en",
+          api_base: xinference.baseUrl,
+          deployment_id: "answers",
+          healthy: true,
+          in_flight: 0,
+          model_type: "embedding",
+          launch_state: "launched",
+          last_checked_at: new Date(clock.now() - 1000).toISOString(),
+        },
+      ],
       unhealthy_endpoints: [
         {
           model_name: "embed",
@@ -77,12 +89,31 @@ describe("/health", () => {
           deployment_id: "hangs",
           healthy: false,
           error: `Xinference server ${silent.url("/v1")} did not list its models: no answer within 1 s`,
+          in_flight: 0,
+          last_checked_at: new Date(clock.now()).toISOString(),
         },
       ],
       healthy_count: 1,
       unhealthy_count: 1,
       checked_at: new Date(clock.now() - 1000).toISOString(),
     });
+    await close();
+  });
+
+  test("says of each deployment whether its uid is launched, what the server reports of it, its load and latency, and its cooldown", async () => {
+    const clock = new FakeClock();
+    const { router, health, close } = bundle([entry("up", "bge-base-en"), entry("down", "not-launched")], clock);
+    await health.runPass();
+    await router.execute("embed", async () => "done");
+    // The router records the call's end in the background: a turn of the event loop lets it land.
+    await new Promise((resolve) => setImmediate(resolve));
+    const report = await healthReport(router, health).report({ fresh: false });
+    const up = report.healthy_endpoints.find((d) => d.deployment_id === "up");
+    const down = report.unhealthy_endpoints.find((d) => d.deployment_id === "down");
+    assert.deepEqual([up?.launch_state, up?.model_type, up?.in_flight], ["launched", "embedding", 0]);
+    assert.equal(typeof up?.latency_ms, "number", "the routed call left a latency sample");
+    assert.deepEqual([down?.launch_state, down?.model_type], ["not_launched", undefined]);
+    assert.match(String(down?.error), /not launched/);
     await close();
   });
 });
