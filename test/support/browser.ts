@@ -113,7 +113,7 @@ export async function consoleHarness(configYaml: string): Promise<ConsoleHarness
       await page.goto(`${consoleUrl}${path}`);
       await page.getByLabel("Master key").fill(ACCOUNTS_MASTER_KEY);
       await page.getByRole("button", { name: "Sign in" }).click();
-      await page.getByRole("navigation", { name: "Console" }).waitFor();
+      await page.getByRole("button", { name: "Sign out" }).waitFor();
     },
     async close() {
       await browser.close();

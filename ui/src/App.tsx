@@ -2,17 +2,20 @@
  * The shell: a skip link, the navigation (a sidebar, collapsed behind a menu button at phone width), the
  * theme toggle and sign-out, and the page for the path. Without a master key in this tab: the sign-in form.
  */
-import { type ComponentType, useEffect, useRef, useState } from "react";
+import { type ComponentType, lazy, Suspense, useEffect, useRef, useState } from "react";
 import { Icon, type IconName } from "./components/Icon";
 import { Keys } from "./pages/Keys";
 import { Models } from "./pages/Models";
-import { Overview } from "./pages/Overview";
 import { SignIn } from "./pages/SignIn";
-import { Spend } from "./pages/Spend";
 import { Playground } from "./playground/Playground";
+import { Loading } from "./components/States";
 import { Link, usePath } from "./router";
 import { signOut, useSession } from "./session";
 import { toggleTheme, useTheme } from "./theme";
+
+// The pages with charts load recharts, the bulk of the bundle, only when they are opened.
+const Overview = lazy(() => import("./pages/Overview").then((m) => ({ default: m.Overview })));
+const Spend = lazy(() => import("./pages/Spend").then((m) => ({ default: m.Spend })));
 
 interface PageEntry {
   path: string;
@@ -87,7 +90,7 @@ export function App() {
         </Link>
         <div className="topbar-actions">
           <ThemeToggle />
-          <button type="button" className="button ghost" onClick={() => signOut()}>
+          <button type="button" className="button ghost" aria-label="Sign out" onClick={() => signOut()}>
             <Icon name="signOut" /> <span className="hide-narrow">Sign out</span>
           </button>
         </div>
@@ -104,7 +107,7 @@ export function App() {
         </ul>
       </nav>
       <main id="main" ref={main} tabIndex={-1}>
-        {Page ? <Page /> : <NotFound path={path} />}
+        <Suspense fallback={<Loading />}>{Page ? <Page /> : <NotFound path={path} />}</Suspense>
       </main>
     </div>
   );
