@@ -8,6 +8,13 @@ const SERVER_PACKAGES = ["fastify", "@fastify/*", "ioredis", "pino", "kysely", "
 const SDK_SIDE = ["**/proxy/**", ...SERVER_PACKAGES];
 const SDK_MESSAGE = "Only the proxy uses the proxy's modules and the server's packages (Fastify, ioredis, pino…).";
 
+/** Climbing two folders from ui/src/ leaves ui/ (ui/src/ is at most one folder deep); node: modules and xgate are server-side. */
+const UI_OUTSIDE = {
+  regex: "^(\\.\\./){2,}|^node:|^xgate(/|$)",
+  message: "The console (ui/) runs in the browser: it imports only its own modules and browser packages, and reaches the proxy over HTTP (ui/src/api.ts).",
+};
+const UI_INSIDE = { regex: "(^|/)ui(/|$)", message: "The proxy and the SDK import nothing from the console (ui/): it is a separate build." };
+
 /** The layers, as design.md draws them: each folder may import only the folders below it. */
 const layer = (files, forbidden, message) => ({
   files,
@@ -15,7 +22,7 @@ const layer = (files, forbidden, message) => ({
 });
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "bench/results/", "bench/scratch/", "coverage/"] },
+  { ignores: ["dist/", "node_modules/", "bench/results/", "bench/scratch/", "coverage/", "test-artifacts/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -30,6 +37,14 @@ export default tseslint.config(
     files: ["src/proxy/cli.ts", "test/support/emulator/cli.ts", "bench/**"],
     rules: { "no-console": "off" },
   },
+  // The console runs in the browser: ui/ imports nothing from outside ui/ (src/ included), and src/ nothing from ui/.
+  // A rule of its own, so that it adds to the layers' lists below instead of replacing them.
+  {
+    files: ["ui/**/*.{ts,tsx}"],
+    languageOptions: { parserOptions: { ecmaFeatures: { jsx: true } } },
+    rules: { "@typescript-eslint/no-restricted-imports": ["error", { patterns: [UI_OUTSIDE] }] },
+  },
+  { files: ["src/**"], rules: { "@typescript-eslint/no-restricted-imports": ["error", { patterns: [UI_INSIDE] }] } },
   layer(["src/core/**"], ["../*", "!../core/*", ...SERVER_PACKAGES], "core/ depends on nothing else in xgate."),
   // Each file gets one list (a later config would replace an earlier one's), so each folder's list is whole.
   layer(["src/*.ts", "src/sdk/**"], [...SDK_SIDE], SDK_MESSAGE),

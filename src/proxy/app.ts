@@ -28,6 +28,7 @@ import { type Clock, systemClock } from "./router/clock.js";
 import { createRouter, modelServerClient, type RouterBundle, type RouterLogger } from "./router/index.js";
 import { speechRoute, transcriptionRoute, translationRoute } from "./routes/audio.js";
 import { chatRoute, textCompletionRoute } from "./routes/chat.js";
+import { consoleRoutes, defaultConsoleDir } from "./routes/console.js";
 import { embeddingsRoute } from "./routes/embeddings.js";
 import { healthRoutes } from "./routes/health.js";
 import { hostedImageRoutes } from "./routes/hosted-images.js";
@@ -74,6 +75,8 @@ export interface AppDeps {
    * router keeps its own (its timeouts and retry waits are real time).
    */
   clock?: Clock;
+  /** The built web console served at /ui; by default dist/ui at the package's root. */
+  consoleDir?: string;
 }
 
 export interface App {
@@ -272,6 +275,7 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
   hostedImageRoutes(app, images);
   modelRoutes(app, resolver, settings.modelInfo, reachedModels(router.router, router.health));
   adminRoutes(app, { store: deps.store, notifier: keyChanges ?? NO_KEY_CHANGES, clock });
+  await consoleRoutes(app, { dir: deps.consoleDir ?? defaultConsoleDir() });
   const stateDescription = deps.stateDescription ?? "in-process (one instance)";
   healthRoutes(app, healthReport(router.router, router.health), {
     router: () => stateDescription,

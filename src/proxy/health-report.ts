@@ -44,6 +44,13 @@ async function reportOf(router: Router, health: HealthMonitor, options: { fresh:
       deployment_id: status.id,
       healthy: unfinished === undefined && status.health !== "unhealthy" && !cooling,
       ...(error !== undefined && { error }),
+      in_flight: status.inFlight,
+      ...(status.latencyMs !== undefined && { latency_ms: Math.round(status.latencyMs * 10) / 10 }),
+      ...(status.cooldown !== undefined && { cooldown_until: new Date(status.cooldown.until).toISOString() }),
+      ...(status.modelType !== undefined && { model_type: status.modelType }),
+      ...(status.abilities !== undefined && { model_ability: status.abilities }),
+      ...(status.launch !== undefined && { launch_state: status.launch }),
+      ...(status.checkedAt !== undefined && { last_checked_at: new Date(status.checkedAt).toISOString() }),
     };
     (entry.healthy ? healthy : unhealthy).push(entry);
   }

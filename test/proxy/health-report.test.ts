@@ -68,7 +68,19 @@ describe("/health", () => {
     clock.advance(1000);
     const report = await answer;
     assert.deepEqual(report, {
-      healthy_endpoints: [{ model_name: "embed", model: "xinference/bge-base-en", api_base: xinference.baseUrl, deployment_id: "answers", healthy: true }],
+      healthy_endpoints: [
+        {
+          model_name: "embed",
+          model: "xinference/bge-base-en",
+          api_base: xinference.baseUrl,
+          deployment_id: "answers",
+          healthy: true,
+          in_flight: 0,
+          model_type: "embedding",
+          launch_state: "launched",
+          last_checked_at: new Date(clock.now() - 1000).toISOString(),
+        },
+      ],
       unhealthy_endpoints: [
         {
           model_name: "embed",
@@ -77,12 +89,40 @@ describe("/health", () => {
           deployment_id: "hangs",
           healthy: false,
           error: `Xinference server ${silent.url("/v1")} did not list its models: no answer within 1 s`,
+          in_flight: 0,
+          last_checked_at: new Date(clock.now()).toISOString(),
         },
       ],
       healthy_count: 1,
       unhealthy_count: 1,
       checked_at: new Date(clock.now() - 1000).toISOString(),
     });
+    await close();
+  });
+
+  test("says of each deployment whether its uid is launched, what the server reports of it, and its requests in flight", async () => {
+    const clock = new FakeClock();
+    const { router, health, close } = bundle([entry("up", "bge-base-en"), entry("down", "not-launched")], clock);
+    await health.runPass();
+    let release: () => void = () => undefined;
+    let called: () => void = () => undefined;
+    const inCall = new Promise<void>((resolve) => (called = resolve));
+    const held = new Promise<string>((resolve) => (release = () => resolve("done")));
+    const routed = router.execute("embed", () => {
+      called();
+      return held;
+    });
+    await inCall;
+    const report = await healthReport(router, health).report({ fresh: false });
+    release();
+    await routed;
+    const up = report.healthy_endpoints.find((d) => d.deployment_id === "up");
+    const down = report.unhealthy_endpoints.find((d) => d.deployment_id === "down");
+    assert.deepEqual([up?.launch_state, up?.model_type], ["launched", "embedding"]);
+    assert.deepEqual([down?.launch_state, down?.model_type], ["not_launched", undefined]);
+    // Whichever deployment the router picked, the held call is counted on it.
+    assert.equal((up?.in_flight ?? 0) + (down?.in_flight ?? 0), 1);
+    assert.match(String(down?.error), /not launched/);
     await close();
   });
 });

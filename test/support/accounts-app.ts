@@ -55,7 +55,8 @@ export interface AccountsApp {
   close(): Promise<void>;
 }
 
-export async function accountsApp(configYaml: string, options: { clock?: FakeClock } = {}): Promise<AccountsApp> {
+/** `consoleDir`: a built web console to serve at /ui (test/support/browser.ts builds one). */
+export async function accountsApp(configYaml: string, options: { clock?: FakeClock; consoleDir?: string } = {}): Promise<AccountsApp> {
   const clock = options.clock ?? new FakeClock(ACCOUNTS_START);
   const dir = await mkdtemp(join(tmpdir(), "xgate-accounts-"));
   const errors: Error[] = [];
@@ -73,7 +74,7 @@ export async function accountsApp(configYaml: string, options: { clock?: FakeClo
     onCommitted: (charges) => budgets.committed(charges),
     onError,
   });
-  const app = await testApp(configYaml, { store, recorder, budgets, clock });
+  const app = await testApp(configYaml, { store, recorder, budgets, clock, ...(options.consoleDir !== undefined && { consoleDir: options.consoleDir }) });
   if (app.settings.masterKey === undefined) throw new Error("accountsApp needs a config with general_settings.master_key");
   await app.ready();
   await app.app.listen({ host: "127.0.0.1", port: 0 });

@@ -39,7 +39,11 @@ export interface DeploymentHealth {
   abilities?: readonly string[];
   /** A wildcard deployment's: every model its server lists, as the last check found them. */
   models?: readonly ServedModel[];
+  /** Whether the deployment's uid is launched on its server, as the last listing found it (not for wildcards). */
+  launch?: LaunchState;
 }
+
+export type LaunchState = "launched" | "not_launched" | "launching";
 
 /** A real call to one deployment; rejects when the deployment cannot serve. */
 export type HealthProbe = (deployment: Deployment, signal: AbortSignal) => Promise<void>;
@@ -442,13 +446,14 @@ export class HealthMonitor implements Rotation {
       group.members.map(async ({ deployment, uid }) => {
         const model = listed.get(uid);
         if (model === undefined) {
-          const { reason, lasting } = this.missing(servers, group, uid, mayLaunch);
+          const { reason, lasting, launching } = this.missing(servers, group, uid, mayLaunch);
           // Without an auto-launch, nothing will bring the uid: the client is told so, not to retry.
-          this.record(progress, deployment, { status: "unhealthy", reason, ...(lasting && { cause: "model-missing" as const }) });
+          const launch: LaunchState = launching ? "launching" : "not_launched";
+          this.record(progress, deployment, { status: "unhealthy", reason, launch, ...(lasting && { cause: "model-missing" as const }) });
           return;
         }
         progress?.set(deployment.id, "waiting");
-        await this.probe(deployment, { modelType: model.model_type, abilities: model.model_ability }, true, progress);
+        await this.probe(deployment, { modelType: model.model_type, abilities: model.model_ability, launch: "launched" }, true, progress);
       }),
     );
   }
@@ -457,7 +462,7 @@ export class HealthMonitor implements Rotation {
    * Why a uid the server does not list is missing, and whether it stays so (no auto-launch is configured);
    * starts its auto-launch when it has one and none is under way.
    */
-  private missing(servers: ModelServerClient, group: ServerGroup, uid: string, mayLaunch: boolean): { reason: string; lasting: boolean } {
+  private missing(servers: ModelServerClient, group: ServerGroup, uid: string, mayLaunch: boolean): { reason: string; lasting: boolean; launching?: boolean } {
     const missing = `model uid '${uid}' is not launched on ${this.serverName(group.target)}`;
     const members = group.members.filter((m) => m.uid === uid);
     const request = members.map((m) => autoLaunchOf(m.deployment, uid)).find((r) => r !== undefined);
@@ -466,7 +471,7 @@ export class HealthMonitor implements Rotation {
     if (!mayLaunch) return { reason: `${missing}; it was auto-launched, but the server does not list it`, lasting: false };
     const key = `${serverKey(group.target)}\n${uid}`;
     if (!this.launches.has(key)) this.launch(servers, { target: group.target, members, wildcards: [] }, request, key);
-    return { reason: `${missing}; auto-launching it (${request.model_name}), which can take minutes`, lasting: false };
+    return { reason: `${missing}; auto-launching it (${request.model_name}), which can take minutes`, lasting: false, launching: true };
   }
 
   /**
@@ -495,7 +500,7 @@ export class HealthMonitor implements Rotation {
         if (this.stopController.signal.aborted) return;
         this.logger.warn({ uid, server: target.apiBase, err: { message: messageOf(error) } }, `auto-launch of '${uid}' on ${where} failed`);
         for (const { deployment } of group.members) {
-          this.set(deployment, { status: "unhealthy", reason: `model uid '${uid}' is not launched on ${where}; auto-launch failed: ${messageOf(error)}` });
+          this.set(deployment, { status: "unhealthy", reason: `model uid '${uid}' is not launched on ${where}; auto-launch failed: ${messageOf(error)}`, launch: "not_launched" });
         }
       },
     );
@@ -508,7 +513,7 @@ export class HealthMonitor implements Rotation {
   /** Runs the probe, if any; `listed` says the model server already vouched for the deployment. */
   private async probe(
     deployment: Deployment,
-    served: Pick<DeploymentHealth, "modelType" | "abilities">,
+    served: Pick<DeploymentHealth, "modelType" | "abilities" | "launch">,
     listed: boolean,
     progress: Progress | undefined,
   ): Promise<void> {

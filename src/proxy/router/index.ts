@@ -8,7 +8,7 @@ import type { RouterSettings } from "./config.js";
 import type { RedisConnection } from "../kv/redis.js";
 import { createRouterState } from "./create-state.js";
 import type { Deployment } from "./deployment.js";
-import { type HealthProbe, HealthMonitor, type HealthStatus } from "./health.js";
+import { type HealthProbe, HealthMonitor, type HealthStatus, type LaunchState } from "./health.js";
 import type { RouterLogger } from "./logger.js";
 import type { ModelServerClient } from "./model-servers.js";
 import { Router } from "./router.js";
@@ -21,7 +21,7 @@ export type { RouterConfigInput, RouterSettings } from "./config.js";
 export { routerSettingsFrom } from "./config.js";
 export type { Deployment } from "./deployment.js";
 export { buildDeployments, isWildcard } from "./deployment.js";
-export type { DeploymentHealth, HealthProbe, HealthSummary, HealthView } from "./health.js";
+export type { DeploymentHealth, HealthProbe, HealthSummary, HealthView, LaunchState } from "./health.js";
 export { HealthMonitor } from "./health.js";
 export type { RouterLogger } from "./logger.js";
 export type { ModelServerClient, ProviderRegistry, ServedModel } from "./model-servers.js";
@@ -140,6 +140,14 @@ export interface DeploymentStatus {
   reason: string | undefined;
   cooldown: Cooldown | undefined;
   inFlight: number;
+  /** Mean of its recent latencies; undefined without recent requests. */
+  latencyMs: number | undefined;
+  /** What its server reports of the model, and whether its uid is launched there, as the last check found. */
+  modelType: string | undefined;
+  abilities: readonly string[] | undefined;
+  launch: LaunchState | undefined;
+  /** Epoch ms of the check that found its health; undefined until one has. */
+  checkedAt: number | undefined;
 }
 
 /**
@@ -164,6 +172,11 @@ export async function deploymentStatuses(router: Router, health: HealthMonitor):
       reason: state?.reason,
       cooldown,
       inFlight: stats.get(deployment.id)?.inFlight ?? 0,
+      latencyMs: stats.get(deployment.id)?.latencyMs,
+      modelType: state?.modelType,
+      abilities: state?.abilities,
+      launch: state?.launch,
+      checkedAt: state?.checkedAt,
     };
   });
 }

@@ -10,6 +10,19 @@ export interface DeploymentHealth {
   healthy: boolean;
   /** Why it is unhealthy (never a secret). */
   error?: string;
+  /** Requests to it in flight now. */
+  in_flight: number;
+  /** Mean of its recent latencies in ms, when it has answered lately. */
+  latency_ms?: number;
+  /** When it returns to the rotation (ISO 8601), while it is cooling down. */
+  cooldown_until?: string;
+  /** What its model server reports of the model: `embedding`, `LLM`…, and its abilities (`chat`, `vision`…). */
+  model_type?: string;
+  model_ability?: readonly string[];
+  /** Whether its uid is launched on its server (`launched`, `not_launched`, `launching`); not for wildcards. */
+  launch_state?: "launched" | "not_launched" | "launching";
+  /** When the check that found its health ran (ISO 8601). */
+  last_checked_at?: string;
 }
 
 export interface HealthReport {

@@ -56,5 +56,6 @@ export { StoreConflictError } from "./errors.js";
 export type { KeyFilter, Regeneration } from "./keys.js";
 export type * from "./records.js";
 export type { DaySpend, SpendCharge, SpendLogFilter } from "./spend-logs.js";
+export type { ActivityBucket, ActivityInterval, KeyActivity, ModelActivity, ModelSpend } from "./spend-activity.js";
 export { SPEND_REPORT_GROUPINGS } from "./spend-report.js";
 export type { KeySpend, ModelDay, SpendReport, SpendReportGrouping, TeamDay } from "./spend-report.js";

@@ -8,6 +8,7 @@ import { type Kysely, type RawBuilder, type Selectable, type SelectQueryBuilder,
 import { fromJson, iso, toDate, toNumber } from "./codec.js";
 import { type Database, type DialectName, writeTransaction } from "./database.js";
 import { addKeySpend } from "./keys.js";
+import { type ActivityBucket, type ActivityInterval, activity, type KeyActivity, type ModelActivity, modelActivity, type ModelSpend, topKeys, topModels } from "./spend-activity.js";
 import type { Page, PageRequest, SpendLogRow, TimeRange } from "./records.js";
 import { type ReportRow, type SpendReport, type SpendReportGrouping, spendReport } from "./spend-report.js";
 import type { SpendLogsTable, Tables } from "./tables.js";
@@ -201,6 +202,26 @@ export class SpendLogRepository {
       completion_tokens: toNumber(row.completion_tokens),
     }));
     return spendReport(grouping, reportRows);
+  }
+
+  /** Requests, failures, tokens, spend and latency per hour or day of the range (see spend-activity.ts). */
+  activity(range: Required<TimeRange>, interval: ActivityInterval): Promise<ActivityBucket[]> {
+    return activity(this.database, range, interval);
+  }
+
+  /** The model groups with the most requests in the range, with their traffic per hour or day. */
+  modelActivity(range: Required<TimeRange>, interval: ActivityInterval, limit: number): Promise<ModelActivity[]> {
+    return modelActivity(this.database, range, interval, limit);
+  }
+
+  /** The keys that spent most in the range. */
+  topKeys(range: Required<TimeRange>, limit: number): Promise<KeyActivity[]> {
+    return topKeys(this.database, range, limit);
+  }
+
+  /** The model groups that cost most in the range. */
+  topModels(range: Required<TimeRange>, limit: number): Promise<ModelSpend[]> {
+    return topModels(this.database, range, limit);
   }
 
   /**

@@ -1,5 +1,5 @@
 /**
- * The admin API, LiteLLM's paths and shapes: `/key/*`, `/team/*`, `/spend/logs`, `/global/spend*`. Every
+ * The admin API, LiteLLM's paths and shapes: `/key/*`, `/team/*`, `/spend/logs`, `/global/spend*`, `/global/activity*`. Every
  * route needs the master key, except `GET /key/info`, which a virtual key may call for itself; who is calling
  * is the authenticate stage's `request.principal`, checked here before the body is read. A proxy without a
  * master key has no store (virtual keys are off): its admin routes answer a 404 that says how to turn them on.
@@ -11,6 +11,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { NotFoundError, PermissionDeniedError } from "../../../errors.js";
 import type { KeyChangeNotifier } from "../../keys/events.js";
 import type { Store } from "../../store/index.js";
+import { ACTIVITY_ROUTES } from "./activity.js";
 import { type Access, type AdminContext, type AdminRoute, routeName } from "./context.js";
 import { KEY_ROUTES } from "./keys.js";
 import { SPEND_ROUTES } from "./spend.js";
@@ -27,7 +28,7 @@ export interface AdminDeps {
   clock?: { now(): number };
 }
 
-export const ADMIN_ROUTES: readonly AdminRoute[] = [...KEY_ROUTES, ...TEAM_ROUTES, ...SPEND_ROUTES];
+export const ADMIN_ROUTES: readonly AdminRoute[] = [...KEY_ROUTES, ...TEAM_ROUTES, ...SPEND_ROUTES, ...ACTIVITY_ROUTES];
 
 function keysDisabled(request: FastifyRequest): NotFoundError {
   return new NotFoundError(

@@ -27,7 +27,7 @@ function endOf(text: string): Date {
   return DAY_ONLY.test(text) ? new Date(at.getTime() + DAY_MS) : at;
 }
 
-function closedRange(startDate: string, endDate: string): Required<TimeRange> {
+export function closedRange(startDate: string, endDate: string): Required<TimeRange> {
   const start = startOf(startDate);
   const end = endOf(endDate);
   if (start >= end) {

@@ -210,6 +210,20 @@ export const spendReportQuery = z.strictObject({
   group_by: described(z.enum(SPEND_REPORT_GROUPINGS).default("team"), { help: `one of ${SPEND_REPORT_GROUPINGS.join(", ")} (default team)` }),
 });
 
+const range = {
+  start_date: described(dateOrTime, { help: DATE_HELP, code: "invalid_date" }),
+  end_date: described(dateOrTime, { help: DATE_HELP, code: "invalid_date" }),
+};
+const interval = described(z.enum(["hour", "day"]).default("day"), { help: "hour or day (the default): the length of each entry in daily_data" });
+const topLimit = described(z.coerce.number().pipe(z.int().min(1).max(100)).default(10), { help: "a whole number of entries, from 1 to 100 (default 10)" });
+
+export const activityQuery = z.strictObject({ ...range, interval });
+
+export const modelActivityQuery = z.strictObject({ ...range, interval, limit: topLimit });
+
+/** `/global/spend/keys` and `/global/spend/models`: the last 30 days unless both dates are given. */
+export const topSpendQuery = z.strictObject({ start_date: range.start_date.optional(), end_date: range.end_date.optional(), limit: topLimit });
+
 export interface ParsedBody<T> {
   value: T;
   /** The IGNORED_LITELLM_FIELDS the body had, dropped. */
