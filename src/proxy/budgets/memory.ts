@@ -129,25 +129,27 @@ export class MemoryBudgets implements Budgets {
   reserveNow(scopes: readonly BudgetScope[], estimatedCost: number): BudgetAdmission {
     const now = this.clock.now();
     const spend = new Map<string, number>();
-    let refusal: BudgetRefusal | undefined;
     for (const scope of scopes) {
-      const settled = this.settledSpend(scope, now);
+      const ledgers = this.ledgersOf(scope);
+      const settled = this.settledIn(ledgers, scope, now);
       spend.set(budgetKey(scope), settled);
-      if (refusal !== undefined || !isBudgeted(scope)) continue;
-      const reserved = total(this.ledgersOf(scope), (ledger) => ledger.reserved);
+      if (!isBudgeted(scope)) continue;
+      const reserved = total(ledgers, (ledger) => ledger.reserved);
       if (settled + reserved >= scope.maxBudget) {
-        refusal = { scope, spend: settled, reserved, maxBudget: scope.maxBudget, resetsAt: currentPeriod(scope, now).endsAt };
+        const refusal: BudgetRefusal = { scope, spend: settled, reserved, maxBudget: scope.maxBudget, resetsAt: currentPeriod(scope, now).endsAt };
+        return { admitted: false, refusal };
       }
     }
-    if (refusal !== undefined) return { admitted: false, refusal };
-    const budgeted = scopes.filter(isBudgeted);
     const reservation = amountOf(estimatedCost);
-    for (const scope of budgeted) {
+    // Every scope's ledger is held, budgeted or not, so that none is swept before the request settles in it.
+    const held = scopes.map((scope) => {
       const ledger = this.ledgerAt(budgetKey(scope));
-      ledger.reserved += reservation;
+      const reserved = isBudgeted(scope) ? reservation : 0;
+      ledger.reserved += reserved;
       ledger.holds++;
-    }
-    return { admitted: true, hold: this.hold(scopes, budgeted, reservation, spend) };
+      return { ledger, reserved };
+    });
+    return { admitted: true, hold: new MemoryHold(held, spend, softExceeded(scopes, spend)) };
   }
 
   /**
@@ -156,11 +158,14 @@ export class MemoryBudgets implements Budgets {
    * under the scope's id and, for a regenerated key, under its previous token too.
    */
   settledSpend(scope: BudgetScope, now: number): number {
-    const ledgers = this.ledgersOf(scope);
+    return this.settledIn(this.ledgersOf(scope), scope, now);
+  }
+
+  private settledIn(ledgers: readonly Ledger[], scope: BudgetScope, now: number): number {
     const uncommitted = total(ledgers, (ledger) => ledger.uncommitted);
     const period = currentPeriod(scope, now);
-    if (period.rowIsCurrent) return scope.storedSpend + uncommitted + committedSince(ledgers, (at) => at > scope.readAt);
-    return uncommitted + committedSince(ledgers, (at) => at >= period.startedAt);
+    if (period.rowIsCurrent) return scope.storedSpend + uncommitted + committedSince(ledgers, scope.readAt, false);
+    return uncommitted + committedSince(ledgers, period.startedAt, true);
   }
 
   /**
@@ -168,8 +173,14 @@ export class MemoryBudgets implements Budgets {
    * `BudgetScope.previousId`), its previous token's, which the requests under the old value settled in.
    */
   private ledgersOf(scope: BudgetScope): Ledger[] {
-    const ids = scope.previousId === undefined ? [scope.id] : [scope.id, scope.previousId];
-    return ids.flatMap((id) => this.ledgers.get(budgetKey({ kind: scope.kind, id })) ?? []);
+    const ledgers: Ledger[] = [];
+    const own = this.ledgers.get(budgetKey(scope));
+    if (own !== undefined) ledgers.push(own);
+    if (scope.previousId !== undefined) {
+      const previous = this.ledgers.get(budgetKey({ kind: scope.kind, id: scope.previousId }));
+      if (previous !== undefined) ledgers.push(previous);
+    }
+    return ledgers;
   }
 
   /** Charges every scope `cost`, budgeted or not (live spend is shown for all), until the database has it. */
@@ -177,27 +188,6 @@ export class MemoryBudgets implements Budgets {
     const amount = amountOf(cost);
     if (amount === 0) return;
     for (const scope of scopes) this.ledgerAt(budgetKey(scope)).uncommitted += amount;
-  }
-
-  private hold(scopes: readonly BudgetScope[], budgeted: readonly BudgetScope[], reservation: number, spend: ReadonlyMap<string, number>): BudgetHold {
-    let answer: ReadonlyMap<string, number> | undefined;
-    const end = (cost: number | undefined): ReadonlyMap<string, number> => {
-      if (answer !== undefined) return answer;
-      for (const scope of budgeted) {
-        const ledger = this.ledgerAt(budgetKey(scope));
-        ledger.holds = Math.max(0, ledger.holds - 1);
-        ledger.reserved = ledger.holds === 0 ? 0 : lessResidue(ledger.reserved - reservation);
-      }
-      if (cost !== undefined) this.recordSettled(scopes, cost);
-      answer = cost === undefined ? spend : withCost(spend, cost);
-      return answer;
-    };
-    return {
-      spend,
-      softExceeded: softExceeded(scopes, spend),
-      settle: (cost) => end(cost),
-      release: () => void end(undefined),
-    };
   }
 
   private ledgerAt(key: string): Ledger {
@@ -232,14 +222,58 @@ export class MemoryBudgets implements Budgets {
   }
 }
 
+/** What a request holds in one scope's ledger. */
+interface Held {
+  ledger: Ledger;
+  reserved: number;
+}
+
+/**
+ * A request's reservation in this process: the ledgers of its scopes, held (not swept) until it ends. A
+ * class, not closures: one is made per request.
+ */
+class MemoryHold implements BudgetHold {
+  private answer: ReadonlyMap<string, number> | undefined;
+
+  constructor(
+    private readonly held: readonly Held[],
+    readonly spend: ReadonlyMap<string, number>,
+    readonly softExceeded: BudgetScope | undefined,
+  ) {}
+
+  settle(cost: number): ReadonlyMap<string, number> {
+    return this.end(cost);
+  }
+
+  release(): void {
+    this.end(undefined);
+  }
+
+  /** Gives back the reservation and, for a request served, charges its cost in every scope until the database has it. */
+  private end(cost: number | undefined): ReadonlyMap<string, number> {
+    if (this.answer !== undefined) return this.answer;
+    const charged = cost === undefined ? 0 : amountOf(cost);
+    for (const { ledger, reserved } of this.held) {
+      ledger.holds = Math.max(0, ledger.holds - 1);
+      ledger.reserved = ledger.holds === 0 ? 0 : lessResidue(ledger.reserved - reserved);
+      ledger.uncommitted += charged;
+    }
+    this.answer = cost === undefined ? this.spend : withCost(this.spend, cost);
+    return this.answer;
+  }
+}
+
 function total(ledgers: readonly Ledger[], amount: (ledger: Ledger) => number): number {
   let sum = 0;
   for (const ledger of ledgers) sum += amount(ledger);
   return sum;
 }
 
-function committedSince(ledgers: readonly Ledger[], counts: (at: number) => boolean): number {
+/** What the database took in these ledgers since `from` (ms): at it too when `inclusive`. */
+function committedSince(ledgers: readonly Ledger[], from: number, inclusive: boolean): number {
   let sum = 0;
-  for (const ledger of ledgers) for (const commit of ledger.commits) if (counts(commit.at)) sum += commit.amount;
+  for (const ledger of ledgers) {
+    for (const commit of ledger.commits) if (commit.at > from || (inclusive && commit.at === from)) sum += commit.amount;
+  }
   return sum;
 }

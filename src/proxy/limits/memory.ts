@@ -18,18 +18,61 @@ import {
 } from "./types.js";
 import { bucketOf, freesIn, oldestBucket, PARALLEL_RETRY_MS, reservation, WINDOW_MS } from "./window.js";
 
+/**
+ * One limit's counts over the window: its one-second buckets and their running total. Buckets that left the
+ * span are dropped the first time the window is looked at in a new second, so that a request reads the
+ * total, not a sum over up to 61 buckets, and prunes nothing at all within a second.
+ */
+class Window {
+  readonly buckets = new Map<number, number>();
+  total = 0;
+  /** The bucket of the last look: the window has nothing older than the span then began with. */
+  private prunedIn = Number.NaN;
+
+  /** Drops the buckets that have left the span at `now`. */
+  prune(now: number): void {
+    const current = bucketOf(now);
+    if (current === this.prunedIn) return;
+    this.prunedIn = current;
+    const oldest = oldestBucket(now);
+    for (const [bucket, value] of this.buckets) {
+      if (bucket >= oldest) continue;
+      this.buckets.delete(bucket);
+      this.total -= value;
+    }
+  }
+
+  /** Adds `delta` to a bucket, dropping it at 0; a bucket that has left the span takes only what is added (in the current one). */
+  adjust(bucket: number, delta: number, now: number): void {
+    if (delta === 0) return;
+    if (bucket < oldestBucket(now)) {
+      if (delta > 0) this.adjust(bucketOf(now), delta, now);
+      return;
+    }
+    const before = this.buckets.get(bucket) ?? 0;
+    const value = before + delta;
+    if (value > 0) this.buckets.set(bucket, value);
+    else this.buckets.delete(bucket);
+    this.total += Math.max(0, value) - before;
+  }
+}
+
 interface Counts {
-  /** Requests per bucket, for scopes with an rpm limit. */
-  requests: Map<number, number>;
-  /** Tokens per bucket, for scopes with a tpm limit. */
-  tokens: Map<number, number>;
+  /** Requests, for scopes with an rpm limit. */
+  requests: Window;
+  /** Tokens, for scopes with a tpm limit. */
+  tokens: Window;
   /** Requests in flight holding a slot, for scopes with a parallel limit. */
   slots: number;
+  /** Requests in flight counted here, whatever their limits: while there are any, the counts are not swept. */
+  held: number;
 }
 
 /** What one admitted request took from one scope, to give back or settle. */
 interface Hold {
   scope: Scope;
+  /** The scope's counts, kept (not swept) until the request is over. */
+  counts: Counts;
   counted: boolean;
   reserved: number;
   slot: boolean;
@@ -37,28 +80,6 @@ interface Hold {
 
 /** A limit the request would break, before the quota and usage are added. */
 export type Breach = Omit<Refusal, "quota" | "usage">;
-
-function sum(buckets: ReadonlyMap<number, number>): number {
-  let total = 0;
-  for (const value of buckets.values()) total += value;
-  return total;
-}
-
-function prune(buckets: Map<number, number>, oldest: number): void {
-  for (const bucket of buckets.keys()) if (bucket < oldest) buckets.delete(bucket);
-}
-
-/** Adds `delta` to a bucket, dropping it at 0; a bucket that has left the span takes only what is added (in the current one). */
-function adjust(buckets: Map<number, number>, bucket: number, delta: number, now: number): void {
-  if (delta === 0) return;
-  if (bucket < oldestBucket(now)) {
-    if (delta > 0) buckets.set(bucketOf(now), (buckets.get(bucketOf(now)) ?? 0) + delta);
-    return;
-  }
-  const value = (buckets.get(bucket) ?? 0) + delta;
-  if (value > 0) buckets.set(bucket, value);
-  else buckets.delete(bucket);
-}
 
 /** The wait a breach asks for; a limit waiting cannot satisfy weighs most. */
 function waitOf(breach: Breach): number {
@@ -124,7 +145,7 @@ export class MemoryLimiter implements Limiter {
           limit: "rpm_limit",
           max: rpm,
           used: used.requests,
-          retryAfterMs: freesIn(counts.requests, used.requests + 1 - rpm, now),
+          retryAfterMs: freesIn(counts.requests.buckets, used.requests + 1 - rpm, now),
         });
       }
       if (tpm !== undefined && used.tokens + reserved > tpm) {
@@ -133,7 +154,7 @@ export class MemoryLimiter implements Limiter {
           limit: "tpm_limit",
           max: tpm,
           used: used.tokens,
-          retryAfterMs: freesIn(counts.tokens, used.tokens + reserved - tpm, now),
+          retryAfterMs: freesIn(counts.tokens.buckets, used.tokens + reserved - tpm, now),
         });
       }
       if (maxParallel !== undefined && used.parallel + 1 > maxParallel) {
@@ -145,16 +166,17 @@ export class MemoryLimiter implements Limiter {
           retryAfterMs: maxParallel >= 1 ? PARALLEL_RETRY_MS : undefined,
         });
       }
-      holds.push({ scope, counted: rpm !== undefined, reserved, slot: maxParallel !== undefined });
+      holds.push({ scope, counts, counted: rpm !== undefined, reserved, slot: maxParallel !== undefined });
     }
     if (breach !== undefined) return { admitted: false, refusal: { ...breach, quota: quotaOf(limited, before), usage: before } };
 
     const bucket = bucketOf(now);
     const after = new Map<string, Usage>();
     for (const hold of holds) {
-      const counts = this.countsOf(hold.scope, now);
-      if (hold.counted) adjust(counts.requests, bucket, 1, now);
-      if (hold.reserved > 0) adjust(counts.tokens, bucket, hold.reserved, now);
+      const { counts } = hold;
+      counts.held++;
+      if (hold.counted) counts.requests.adjust(bucket, 1, now);
+      if (hold.reserved > 0) counts.tokens.adjust(bucket, hold.reserved, now);
       if (hold.slot) counts.slots++;
       after.set(scopeKey(hold.scope), usageOf(counts));
     }
@@ -168,50 +190,45 @@ export class MemoryLimiter implements Limiter {
     for (const scope of scopes) {
       const counts = this.counts.get(scopeKey(scope));
       if (counts === undefined) continue;
-      prune(counts.requests, oldestBucket(now));
-      prune(counts.tokens, oldestBucket(now));
+      counts.requests.prune(now);
+      counts.tokens.prune(now);
       usage.set(scopeKey(scope), usageOf(counts));
     }
     return usage;
   }
 
   private ticket(holds: readonly Hold[], bucket: number, quota: Ticket["quota"], usage: Ticket["usage"]): Ticket {
-    let open = true;
-    const end = (settle: (hold: Hold, counts: Counts, now: number) => void): void => {
-      if (!open) return;
-      open = false;
-      const now = this.clock.now();
-      for (const hold of holds) {
-        // Looked up again: the scope's counts may have been swept and made anew since the request came.
-        const counts = this.countsOf(hold.scope, now);
-        settle(hold, counts, now);
-        if (hold.slot) counts.slots = Math.max(0, counts.slots - 1);
+    return new MemoryTicket(this, holds, bucket, quota, usage);
+  }
+
+  /**
+   * A ticket is over: its slots are given back, and its tokens settled (`tokens`: what the request used) or
+   * all it took given back (`refund`).
+   */
+  endTicket(ticket: MemoryTicket, ending: { refund: true } | { refund: false; tokens: number | undefined }): void {
+    const now = this.clock.now();
+    for (const hold of ticket.holds) {
+      const { counts } = hold;
+      counts.held--;
+      if (ending.refund) {
+        if (hold.counted) counts.requests.adjust(ticket.bucket, -1, now);
+        counts.tokens.adjust(ticket.bucket, -hold.reserved, now);
+      } else if (ending.tokens !== undefined && hold.scope.limits.tpm !== undefined) {
+        counts.tokens.adjust(ticket.bucket, Math.round(ending.tokens) - hold.reserved, now);
       }
-    };
-    return {
-      quota,
-      usage,
-      done: (tokens) =>
-        end((hold, counts, now) => {
-          if (tokens !== undefined && hold.scope.limits.tpm !== undefined) adjust(counts.tokens, bucket, Math.round(tokens) - hold.reserved, now);
-        }),
-      refund: () =>
-        end((hold, counts, now) => {
-          if (hold.counted) adjust(counts.requests, bucket, -1, now);
-          adjust(counts.tokens, bucket, -hold.reserved, now);
-        }),
-    };
+      if (hold.slot) counts.slots = Math.max(0, counts.slots - 1);
+    }
   }
 
   private countsOf(scope: Scope, now: number): Counts {
     const key = scopeKey(scope);
     let counts = this.counts.get(key);
     if (counts === undefined) {
-      counts = { requests: new Map(), tokens: new Map(), slots: 0 };
+      counts = { requests: new Window(), tokens: new Window(), slots: 0, held: 0 };
       this.counts.set(key, counts);
     }
-    prune(counts.requests, oldestBucket(now));
-    prune(counts.tokens, oldestBucket(now));
+    counts.requests.prune(now);
+    counts.tokens.prune(now);
     return counts;
   }
 
@@ -222,9 +239,9 @@ export class MemoryLimiter implements Limiter {
       () => {
         const now = this.clock.now();
         for (const [key, counts] of this.counts) {
-          prune(counts.requests, oldestBucket(now));
-          prune(counts.tokens, oldestBucket(now));
-          if (counts.slots === 0 && counts.requests.size === 0 && counts.tokens.size === 0) this.counts.delete(key);
+          counts.requests.prune(now);
+          counts.tokens.prune(now);
+          if (counts.held === 0 && counts.requests.buckets.size === 0 && counts.tokens.buckets.size === 0) this.counts.delete(key);
         }
         this.sweep();
       },
@@ -233,6 +250,32 @@ export class MemoryLimiter implements Limiter {
   }
 }
 
+/** An admitted request's hold on its scopes in this process (a class, not closures: one is made per request). */
+class MemoryTicket implements Ticket {
+  private open = true;
+
+  constructor(
+    private readonly limiter: MemoryLimiter,
+    readonly holds: readonly Hold[],
+    /** The bucket the request was counted in. */
+    readonly bucket: number,
+    readonly quota: Ticket["quota"],
+    readonly usage: Ticket["usage"],
+  ) {}
+
+  done(tokens?: number): void {
+    if (!this.open) return;
+    this.open = false;
+    this.limiter.endTicket(this, { refund: false, tokens });
+  }
+
+  refund(): void {
+    if (!this.open) return;
+    this.open = false;
+    this.limiter.endTicket(this, { refund: true });
+  }
+}
+
 function usageOf(counts: Counts): Usage {
-  return { requests: sum(counts.requests), tokens: sum(counts.tokens), parallel: counts.slots };
+  return { requests: counts.requests.total, tokens: counts.tokens.total, parallel: counts.slots };
 }

@@ -112,3 +112,24 @@ test("a cost that is negative or not a number is not charged", async () => {
   close(await spendOf(budgets, keyScope()), 0);
   await budgets.close();
 });
+
+test("a request in flight for minutes, over budgeted and unbudgeted scopes alike, settles into counts the sweep left alone", async () => {
+  const { clock, budgets } = setUp();
+  const key = keyScope({ maxBudget: 10 });
+  const team = teamScope({ maxBudget: undefined });
+  const first = await admitted(budgets, [key, team], 2);
+  const second = await admitted(budgets, [key, team], 2);
+  // Sweeps run every minute; neither request's ledgers may go while they are held.
+  clock.advance(5 * 60_000);
+  first.settle(3);
+  // The key's reservation is the second request's alone now: 3 settled + 2 reserved.
+  const refusal = await refused(budgets, [keyScope({ maxBudget: 5 })]);
+  assert.deepEqual([refusal.spend, refusal.reserved], [3, 2]);
+  second.release();
+  close(await spendOf(budgets, key), 3);
+  close(await spendOf(budgets, team), 3);
+  // A hold settles once, whichever is called first and however often.
+  assert.equal(first.settle(100).get("key:hash-of-my-app"), 3);
+  close(await spendOf(budgets, key), 3);
+  await budgets.close();
+});

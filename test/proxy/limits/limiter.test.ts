@@ -256,6 +256,44 @@ for (const backend of backends) {
       await second.close();
     });
 
+    test("a request in flight for longer than the window keeps its slot and settles its tokens in the counts others see", async (t) => {
+      if (skip(t)) return;
+      const clock = new FakeClock();
+      const { first, second } = await backend.create(clock);
+      const scope = key({ tpm: 1_000, maxParallel: 1 });
+      const long = await admitted(first, [scope], 100);
+      // Minutes pass, and with them the in-process sweep of idle counts: the request still holds its slot.
+      clock.advance(3 * 60_000);
+      await refused(second, [scope]);
+      long.done(400);
+      await settled(first, scope);
+      // The estimate's 100 were counted when it came and have left the window; what it used beyond them (300)
+      // is counted now, when it ended.
+      const usage = (await second.usage([scope])).get("key:hash-of-my-app");
+      assert.deepEqual([usage?.tokens, usage?.parallel], [300, 0]);
+      const next = await admitted(second, [scope], 100);
+      assert.equal(next.quota.tokens?.remaining, 600);
+      next.done(100);
+      await first.close();
+      await second.close();
+    });
+
+    test("counts over a window that slides second by second: requests leave it 60 to 61 s after they came", async (t) => {
+      if (skip(t)) return;
+      const clock = new FakeClock();
+      const { first, second } = await backend.create(clock);
+      const scope = key({ rpm: 1_000 });
+      // One request every 250 ms for 70 s: the window holds the last 60-61 s of them.
+      for (let i = 0; i < 280; i++) {
+        (await admitted(i % 2 === 0 ? first : second, [scope])).done();
+        clock.advance(250);
+      }
+      const used = (await second.usage([scope])).get("key:hash-of-my-app")?.requests ?? 0;
+      assert.ok(used >= 240 && used <= 244, `the window counts ${used} requests, not those of the last 60-61 s`);
+      await first.close();
+      await second.close();
+    });
+
     test("scopes without limits cost nothing and add no headers", async (t) => {
       if (skip(t)) return;
       const clock = new FakeClock();
