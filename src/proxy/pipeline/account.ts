@@ -11,9 +11,9 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Readable } from "node:stream";
 import { APIError } from "../../errors.js";
-import { OPEN, type Principal } from "../auth/principal.js";
+import { OPEN, type Principal, type VirtualKey } from "../auth/principal.js";
 import { admitBudgets, type BudgetHold, budgetKey, type Budgets, budgetScopes, type BudgetScope } from "../budgets/index.js";
-import { admitLimits, type Limiter, limitScopes, rateLimitHeaders, type Ticket } from "../limits/index.js";
+import { admitLimits, type Limiter, limitScopes, rateLimitHeaders, type Scope, type Ticket } from "../limits/index.js";
 import { costOf, type Usage, type UsageEstimate } from "../spend/cost.js";
 import type { SpendRecorder } from "../spend/recorder.js";
 import type { SpendLogRow } from "../store/index.js";
@@ -51,6 +51,40 @@ export interface AccountingDeps {
   now(): number;
   /** A row the journal could not take (a full disk): for the log; the answer still goes out. */
   onRecordError(error: unknown, requestId: string): void;
+}
+
+/** What a key's requests are counted against: its and its team's budgets and limits, in refusal order. */
+interface KeyScopes {
+  budgets: readonly BudgetScope[];
+  /** The key's budget scope, whose spend `x-litellm-key-spend` shows. */
+  keyBudget: string | undefined;
+  budgeted: boolean;
+  limits: readonly Scope[];
+  needsTokens: boolean;
+}
+
+/**
+ * Each key's scopes, made once per read of its rows: the key cache makes a new VirtualKey when it reads them
+ * again (or starts a budget period), and the rows are never changed in place.
+ */
+const scopesOfKey = new WeakMap<VirtualKey, KeyScopes>();
+
+function keyScopes(key: VirtualKey): KeyScopes {
+  let scopes = scopesOfKey.get(key);
+  if (scopes === undefined) {
+    const budgets = budgetScopes(key.record, key.team, key.readAt);
+    const limits = limitScopes(key.record, key.team);
+    const [keyScope] = budgets;
+    scopes = {
+      budgets,
+      keyBudget: keyScope === undefined ? undefined : budgetKey(keyScope),
+      budgeted: budgets.some((scope) => scope.maxBudget !== undefined),
+      limits,
+      needsTokens: limits.some((scope) => scope.limits.tpm !== undefined),
+    };
+    scopesOfKey.set(key, scopes);
+  }
+  return scopes;
 }
 
 /** Calls `hook` just before the stream ends — after its last chunk is queued, before the end of the response. */
@@ -122,14 +156,11 @@ export class RequestAccount {
   async admit(model: string, estimate: () => UsageEstimate): Promise<void> {
     const principal = this.principal;
     if (principal.kind !== "virtual") return;
-    const { record, team, readAt } = principal.key;
+    const scopes = keyScopes(principal.key);
     let estimated: UsageEstimate | undefined;
     const usageEstimate = (): UsageEstimate => (estimated ??= estimate());
-    const budgets = budgetScopes(record, team, readAt);
-    const [keyScope] = budgets;
-    if (keyScope !== undefined) this.keyBudget = budgetKey(keyScope);
-    const budgeted = budgets.some((scope) => scope.maxBudget !== undefined);
-    this.hold = await admitBudgets(this.deps.budgets, budgets, budgeted ? this.deps.estimateCost(model, usageEstimate()) : 0);
+    this.keyBudget = scopes.keyBudget;
+    this.hold = await admitBudgets(this.deps.budgets, scopes.budgets, scopes.budgeted ? this.deps.estimateCost(model, usageEstimate()) : 0);
     // Said on every answer, a cache's included: the spend before this request, which a whole answer updates.
     this.keySpendHeader(this.hold.spend);
     const soft = this.hold.softExceeded;
@@ -137,11 +168,9 @@ export class RequestAccount {
       this.reply.header("x-xgate-soft-budget-exceeded", soft.kind);
       this.deps.onSoftBudget(soft, this.hold.spend.get(budgetKey(soft)) ?? 0, this.request.id);
     }
-    const limited = limitScopes(record, team);
-    if (limited.length === 0) return;
-    const needsTokens = limited.some((scope) => scope.limits.tpm !== undefined);
+    if (scopes.limits.length === 0) return;
     try {
-      this.ticket = await admitLimits(this.deps.limiter, limited, needsTokens ? usageEstimate().promptTokens + (usageEstimate().maxCompletionTokens ?? 0) : 0);
+      this.ticket = await admitLimits(this.deps.limiter, scopes.limits, scopes.needsTokens ? usageEstimate().promptTokens + (usageEstimate().maxCompletionTokens ?? 0) : 0);
     } catch (error) {
       this.hold.release();
       this.hold = undefined;
