@@ -12,6 +12,7 @@ import { type GeneralSettings, isPostgresUrl, type LitellmSettings, POSTGRES_URL
 import { type Duration, parseDuration } from "./duration.js";
 import type { UploadLimits } from "./files/uploads.js";
 import { isSecretKey } from "./config/deployment-keys.js";
+import { redactUrl } from "./config/paths.js";
 import type { RedisConnection } from "./kv/redis.js";
 import { buildDeployments, type ConnectionOf, type Deployment } from "./router/deployment.js";
 import { routerSettingsFrom, type RouterSettings } from "./router/config.js";
@@ -114,7 +115,12 @@ function connectionFrom(env: Environment): ConnectionOf {
 function modelInfoOf(config: ProxyConfig): ModelInfoEntry[] {
   return config.model_list.map((entry) => ({
     model_name: entry.model_name,
-    litellm_params: Object.fromEntries(Object.entries(entry.litellm_params).filter(([key]) => !isSecretKey(key))),
+    // No secrets: neither a key, nor the password of an api_base such as https://user:secret@host/v1.
+    litellm_params: Object.fromEntries(
+      Object.entries(entry.litellm_params)
+        .filter(([key]) => !isSecretKey(key))
+        .map(([key, value]) => [key, typeof value === "string" ? redactUrl(value) : value]),
+    ),
     model_info: { ...entry.model_info },
   }));
 }

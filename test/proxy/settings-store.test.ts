@@ -56,3 +56,13 @@ describe("where the store lives", () => {
     );
   });
 });
+
+describe("what /model/info shows of the config", () => {
+  test("no key and no password of an api_base: the rest of litellm_params as written", () => {
+    const yaml =
+      "model_list:\n  - model_name: embed\n    litellm_params:\n      model: xinference/bge-base-en\n" +
+      "      api_base: https://gateway:s3cret-pass@xinference.internal/v1\n      api_key: xf-upstream-secret\n      rpm: 10\n";
+    const [entry] = settings(yaml).modelInfo;
+    assert.deepEqual(entry?.litellm_params, { model: "xinference/bge-base-en", api_base: "https://gateway:***@xinference.internal/v1", rpm: 10 });
+  });
+});

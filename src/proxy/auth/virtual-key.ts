@@ -91,6 +91,11 @@ export function assertModelAccess(principal: Principal, requestedModel: string, 
   }
 }
 
+/** Whether a principal may call a model by this name (as `/model/info` lists them); the master key and an open proxy may call any. */
+export function mayCall(principal: Principal | null, model: string): boolean {
+  return principal === null || principal.kind !== "virtual" || mayUse(principal.key, [model]);
+}
+
 /**
  * The `/v1/models` entries a principal may call: for a virtual key, those its key and team allow, and its
  * aliases (each shown as the entry of the model it stands for, under the alias's name) whose target it may

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { modelsFor } from "../auth/virtual-key.js";
+import { mayCall, modelsFor } from "../auth/virtual-key.js";
 import type { ModelResolver } from "../model-resolver.js";
 import type { ModelInfoEntry } from "../settings.js";
 
@@ -35,5 +35,7 @@ export function modelRoutes(
   // A virtual key sees only the models it may call, and its own aliases.
   const list = async (request: FastifyRequest): Promise<unknown> => ({ object: "list", data: modelsFor(request.principal, await all()) });
   for (const url of ["/v1/models", "/models"]) app.get(url, list);
-  for (const url of ["/model/info", "/v1/model/info"]) app.get(url, async () => ({ data: modelInfo }));
+  // The deployments behind the models a virtual key may call, and no others: their servers are not its business.
+  const info = async (request: FastifyRequest): Promise<unknown> => ({ data: modelInfo.filter((entry) => mayCall(request.principal, entry.model_name)) });
+  for (const url of ["/model/info", "/v1/model/info"]) app.get(url, info);
 }

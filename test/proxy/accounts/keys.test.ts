@@ -366,6 +366,17 @@ describe("model access", () => {
     assert.deepEqual(master.sort(), ["chat", "embed"]);
   });
 
+  test("/model/info shows a key the deployments of the models it may call, and the master key all of them", async () => {
+    const made = await proxy.admin("/key/generate", { key_alias: "embed-info", models: ["embed"] });
+    const info = async (key: string): Promise<string[]> => {
+      const res = await fetch(`${proxy.url}/model/info`, { headers: { authorization: `Bearer ${key}` } });
+      assert.equal(res.status, 200);
+      return ((await res.json()) as { data: Array<{ model_name: string }> }).data.map((entry) => entry.model_name).sort();
+    };
+    assert.deepEqual(await info(made.key), ["embed"]);
+    assert.deepEqual(await info(ACCOUNTS_MASTER_KEY), ["chat", "embed"]);
+  });
+
   test("a key's aliases route to their target, and the answer and the row name the alias", async () => {
     const made = await proxy.admin("/key/generate", { key_alias: "aliased", models: ["embed"], aliases: { small: "embed" } });
     const calls = upstreamCalls();
