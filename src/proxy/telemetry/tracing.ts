@@ -6,7 +6,17 @@
 import { type ExportResult, ExportResultCode } from "@opentelemetry/core";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { defaultResource, resourceFromAttributes } from "@opentelemetry/resources";
-import { AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, type ReadableSpan, type SpanExporter } from "@opentelemetry/sdk-trace-base";
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  type ReadableSpan,
+  type Sampler,
+  type SpanExporter,
+  TraceIdRatioBasedSampler,
+} from "@opentelemetry/sdk-trace-base";
 import type { FastifyInstance } from "fastify";
 import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
@@ -14,7 +24,7 @@ import type { Logger } from "pino";
 import type { AttemptObserver } from "../pipeline/index.js";
 import { RequestSpans } from "./request-spans.js";
 import { ATTR_SERVICE_NAME } from "./span-attributes.js";
-import type { TracingSettings } from "./tracing-settings.js";
+import type { SamplerSettings, TracingSettings } from "./tracing-settings.js";
 
 export type { TracingSettings } from "./tracing-settings.js";
 
@@ -76,6 +86,13 @@ async function within(ms: number, work: Promise<unknown>): Promise<boolean> {
   }
 }
 
+/** The SDK's sampler for the settings; by default a client's sampling decision stands and xgate traces every trace it starts. */
+function samplerOf(settings: SamplerSettings): Sampler {
+  const root =
+    settings.root === "always_on" ? new AlwaysOnSampler() : settings.root === "always_off" ? new AlwaysOffSampler() : new TraceIdRatioBasedSampler(settings.ratio);
+  return settings.parentBased ? new ParentBasedSampler({ root }) : root;
+}
+
 export function createTracing(settings: TracingSettings, logger: Logger): Tracing {
   const collector = collectorOf(settings.url);
   // The exporter's connections are ours, so that a stop can end an export still hanging on the collector.
@@ -91,9 +108,8 @@ export function createTracing(settings: TracingSettings, logger: Logger): Tracin
     },
   });
   const provider = new BasicTracerProvider({
-    resource: defaultResource().merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: settings.serviceName })),
-    // A client's sampling decision stands; xgate samples every trace it starts.
-    sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }),
+    resource: defaultResource().merge(resourceFromAttributes({ ...settings.resourceAttributes, [ATTR_SERVICE_NAME]: settings.serviceName })),
+    sampler: samplerOf(settings.sampler),
     spanProcessors: [new BatchSpanProcessor(loggedExporter(exporter, logger, collector), { exportTimeoutMillis: EXPORT_TIMEOUT_MS })],
   });
   const spans = new RequestSpans(provider.getTracer("xgate"));

@@ -20,6 +20,9 @@ describe("tracing settings", () => {
       url: "http://collector:4318/v1/traces",
       headers: {},
       serviceName: "xgate",
+      resourceAttributes: {},
+      // A client's sampling decision stands; xgate traces every trace it starts.
+      sampler: { root: "always_on", parentBased: true, ratio: 1 },
     });
   });
 
@@ -47,6 +50,36 @@ describe("tracing settings", () => {
     });
     assert.deepEqual(settings?.headers, { authorization: "Bearer abc", "x-team": "search" });
     assert.equal(settings?.serviceName, "gateway-eu");
+  });
+
+  test("OTEL_RESOURCE_ATTRIBUTES adds to the resource, names kept as written; OTEL_SERVICE_NAME wins over its service.name", () => {
+    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318", OTEL_RESOURCE_ATTRIBUTES: "deployment.environment=prod,service.name=gw,Team=ML%20search" };
+    const settings = tracingSettingsFrom(undefined, env);
+    assert.deepEqual(settings?.resourceAttributes, { "deployment.environment": "prod", "service.name": "gw", Team: "ML search" });
+    assert.equal(settings?.serviceName, "gw");
+    assert.equal(tracingSettingsFrom(undefined, { ...env, OTEL_SERVICE_NAME: "gateway-eu" })?.serviceName, "gateway-eu");
+  });
+
+  test("OTEL_TRACES_SAMPLER and its ratio, as the specification names them; anything else is refused with the choices", () => {
+    const on = { OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318" };
+    assert.deepEqual(tracingSettingsFrom(undefined, { ...on, OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "0.25" })?.sampler, {
+      root: "traceidratio",
+      parentBased: false,
+      ratio: 0.25,
+    });
+    assert.deepEqual(tracingSettingsFrom(undefined, { ...on, OTEL_TRACES_SAMPLER: "parentbased_always_off" })?.sampler, {
+      root: "always_off",
+      parentBased: true,
+      ratio: 1,
+    });
+    assert.throws(
+      () => tracingSettingsFrom(undefined, { ...on, OTEL_TRACES_SAMPLER: "sometimes" }),
+      (error: unknown) => error instanceof SettingsError && /OTEL_TRACES_SAMPLER must be one of always_on, always_off, traceidratio, parentbased_always_on/.test(error.message),
+    );
+    assert.throws(
+      () => tracingSettingsFrom(undefined, { ...on, OTEL_TRACES_SAMPLER: "parentbased_traceidratio", OTEL_TRACES_SAMPLER_ARG: "25%" }),
+      (error: unknown) => error instanceof SettingsError && /OTEL_TRACES_SAMPLER_ARG must be the share of traces to keep, a number from 0 to 1/.test(error.message),
+    );
   });
 
   test("a bad endpoint or header list is refused, naming the variable and not quoting its value", () => {

@@ -56,7 +56,11 @@ model_list:
     model_info: { id: embed-1 }
 general_settings: { master_key: sk-the-master-key-1234 }
 `;
-    const app = await testApp(config, {}, tracedEnv({ OTEL_EXPORTER_OTLP_HEADERS: "authorization=Bearer%20collector-token", OTEL_SERVICE_NAME: "gateway-eu" }));
+    const app = await testApp(config, {}, tracedEnv({
+        OTEL_EXPORTER_OTLP_HEADERS: "authorization=Bearer%20collector-token",
+        OTEL_SERVICE_NAME: "gateway-eu",
+        OTEL_RESOURCE_ATTRIBUTES: "deployment.environment=staging",
+      }));
     emulator.clearRequests();
     const res = await app.app.inject({
       method: "POST",
@@ -85,6 +89,7 @@ general_settings: { master_key: sk-the-master-key-1234 }
     assert.ok(Number(request.attributes["gen_ai.usage.input_tokens"]) > 0);
     assert.equal(request.attributes["gen_ai.usage.output_tokens"], undefined, "embeddings have no output tokens");
     assert.equal(request.resource["service.name"], "gateway-eu");
+    assert.equal(request.resource["deployment.environment"], "staging");
 
     assert.equal(attempts.length, 1);
     const [attempt] = attempts;
@@ -296,6 +301,15 @@ model_list:
     const posts = receiver.bodies.length;
     const app = await testApp(`${config()}general_settings: { otel: false }\n`, {}, tracedEnv());
     assert.equal(app.settings.tracing, undefined);
+    const res = await app.app.inject({ method: "POST", url: "/v1/embeddings", headers: { traceparent: TRACEPARENT }, payload: { model: "embed", input: "hi" } });
+    assert.equal(res.statusCode, 200, res.body);
+    await app.dispose();
+    assert.equal(receiver.bodies.length, posts);
+  });
+
+  test("OTEL_TRACES_SAMPLER=always_off: not even a client's sampled trace is exported", async () => {
+    const posts = receiver.bodies.length;
+    const app = await testApp(config(), {}, tracedEnv({ OTEL_TRACES_SAMPLER: "always_off" }));
     const res = await app.app.inject({ method: "POST", url: "/v1/embeddings", headers: { traceparent: TRACEPARENT }, payload: { model: "embed", input: "hi" } });
     assert.equal(res.statusCode, 200, res.body);
     await app.dispose();
