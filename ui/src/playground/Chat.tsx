@@ -2,7 +2,7 @@
  * Chat: a conversation with a system prompt, streamed from /v1/chat/completions (`stream: true`, read as
  * server-sent events), tokens shown as they arrive; Stop aborts the request, and what had arrived stays.
  */
-import { type FormEvent, useState } from "react";
+import { type FormEvent, useRef, useState } from "react";
 import { ApiError } from "../api";
 import { CallFacts } from "./CallFacts";
 import { useCall } from "./call";
@@ -13,8 +13,8 @@ import { sseData } from "./sse";
 interface Message {
   role: "user" | "assistant";
   content: string;
-  /** The operator stopped it before its end. */
-  stopped?: boolean;
+  /** Why it ended before its end: the operator stopped it, or the call failed (its error is shown). */
+  cut?: "stopped" | "failed";
 }
 
 interface Usage {
@@ -47,6 +47,12 @@ export function Chat({ models, apiKey, blocked }: { models: readonly PlaygroundM
   const [draft, setDraft] = useState("");
   const [usage, setUsage] = useState<Usage | null>(null);
   const call = useCall();
+  const stopping = useRef(false);
+
+  const stop = (): void => {
+    stopping.current = true;
+    call.stop();
+  };
 
   const send = async (event: FormEvent): Promise<void> => {
     event.preventDefault();
@@ -56,6 +62,7 @@ export function Chat({ models, apiKey, blocked }: { models: readonly PlaygroundM
     setMessages(history);
     setDraft("");
     setUsage(null);
+    stopping.current = false;
     const reply: Message = { role: "assistant", content: "" };
     setStreaming({ ...reply });
     const body = {
@@ -83,7 +90,7 @@ export function Chat({ models, apiKey, blocked }: { models: readonly PlaygroundM
       return true;
     });
     // Stopped or failed: what had arrived stays in the conversation, marked.
-    if (finished !== true) reply.stopped = true;
+    if (finished !== true) reply.cut = stopping.current ? "stopped" : "failed";
     setStreaming(null);
     if (reply.content !== "" || finished === true) setMessages((current) => [...current, { ...reply }]);
   };
@@ -116,7 +123,7 @@ export function Chat({ models, apiKey, blocked }: { models: readonly PlaygroundM
                 {message.content}
                 {message === streaming && <span className="pg-caret" aria-hidden="true" />}
               </p>
-              {message.stopped && <span className="badge warn">stopped</span>}
+              {message.cut && <span className={message.cut === "stopped" ? "badge warn" : "badge bad"}>{message.cut}</span>}
             </div>
           ))}
         </div>
@@ -144,7 +151,7 @@ export function Chat({ models, apiKey, blocked }: { models: readonly PlaygroundM
             Clear conversation
           </button>
           {call.busy ? (
-            <button type="button" className="button danger" onClick={call.stop}>
+            <button type="button" className="button danger" onClick={stop}>
               Stop
             </button>
           ) : (

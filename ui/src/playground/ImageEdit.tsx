@@ -109,8 +109,12 @@ export function ImageEdit({ models, apiKey, blocked }: { models: readonly Playgr
           <input type="file" accept="image/png,image/jpeg,image/webp" onChange={(event) => void choose(event)} />
         </label>
         {uploadError !== null && <CallFacts state={{ busy: false, error: uploadError, report: null }} />}
-        {upload && <MaskCanvas image={upload} canvasRef={canvas} onPaintedChange={onPaintedChange} />}
-        <p className="field-hint muted">{painted ? "The painted area is edited (inpainting); the rest is kept." : "Nothing painted: the whole image is reworked (image-to-image)."}</p>
+        {upload && (
+          <>
+            <MaskCanvas image={upload} canvasRef={canvas} onPaintedChange={onPaintedChange} />
+            <p className="field-hint muted">{painted ? "The painted area is edited (inpainting); the rest is kept." : "Nothing painted: the whole image is reworked (image-to-image)."}</p>
+          </>
+        )}
         <label className="field">
           <span>Edit prompt</span>
           <textarea rows={2} value={prompt} onChange={(event) => setPrompt(event.target.value)} />
@@ -127,7 +131,7 @@ export function ImageEdit({ models, apiKey, blocked }: { models: readonly Playgr
             </select>
           </label>
           <label className="field">
-            <span>Images</span>
+            <span>Number of images</span>
             <input type="number" min={1} max={4} value={n} onChange={(event) => setN(Math.min(4, Math.max(1, Number(event.target.value) || 1)))} />
           </label>
           <label className="field">

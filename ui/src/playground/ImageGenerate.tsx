@@ -42,7 +42,7 @@ export function ImageGenerate({ models, apiKey, blocked }: { models: readonly Pl
             </select>
           </label>
           <label className="field">
-            <span>Images</span>
+            <span>Number of images</span>
             <input type="number" min={1} max={4} value={n} onChange={(event) => setN(Math.min(4, Math.max(1, Number(event.target.value) || 1)))} />
           </label>
           <label className="field">

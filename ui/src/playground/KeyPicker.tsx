@@ -39,9 +39,10 @@ export function KeyPicker({ value, onChange }: { value: PlaygroundKey; onChange:
         </label>
       </div>
       {value.kind === "virtual" && (
-        <label className="field pg-key-field">
-          <span>Virtual key</span>
+        <div className="field pg-key-field">
+          <label htmlFor={`${id}-key`}>Virtual key</label>
           <input
+            id={`${id}-key`}
             type="password"
             autoComplete="off"
             spellCheck={false}
@@ -54,7 +55,7 @@ export function KeyPicker({ value, onChange }: { value: PlaygroundKey; onChange:
           <span className="field-hint" id={`${id}-hint`}>
             {problem ?? "Kept in this page only. Its spend, limits and allowed models apply to every call below."}
           </span>
-        </label>
+        </div>
       )}
     </fieldset>
   );

@@ -77,7 +77,7 @@ export function Rerank({ models, apiKey, blocked }: { models: readonly Playgroun
             <table>
               <thead>
                 <tr>
-                  <th scope="col" className="num">
+                  <th scope="col" className="num pg-rank">
                     Rank
                   </th>
                   <th scope="col">Document</th>
@@ -89,7 +89,7 @@ export function Rerank({ models, apiKey, blocked }: { models: readonly Playgroun
               <tbody>
                 {ranked.map((row, rank) => (
                   <tr key={row.index} data-testid="ranked-document">
-                    <td className="num">{rank + 1}</td>
+                    <td className="num pg-rank">{rank + 1}</td>
                     <td>
                       {row.text}
                       <span className="cell-sub">document {row.index + 1}</span>
