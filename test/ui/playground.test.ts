@@ -130,6 +130,12 @@ describe("console playground", () => {
         // The table scrolls inside its card; the page itself does not scroll sideways.
         assert.equal(await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), true);
         await screenshot(page, "console-playground-embeddings-phone-dark", { fullPage: true });
+        for (const tab of ["Images", "Chat", "Rerank"]) {
+          await page.getByRole("tab", { name: tab }).click();
+          await page.getByRole("tabpanel", { name: tab }).getByLabel("Model").first().waitFor();
+          assert.equal(await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), true, `${tab} fits the phone's width`);
+          await screenshot(page, `console-playground-${tab.toLowerCase()}-phone-dark`, { fullPage: true });
+        }
       },
       { viewport: PHONE, colorScheme: "dark" },
     ));
