@@ -98,6 +98,7 @@ const PAGES = [
   { path: "models", name: "models", ready: "not launched" },
   { path: "keys", name: "keys", ready: "search-app" },
   { path: "spend", name: "spend", ready: "Request log" },
+  { path: "playground", name: "playground", ready: "Compare texts" },
 ] as const;
 
 describe("console screenshots", () => {

@@ -87,12 +87,19 @@ export function parseForm(req: IncomingMessage): Promise<MultipartForm> {
   });
 }
 
-export function summarizeForm(form: MultipartForm): RecordedMultipart {
+/** `withData`: the files' bytes too (the `recordFileData` option). */
+export function summarizeForm(form: MultipartForm, withData = false): RecordedMultipart {
   const fields: Record<string, string> = {};
   for (const [name, values] of form.fields) fields[name] = values[values.length - 1] ?? "";
   return {
     fields,
-    files: form.files.map((f) => ({ field: f.field, filename: f.filename, contentType: f.contentType, size: f.data.length })),
+    files: form.files.map((f) => ({
+      field: f.field,
+      filename: f.filename,
+      contentType: f.contentType,
+      size: f.data.length,
+      ...(withData && { data: f.data }),
+    })),
   };
 }
 

@@ -258,7 +258,7 @@ export class EmulatorServer implements Emulator {
         }
       } else if (kind === "form") {
         form = await parseForm(req);
-        body = summarizeForm(form);
+        body = summarizeForm(form, this.options.recordFileData === true);
       } else {
         await readBody(req);
       }

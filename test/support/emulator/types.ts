@@ -55,6 +55,8 @@ export interface EmulatorOptions {
   seed?: number;
   /** Keep every request in `requests`. Default true; benchmarks turn it off to keep memory flat. */
   recordRequests?: boolean;
+  /** Also keep uploaded files' bytes in `requests` (`RecordedFile.data`). Default false. */
+  recordFileData?: boolean;
   /** Called once a request is answered (or dropped by a fault). The CLI's `--log` uses it. */
   onRequest?: (request: RecordedRequest) => void;
 }
@@ -101,6 +103,8 @@ export interface RecordedFile {
   filename: string;
   contentType: string;
   size: number;
+  /** The file's bytes, only with the `recordFileData` option (a test that must look inside an upload). */
+  data?: Buffer;
 }
 
 export interface RecordedMultipart {

@@ -1,0 +1,70 @@
+/** Image generation: a prompt, a size and a count, POST /v1/images/generations, the images shown. */
+import { type FormEvent, useState } from "react";
+import { CallFacts } from "./CallFacts";
+import { useCall } from "./call";
+import { type ImageAnswer, type ResponseFormat, SIZES } from "./images";
+import { ImageResults } from "./ImageResults";
+import { ModelSelect } from "./ModelSelect";
+import type { PlaygroundModel } from "./models";
+
+export function ImageGenerate({ models, apiKey, blocked }: { models: readonly PlaygroundModel[]; apiKey: string | undefined; blocked: string | null }) {
+  const [model, setModel] = useState("");
+  const [prompt, setPrompt] = useState("A lighthouse on a cliff at dusk, watercolour");
+  const [size, setSize] = useState<string>("512x512");
+  const [n, setN] = useState(1);
+  const [format, setFormat] = useState<ResponseFormat>("b64_json");
+  const [result, setResult] = useState<{ prompt: string; answer: ImageAnswer } | null>(null);
+  const call = useCall();
+
+  const submit = async (event: FormEvent): Promise<void> => {
+    event.preventDefault();
+    const sent = prompt.trim();
+    const answer = await call.run("/v1/images/generations", { key: apiKey, body: { model, prompt: sent, size, n, response_format: format } }, (response) => response.json() as Promise<ImageAnswer>);
+    if (answer) setResult({ prompt: sent, answer });
+  };
+
+  return (
+    <section className="card card-body pg-form" aria-labelledby="pg-generate">
+      <h2 id="pg-generate">Generate</h2>
+      <form onSubmit={(event) => void submit(event)} className="pg-form">
+        <label className="field">
+          <span>Prompt</span>
+          <textarea rows={3} value={prompt} onChange={(event) => setPrompt(event.target.value)} />
+        </label>
+        <div className="form-grid">
+          <ModelSelect models={models} value={model} onChange={setModel} />
+          <label className="field">
+            <span>Size</span>
+            <select value={size} onChange={(event) => setSize(event.target.value)}>
+              {SIZES.map((s) => (
+                <option key={s}>{s}</option>
+              ))}
+            </select>
+          </label>
+          <label className="field">
+            <span>Number of images</span>
+            <input type="number" min={1} max={4} value={n} onChange={(event) => setN(Math.min(4, Math.max(1, Number(event.target.value) || 1)))} />
+          </label>
+          <label className="field">
+            <span>Answer as</span>
+            <select value={format} onChange={(event) => setFormat(event.target.value as ResponseFormat)}>
+              <option value="b64_json">b64_json (inline)</option>
+              <option value="url">url (hosted by the proxy)</option>
+            </select>
+          </label>
+        </div>
+        <div className="form-actions">
+          <button type="submit" className="button primary" disabled={call.busy || prompt.trim() === "" || model === "" || blocked !== null} title={blocked ?? undefined}>
+            {call.busy ? "Generating…" : "Generate"}
+          </button>
+        </div>
+      </form>
+      <CallFacts state={call} />
+      {result && (
+        <div className="pg-gallery" role="group" aria-label="Generated images">
+          <ImageResults items={result.answer.data} prompt={result.prompt} />
+        </div>
+      )}
+    </section>
+  );
+}
