@@ -76,7 +76,10 @@ export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promi
  */
 export function within<T>(clock: Clock, promise: Promise<T>, ms: number, timedOut: () => Error, options?: { unref?: boolean }): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const cancel = clock.setTimer(ms, () => reject(timedOut()), options);
+    // A loop that was busy past the deadline runs its timers before the I/O that came in meanwhile: the
+    // timeout waits for that I/O to be read (setImmediate runs after it), so that an answer which arrived in
+    // time is not refused for a stall of this process's own.
+    const cancel = clock.setTimer(ms, () => setImmediate(() => reject(timedOut())), options);
     promise.then(
       (value) => {
         cancel();
