@@ -6,7 +6,8 @@
 import { type ChangeEvent, type FormEvent, useCallback, useEffect, useRef, useState } from "react";
 import { CallFacts } from "./CallFacts";
 import { useCall } from "./call";
-import { type ImageAnswer, type ResponseFormat, SIZES } from "./images";
+import { type ImageAnswer } from "./images";
+import { ImageOptions, type ImageOptionValues } from "./ImageOptions";
 import { ImageResults } from "./ImageResults";
 import { MaskCanvas } from "./MaskCanvas";
 import { maskPng } from "./mask-png";
@@ -53,9 +54,8 @@ async function maskOf(canvas: HTMLCanvasElement): Promise<Blob> {
 export function ImageEdit({ models, apiKey, blocked }: { models: readonly PlaygroundModel[]; apiKey: string | undefined; blocked: string | null }) {
   const [model, setModel] = useState("");
   const [prompt, setPrompt] = useState("A red sailing boat on the water");
-  const [size, setSize] = useState("original");
-  const [n, setN] = useState(1);
-  const [format, setFormat] = useState<ResponseFormat>("b64_json");
+  const [options, setOptions] = useState<ImageOptionValues>({ size: "original", n: 1, format: "b64_json" });
+  const { size, n, format } = options;
   const [upload, setUpload] = useState<Upload | null>(null);
   const [uploadError, setUploadError] = useState<unknown>(null);
   const [painted, setPainted] = useState(false);
@@ -121,26 +121,7 @@ export function ImageEdit({ models, apiKey, blocked }: { models: readonly Playgr
         </label>
         <div className="form-grid">
           <ModelSelect models={editModels} value={model} onChange={setModel} />
-          <label className="field">
-            <span>Size</span>
-            <select value={size} onChange={(event) => setSize(event.target.value)}>
-              <option value="original">As uploaded</option>
-              {SIZES.map((s) => (
-                <option key={s}>{s}</option>
-              ))}
-            </select>
-          </label>
-          <label className="field">
-            <span>Number of images</span>
-            <input type="number" min={1} max={4} value={n} onChange={(event) => setN(Math.min(4, Math.max(1, Number(event.target.value) || 1)))} />
-          </label>
-          <label className="field">
-            <span>Answer as</span>
-            <select value={format} onChange={(event) => setFormat(event.target.value as ResponseFormat)}>
-              <option value="b64_json">b64_json (inline)</option>
-              <option value="url">url (hosted by the proxy)</option>
-            </select>
-          </label>
+          <ImageOptions values={options} onChange={setOptions} allowOriginal />
         </div>
         <div className="form-actions">
           <button type="submit" className="button primary" disabled={call.busy || !upload || prompt.trim() === "" || model === "" || blocked !== null} title={blocked ?? undefined}>

@@ -2,7 +2,8 @@
 import { type FormEvent, useState } from "react";
 import { CallFacts } from "./CallFacts";
 import { useCall } from "./call";
-import { type ImageAnswer, type ResponseFormat, SIZES } from "./images";
+import { type ImageAnswer } from "./images";
+import { ImageOptions, type ImageOptionValues } from "./ImageOptions";
 import { ImageResults } from "./ImageResults";
 import { ModelSelect } from "./ModelSelect";
 import type { PlaygroundModel } from "./models";
@@ -10,9 +11,8 @@ import type { PlaygroundModel } from "./models";
 export function ImageGenerate({ models, apiKey, blocked }: { models: readonly PlaygroundModel[]; apiKey: string | undefined; blocked: string | null }) {
   const [model, setModel] = useState("");
   const [prompt, setPrompt] = useState("A lighthouse on a cliff at dusk, watercolour");
-  const [size, setSize] = useState<string>("512x512");
-  const [n, setN] = useState(1);
-  const [format, setFormat] = useState<ResponseFormat>("b64_json");
+  const [options, setOptions] = useState<ImageOptionValues>({ size: "512x512", n: 1, format: "b64_json" });
+  const { size, n, format } = options;
   const [result, setResult] = useState<{ prompt: string; answer: ImageAnswer } | null>(null);
   const call = useCall();
 
@@ -33,25 +33,7 @@ export function ImageGenerate({ models, apiKey, blocked }: { models: readonly Pl
         </label>
         <div className="form-grid">
           <ModelSelect models={models} value={model} onChange={setModel} />
-          <label className="field">
-            <span>Size</span>
-            <select value={size} onChange={(event) => setSize(event.target.value)}>
-              {SIZES.map((s) => (
-                <option key={s}>{s}</option>
-              ))}
-            </select>
-          </label>
-          <label className="field">
-            <span>Number of images</span>
-            <input type="number" min={1} max={4} value={n} onChange={(event) => setN(Math.min(4, Math.max(1, Number(event.target.value) || 1)))} />
-          </label>
-          <label className="field">
-            <span>Answer as</span>
-            <select value={format} onChange={(event) => setFormat(event.target.value as ResponseFormat)}>
-              <option value="b64_json">b64_json (inline)</option>
-              <option value="url">url (hosted by the proxy)</option>
-            </select>
-          </label>
+          <ImageOptions values={options} onChange={setOptions} />
         </div>
         <div className="form-actions">
           <button type="submit" className="button primary" disabled={call.busy || prompt.trim() === "" || model === "" || blocked !== null} title={blocked ?? undefined}>
