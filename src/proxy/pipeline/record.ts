@@ -63,6 +63,18 @@ export function logRequest(logger: Logger, request: FastifyRequest, status: numb
   });
 }
 
+/** Told of every request once it is done — answered, refused, or its client gone — with its status and total ms. */
+export type RequestDone = (request: FastifyRequest, status: number, elapsedMs: number) => void;
+
+/** The request's log line, then `also` (the metrics), when one is given. */
+export function requestDone(logger: Logger, also?: RequestDone): RequestDone {
+  if (also === undefined) return (request, status, elapsedMs) => logRequest(logger, request, status, elapsedMs);
+  return (request, status, elapsedMs) => {
+    logRequest(logger, request, status, elapsedMs);
+    also(request, status, elapsedMs);
+  };
+}
+
 /** The log line of a connection refused before its request could be read (malformed HTTP, a client too slow). */
 export function logRefusedConnection(
   logger: Logger,
