@@ -129,8 +129,10 @@ export function frameworkErrorHandler(done: RequestDone, limits: ErrorLimits) {
   };
 }
 
-/** The error handler every route shares, and the 404 for requests that match no route. */
-/** `done`: what hears of a request whose client left (onResponse never runs for it); by default its log line. */
+/**
+ * The error handler every route shares, and the 404 for requests that match no route. `done` hears of a
+ * request whose client left, for which onResponse never runs: by default its log line alone.
+ */
 export function installErrorHandlers(app: FastifyInstance, logger: Logger, limits: ErrorLimits, done: RequestDone = requestDone(logger)): void {
   app.setErrorHandler(async (err, request, reply) => {
     // A client that went away mid-request is not an error of ours: its upstream call was cancelled, and
