@@ -23,7 +23,16 @@ import { KeyCache } from "./keys/cache.js";
 import { NO_KEY_CHANGES } from "./keys/events.js";
 import { createKeyChanges, type KeyChange, type KeyChanges, RedisKeyChanges } from "./keys/invalidation.js";
 import { adminRoutes } from "./routes/admin/index.js";
-import { type AccountingDeps, type Admission, attemptLog, Dispatcher, type Pipeline, registerOperationRoute, requestDone } from "./pipeline/index.js";
+import {
+  type AccountingDeps,
+  type Admission,
+  attemptLog,
+  Dispatcher,
+  doneIfBrokenOff,
+  type Pipeline,
+  registerOperationRoute,
+  requestDone,
+} from "./pipeline/index.js";
 import { type Clock, systemClock } from "./router/clock.js";
 import { createRouter, modelServerClient, type RouterBundle, type RouterLogger } from "./router/index.js";
 import { speechRoute, transcriptionRoute, translationRoute } from "./routes/audio.js";
@@ -262,7 +271,10 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
   const authenticate = authenticator(settings.masterKey, keys);
   app.addHook("onRequest", async (request, reply) => {
     active++;
-    reply.raw.once("close", () => active--);
+    reply.raw.once("close", () => {
+      active--;
+      doneIfBrokenOff(request, reply, done);
+    });
     reply.header("x-request-id", request.id);
     checkProtocol(request, closing);
     await authenticate(request);

@@ -24,7 +24,7 @@ import { recordDispatch } from "./record.js";
 export { asObject, MAX_JSON_DEPTH, type ParsedRequest } from "./parse.js";
 export { type AttemptObserver, type AttemptStart, type AttemptWatch, attemptTarget, type Dispatched, Dispatcher } from "./dispatch.js";
 export type { RequestTrace } from "./context.js";
-export { attemptLog, type RequestDone, requestDone } from "./record.js";
+export { attemptLog, doneIfBrokenOff, type RequestDone, requestDone } from "./record.js";
 export { type AccountingDeps, beforeEnd, type RequestAccount, type RequestUsage } from "./account.js";
 
 /** What a route read from the request: text fields to check, files to add after the checks, and what to release. */

@@ -75,6 +75,17 @@ export function requestDone(logger: Logger, also?: RequestDone): RequestDone {
   };
 }
 
+/**
+ * Tells `done` of an answer that began but whose end was never written — its client gone mid-stream —
+ * which neither onResponse (it runs when an answer finishes) nor the error handler (the route had returned)
+ * hears of. Call it when the response closes; logged as 499, as nginx writes a client's leaving.
+ */
+export function doneIfBrokenOff(request: FastifyRequest, reply: FastifyReply, done: RequestDone): void {
+  if (!reply.raw.headersSent || reply.raw.writableEnded) return;
+  (request.trace ??= {}).errorCode ??= "client_closed_request";
+  done(request, 499, reply.elapsedTime);
+}
+
 /** The log line of a connection refused before its request could be read (malformed HTTP, a client too slow). */
 export function logRefusedConnection(
   logger: Logger,

@@ -100,6 +100,9 @@ export class RequestMetrics {
       if (hits > 0) series.cacheHits.inc(hits);
       if (misses > 0) series.cacheMisses.inc(misses);
     }
+    // A stream's first chunk came, however it ended after.
+    const firstChunkMs = trace.firstChunkMs;
+    if (firstChunkMs !== undefined) series.timeToFirstToken.observe(firstChunkMs / 1000);
     const input = trace.inputTokens;
     if (input === undefined) return; // not answered: nothing was used
     const output = trace.outputTokens ?? 0;
@@ -109,9 +112,7 @@ export class RequestMetrics {
     if (images !== undefined && images > 0) series.images.inc(images);
     const cost = trace.cost;
     if (cost !== undefined && cost > 0) this.spendChild(series, request).inc(cost);
-    const firstChunkMs = trace.firstChunkMs;
     if (firstChunkMs !== undefined) {
-      series.timeToFirstToken.observe(firstChunkMs / 1000);
       const streamedMs = elapsedMs - firstChunkMs;
       if (output > 0 && streamedMs > 0) series.tokensPerSecond.observe(output / (streamedMs / 1000));
     }

@@ -276,6 +276,48 @@ general_settings: { master_key: ${MASTER} }
   });
 });
 
+describe("a stream whose client leaves mid-way", () => {
+  test("is counted as 4xx (its log line's 499), with its time to first token, and is no longer in flight", async () => {
+    const slow = await startEmulator({ tokenDelayMs: 40 });
+    const yaml = `
+model_list:
+  - model_name: chat
+    litellm_params: { model: xinference/qwen2.5-instruct, api_base: "${slow.baseUrl}" }
+general_settings: { master_key: ${MASTER} }
+`;
+    const app = await testApp(yaml);
+    try {
+      await app.app.listen({ host: "127.0.0.1", port: 0 });
+      const address = app.app.server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      const leaving = new AbortController();
+      const res = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+        method: "POST",
+        signal: leaving.signal,
+        headers: { ...AUTH, "content-type": "application/json" },
+        body: JSON.stringify({ model: "chat", stream: true, messages: [{ role: "user", content: "I will not wait" }], max_tokens: 64 }),
+      });
+      await res.body!.getReader().read(); // the stream has begun
+      leaving.abort();
+      while (app.activeRequests() > 0) await new Promise((resolve) => setImmediate(resolve));
+      const samples = await scrape(app);
+      assert.equal(valueOf(samples, "xgate_requests_total", { route: "/v1/chat/completions", model_group: "chat", status_class: "4xx" }), 1);
+      assert.equal(valueOf(samples, "xgate_requests_total", { route: "/v1/chat/completions", status_class: "2xx" }), 0);
+      assert.equal(valueOf(samples, "xgate_time_to_first_token_seconds_count", { model_group: "chat" }), 1);
+      assert.equal(valueOf(samples, "xgate_stream_tokens_per_second_count", { model_group: "chat" }), 0, "no usage: the answer never finished");
+      assert.equal(valueOf(samples, "xgate_in_flight_requests"), 0);
+      const lines = app.logLines().filter((line) => line.route === "/v1/chat/completions");
+      assert.deepEqual(
+        lines.map((line) => [line.status, line.error_code]),
+        [[499, "client_closed_request"]],
+      );
+    } finally {
+      await app.dispose();
+      await slow.close();
+    }
+  });
+});
+
 describe("refusals of limits and budgets, and spend by team and key", () => {
   const yaml = (extra = "") => `
 model_list:
