@@ -23,7 +23,16 @@ import { KeyCache } from "./keys/cache.js";
 import { NO_KEY_CHANGES } from "./keys/events.js";
 import { createKeyChanges, type KeyChange, type KeyChanges, RedisKeyChanges } from "./keys/invalidation.js";
 import { adminRoutes } from "./routes/admin/index.js";
-import { type AccountingDeps, type Admission, attemptLog, Dispatcher, logRequest, type Pipeline, registerOperationRoute } from "./pipeline/index.js";
+import {
+  type AccountingDeps,
+  type Admission,
+  attemptLog,
+  Dispatcher,
+  doneIfBrokenOff,
+  type Pipeline,
+  registerOperationRoute,
+  requestDone,
+} from "./pipeline/index.js";
 import { type Clock, systemClock } from "./router/clock.js";
 import { createRouter, modelServerClient, type RouterBundle, type RouterLogger } from "./router/index.js";
 import { speechRoute, transcriptionRoute, translationRoute } from "./routes/audio.js";
@@ -34,6 +43,7 @@ import { healthRoutes } from "./routes/health.js";
 import { hostedImageRoutes } from "./routes/hosted-images.js";
 import { imageEditRoute, imageGenerationRoute } from "./routes/images.js";
 import { modelRoutes } from "./routes/models.js";
+import { metricsRoute } from "./routes/metrics.js";
 import { rerankRoute } from "./routes/rerank.js";
 import type { Settings } from "./settings.js";
 import { createBudgets, type Budgets } from "./budgets/index.js";
@@ -41,6 +51,9 @@ import { estimatedCost, type Pricing, type UsageEstimate } from "./spend/cost.js
 import type { SpendRecorder } from "./spend/recorder.js";
 import type { Deployment } from "./router/index.js";
 import type { Store } from "./store/index.js";
+import { healthSamples, ProxyMetrics } from "./telemetry/metrics.js";
+import { metricsScrape } from "./telemetry/metrics-scrape.js";
+import { RequestMetrics } from "./telemetry/request-metrics.js";
 import { createTracing } from "./telemetry/tracing.js";
 
 export interface AppDeps {
@@ -167,9 +180,17 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
   const { logger } = deps;
   const clock = deps.clock ?? systemClock;
   const limiter = deps.limiter ?? createLimiter(settings.redis, { logger, clock });
+  // Read at scrape time: the router's health, and the requests in flight (see `active` below) but the scrape.
+  const metrics: ProxyMetrics = new ProxyMetrics(
+    { health: () => healthSamples(router.router, router.health), inFlight: () => active - scrape.inProgress() },
+    { keyLabels: settings.metrics.keyLabels },
+  );
+  const scrape = metricsScrape(metrics.registries());
+  const requestMetrics = new RequestMetrics(metrics, settings.metrics.keyLabels);
+  const done = requestDone(logger, requestMetrics.done);
   // Without a store there are no virtual keys, so nothing has a budget: nothing need connect to Redis for them.
   const budgets = deps.budgets ?? (deps.store === undefined ? createBudgets(undefined, { clock }) : createBudgets(settings.redis, { logger, clock }));
-  const router =
+  const router: RouterBundle =
     deps.router ??
     createRouter(
       { settings: settings.router, deployments: settings.deployments, redis: settings.redis },
@@ -179,13 +200,14 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
         servers: modelServerClient(providers),
         probe: cheapProbe,
         limiter,
+        onCooldown: requestMetrics.cooledDown,
       },
     );
   const images = new ImageStore({ ttlSeconds: settings.imageUrlTtlSeconds, ...(deps.imageDir && { dir: deps.imageDir }) });
   const resolver = new ModelResolver(settings.deployments.map((d) => ({ model_name: d.group, litellm_params: { model: d.model } })), settings.aliases);
   // Made only when traces are on: off, nothing of them is on the request path.
   const tracing = settings.tracing === undefined ? undefined : createTracing(settings.tracing, logger);
-  const observers = [attemptLog(logger), tracing?.attempts].filter((observer) => observer !== undefined);
+  const observers = [attemptLog(logger), tracing?.attempts, requestMetrics.attempts].filter((observer) => observer !== undefined);
   const dispatcher = new Dispatcher(router.router, router.health, resolver, observers);
   const cache =
     settings.cache === undefined
@@ -229,7 +251,7 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
     bodyLimit: server.bodyLimitBytes,
     serverFactory: (handler) => httpServer(handler, server),
     clientErrorHandler: clientErrorHandler(server, logger),
-    frameworkErrors: frameworkErrorHandler(logger, limits),
+    frameworkErrors: frameworkErrorHandler(done, limits),
     // In-flight requests finish on close; idle keep-alive sockets are closed at once.
     forceCloseConnections: "idle",
     // Fastify's own 503 while closing is not in the error shape: checkProtocol answers those requests.
@@ -249,15 +271,18 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
   const authenticate = authenticator(settings.masterKey, keys);
   app.addHook("onRequest", async (request, reply) => {
     active++;
-    reply.raw.once("close", () => active--);
+    reply.raw.once("close", () => {
+      active--;
+      doneIfBrokenOff(request, reply, done);
+    });
     reply.header("x-request-id", request.id);
     checkProtocol(request, closing);
     await authenticate(request);
   });
   const declaredLimits = { bodyLimitBytes: server.bodyLimitBytes, ...formDeclaredLimit(settings.uploads) };
   app.addHook("preParsing", async (request, reply) => continueIfExpected(request, reply, declaredLimits));
-  app.addHook("onResponse", async (request, reply) => logRequest(logger, request, reply.statusCode, reply.elapsedTime));
-  installErrorHandlers(app, logger, limits);
+  app.addHook("onResponse", async (request, reply) => done(request, reply.statusCode, reply.elapsedTime));
+  installErrorHandlers(app, logger, limits, done);
 
   const urls = { publicBaseUrl: settings.publicBaseUrl, trustProxy: settings.trustProxy };
   const imageDeps = { images, urls, uploads: settings.uploads, dispatcher };
@@ -273,6 +298,7 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
   registerOperationRoute(app, pipeline, chatRoute(chatDeps));
   registerOperationRoute(app, pipeline, textCompletionRoute(chatDeps));
   hostedImageRoutes(app, images);
+  metricsRoute(app, scrape, { public: settings.metrics.public });
   modelRoutes(app, resolver, settings.modelInfo, reachedModels(router.router, router.health));
   adminRoutes(app, { store: deps.store, notifier: keyChanges ?? NO_KEY_CHANGES, clock });
   await consoleRoutes(app, { dir: deps.consoleDir ?? defaultConsoleDir() });
@@ -296,6 +322,7 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
     async close() {
       closing = true;
       clearInterval(sweeper);
+      scrape.close();
       await app.close();
       await Promise.all([router.close(), limiter.close(), budgets.close(), cache?.close(), keyChanges?.close(), tracing?.close()]);
     },

@@ -14,6 +14,7 @@ import { ConfigError, loadConfig, type ProxyConfig } from "./config/index.js";
 import { drainingText, watchParent } from "./lifecycle.js";
 import { chooseHost, isLoopback, type ListenHost } from "./listen-address.js";
 import { resolveSettings, SettingsError } from "./settings.js";
+import { serveClusterMetrics } from "./telemetry/metrics-scrape.js";
 
 const USAGE = `Usage: xgate --config config.yaml [options]
 
@@ -171,7 +172,7 @@ function parentGone(parent: number): string {
   return `the process that started xgate (pid ${parent}) is gone`;
 }
 
-/** The primary forks the workers, prints the banner once they listen, and passes stop signals on. */
+/** The primary forks the workers, prints the banner once they listen, adds up their metrics, and passes stop signals on. */
 function runPrimary(run: Run): void {
   const grace = run.config.general_settings.graceful_shutdown_seconds;
   let listening = 0;
@@ -209,6 +210,8 @@ function runPrimary(run: Run): void {
   process.on("SIGTERM", () => stop("SIGTERM received, stopping"));
   process.on("SIGINT", () => stop("SIGINT received, stopping"));
   watchParent((parent) => stop(`${parentGone(parent)}, stopping as on SIGTERM`));
+  // A worker's /metrics asks this process for the totals of all of them.
+  serveClusterMetrics();
   for (let i = 0; i < run.workers; i++) fork(String(i));
 }
 

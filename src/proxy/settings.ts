@@ -18,6 +18,7 @@ import { buildDeployments, type ConnectionOf, type Deployment } from "./router/d
 import { routerSettingsFrom, type RouterSettings } from "./router/config.js";
 import { redisConnectionFrom } from "./router/create-state.js";
 import type { DatabaseTarget } from "./store/index.js";
+import { metricsSettingsFrom, type MetricsSettings } from "./telemetry/metrics-settings.js";
 import { tracingSettingsFrom, type TracingSettings } from "./telemetry/tracing-settings.js";
 
 export interface ServerSettings {
@@ -90,6 +91,8 @@ export interface Settings {
   store: StoreSettings | undefined;
   /** OpenTelemetry traces; undefined when off (the default). */
   tracing: TracingSettings | undefined;
+  /** `GET /metrics`: who may read it, and whether spend is labelled per key. */
+  metrics: MetricsSettings;
 }
 
 const MB = 1024 * 1024;
@@ -215,5 +218,6 @@ export function resolveSettings(config: ProxyConfig, env: Environment): Settings
     cache: cacheSettingsFrom(config.litellm_settings, env),
     store: storeSettingsFrom(general, env, masterKey),
     tracing: tracingSettingsFrom(general.otel, env),
+    metrics: metricsSettingsFrom(general),
   };
 }

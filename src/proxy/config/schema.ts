@@ -246,6 +246,12 @@ export const generalSettingsSchema = z.object({
   otel: strictFlag(
     "must be true or false: true sends OpenTelemetry traces over OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT (by default http://localhost:4318), false keeps them off",
   ).optional(),
+  /** `GET /metrics` without a key; by default it needs the master key, as the admin routes do. */
+  metrics_public: strictFlag("must be true or false: true serves GET /metrics without a key, false (the default) asks for the master key").default(false),
+  /** A `key_alias` label on spend metrics: one series per virtual key, so off by default. */
+  metrics_key_labels: strictFlag(
+    "must be true or false: true labels the spend metric with each virtual key's key_alias (a series per key), false (the default) labels it by model group and team only",
+  ).default(false),
 });
 
 const groupAlias = z.union([name, z.object({ model: name, hidden: flag.default(false) })]);

@@ -12,7 +12,7 @@ import { errorBody, type ErrorBody, reportedStatus } from "../../openai/errors.j
 import { megabytes } from "../files/form-errors.js";
 import { LimitExceededError } from "../limits/errors.js";
 import { rateLimitHeaders } from "../limits/quota.js";
-import { logRequest } from "../pipeline/record.js";
+import { type RequestDone, requestDone } from "../pipeline/record.js";
 
 export interface HttpError {
   status: number;
@@ -121,16 +121,19 @@ function sendError(request: FastifyRequest, reply: FastifyReply, http: HttpError
  * Fastify's `frameworkErrors`: a URL it refuses before routing (bad percent-encoding, an over-long path
  * part). No hook has run for these, so the request id header and the log line are written here.
  */
-export function frameworkErrorHandler(logger: Logger, limits: ErrorLimits) {
+export function frameworkErrorHandler(done: RequestDone, limits: ErrorLimits) {
   return (err: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
     reply.header("x-request-id", request.id);
-    reply.raw.once("finish", () => logRequest(logger, request, reply.statusCode, reply.elapsedTime));
+    reply.raw.once("finish", () => done(request, reply.statusCode, reply.elapsedTime));
     void sendError(request, reply, toHttpError(err, limits));
   };
 }
 
-/** The error handler every route shares, and the 404 for requests that match no route. */
-export function installErrorHandlers(app: FastifyInstance, logger: Logger, limits: ErrorLimits): void {
+/**
+ * The error handler every route shares, and the 404 for requests that match no route. `done` hears of a
+ * request whose client left, for which onResponse never runs: by default its log line alone.
+ */
+export function installErrorHandlers(app: FastifyInstance, logger: Logger, limits: ErrorLimits, done: RequestDone = requestDone(logger)): void {
   app.setErrorHandler(async (err, request, reply) => {
     // A client that went away mid-request is not an error of ours: its upstream call was cancelled, and
     // nobody is left to read an answer. 499 (nginx's "client closed request") marks it in the log line,
@@ -139,7 +142,7 @@ export function installErrorHandlers(app: FastifyInstance, logger: Logger, limit
     if (request.raw.socket?.destroyed || reply.raw.destroyed) {
       const refusal = refusals.get(request.raw.socket);
       (request.trace ??= {}).errorCode = refusal?.code ?? "client_closed_request";
-      logRequest(logger, request, refusal?.status ?? 499, reply.elapsedTime);
+      done(request, refusal?.status ?? 499, reply.elapsedTime);
       return reply.code(499).send();
     }
     const http = toHttpError(err, limits);

@@ -221,6 +221,8 @@ export class RequestAccount {
     if (trace !== null) {
       trace.inputTokens = usage.promptTokens;
       trace.outputTokens = usage.completionTokens;
+      trace.cost = cost;
+      trace.images = usage.images?.count;
     }
     this.record("success", cost, usage);
   }

@@ -11,6 +11,9 @@ export interface RequestTrace {
   operation?: OperationKind;
   /** The model the client asked for. */
   model?: string;
+  /** The model group the model resolves to, before any deployment answered; null: no deployment serves it. */
+  routedGroup?: string | null;
+  /** The model group that answered (a fallback's, if one did). */
   group?: string;
   deployment?: string;
   attempts?: number;
@@ -19,6 +22,11 @@ export interface RequestTrace {
   /** The answer's usage, as its account was finished with. */
   inputTokens?: number;
   outputTokens?: number;
+  /** What the answer cost (USD), and the images it made, as its account was finished with. */
+  cost?: number;
+  images?: number;
+  /** A stream: ms from the request's start until its first chunk was in hand and its response began. */
+  firstChunkMs?: number;
   /** `k/n`: how many of the request's inputs the cache answered. */
   cacheHits?: string;
   /** The tokens were counted by xgate: the upstream reported none. */

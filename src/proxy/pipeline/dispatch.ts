@@ -74,7 +74,7 @@ export interface AttemptWatch {
   ended?(elapsedMs: number, error?: unknown): void;
 }
 
-/** Told of every call the router makes for a request (debug logs, traces). */
+/** Told of every call the router makes for a request (metrics, debug logs, traces). */
 export interface AttemptObserver {
   /** Undefined: nothing more to hear of this attempt. */
   started(attempt: AttemptStart): AttemptWatch | undefined;
@@ -127,7 +127,7 @@ export class Dispatcher {
     private readonly router: Router,
     private readonly health: HealthMonitor,
     private readonly resolver: ModelResolver,
-    /** Empty unless something listens (debug logging, traces): the calls are then not wrapped at all. */
+    /** Who hears of each attempt (metrics, debug logging, traces); empty: the calls are not wrapped at all. */
     private readonly observers: readonly AttemptObserver[] = [],
   ) {}
 

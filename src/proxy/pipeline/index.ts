@@ -16,6 +16,7 @@ import { assertModelAccess, resolveKeyAlias } from "../auth/virtual-key.js";
 import { clientGoneSignal } from "../http/client-gone.js";
 import { type AccountingDeps, RequestAccount } from "./account.js";
 import type { UsageEstimate } from "../spend/cost.js";
+import type { RequestTrace } from "./context.js";
 import type { Dispatched, Dispatcher } from "./dispatch.js";
 import { type ParsedRequest, parseRequest, type ParseOptions } from "./parse.js";
 import { recordDispatch } from "./record.js";
@@ -23,7 +24,7 @@ import { recordDispatch } from "./record.js";
 export { asObject, MAX_JSON_DEPTH, type ParsedRequest } from "./parse.js";
 export { type AttemptObserver, type AttemptStart, type AttemptWatch, attemptTarget, type Dispatched, Dispatcher } from "./dispatch.js";
 export type { RequestTrace } from "./context.js";
-export { attemptLog, logRequest } from "./record.js";
+export { attemptLog, doneIfBrokenOff, type RequestDone, requestDone } from "./record.js";
 export { type AccountingDeps, beforeEnd, type RequestAccount, type RequestUsage } from "./account.js";
 
 /** What a route read from the request: text fields to check, files to add after the checks, and what to release. */
@@ -87,9 +88,10 @@ export interface Pipeline {
  * The model a request goes to, and its group: the target of its virtual key's alias for the name asked, if
  * it has one — once the key is found to be allowed that model (a 401 naming the models it may use otherwise).
  */
-function keyModel(pipeline: Pipeline, principal: Principal, asked: string): { model: string; group: string | undefined } {
+function keyModel(pipeline: Pipeline, principal: Principal, asked: string, trace: RequestTrace): { model: string; group: string | undefined } {
   const model = resolveKeyAlias(principal, asked);
   const group = pipeline.groupOf(model);
+  trace.routedGroup = group ?? null;
   if (principal.kind === "virtual") assertModelAccess(principal, asked, group);
   return { model, group };
 }
@@ -113,14 +115,14 @@ async function handle<Request, Result extends Answer, Answer>(
     input = await route.read(request);
     parsed = parseRequest(route.operation, input.fields, input.files, pipeline.parse);
     account.parsed(parsed.model, input.fields.user);
-    const routed = keyModel(pipeline, request.principal ?? OPEN, asked(parsed));
+    const trace = (request.trace ??= {});
+    trace.model = asked(parsed);
+    const routed = keyModel(pipeline, request.principal ?? OPEN, asked(parsed), trace);
     account.routed(routed.group);
     if (routed.model !== parsed.model) parsed = { ...parsed, model: routed.model, asked: parsed.model };
     if (route.admit !== undefined) await route.admit(parsed, request);
     for (const admit of pipeline.admit) await admit(parsed, request);
-    const trace = (request.trace ??= {});
     trace.operation = route.operation.kind;
-    trace.model = asked(parsed);
     const typed = parsed.request;
     await account.admit(parsed.model, () => ({ promptTokens: route.operation.estimateTokens?.(typed) ?? 0, ...route.estimate?.(typed) }));
     const sent = route.upstreamRequest === undefined ? parsed : { ...parsed, request: route.upstreamRequest(parsed.request) };

@@ -63,6 +63,29 @@ export function logRequest(logger: Logger, request: FastifyRequest, status: numb
   });
 }
 
+/** Told of every request once it is done — answered, refused, or its client gone — with its status and total ms. */
+export type RequestDone = (request: FastifyRequest, status: number, elapsedMs: number) => void;
+
+/** The request's log line, then `also` (the metrics), when one is given. */
+export function requestDone(logger: Logger, also?: RequestDone): RequestDone {
+  if (also === undefined) return (request, status, elapsedMs) => logRequest(logger, request, status, elapsedMs);
+  return (request, status, elapsedMs) => {
+    logRequest(logger, request, status, elapsedMs);
+    also(request, status, elapsedMs);
+  };
+}
+
+/**
+ * Tells `done` of an answer that began but whose end was never written — its client gone mid-stream —
+ * which neither onResponse (it runs when an answer finishes) nor the error handler (the route had returned)
+ * hears of. Call it when the response closes; logged as 499, as nginx writes a client's leaving.
+ */
+export function doneIfBrokenOff(request: FastifyRequest, reply: FastifyReply, done: RequestDone): void {
+  if (!reply.raw.headersSent || reply.raw.writableEnded) return;
+  (request.trace ??= {}).errorCode ??= "client_closed_request";
+  done(request, 499, reply.elapsedTime);
+}
+
 /** The log line of a connection refused before its request could be read (malformed HTTP, a client too slow). */
 export function logRefusedConnection(
   logger: Logger,

@@ -11,7 +11,7 @@ import type { Deployment } from "./deployment.js";
 import { type HealthProbe, HealthMonitor, type HealthStatus, type LaunchState } from "./health.js";
 import type { RouterLogger } from "./logger.js";
 import type { ModelServerClient } from "./model-servers.js";
-import { Router } from "./router.js";
+import { Router, type RouterOptions } from "./router.js";
 import type { Cooldown, RouterState } from "./state.js";
 import type { Random } from "./strategies/index.js";
 
@@ -57,6 +57,8 @@ export interface CreateRouterOptions {
   random?: Random;
   /** Where deployments' `rpm`/`tpm` are counted (the limiter keys and teams use too); by default in this process. */
   limiter?: Limiter;
+  /** Told each time a deployment cools down after failures. */
+  onCooldown?: RouterOptions["onCooldown"];
 }
 
 export interface RouterBundle {
@@ -107,6 +109,7 @@ export function createRouter(input: RouterInput, options: CreateRouterOptions = 
     ...(options.random && { random: options.random }),
     ...(options.logger && { logger: options.logger }),
     ...(options.limiter && { limiter: options.limiter }),
+    ...(options.onCooldown && { onCooldown: options.onCooldown }),
   });
   return {
     router,

@@ -109,6 +109,8 @@ export interface RouterOptions {
   logger?: RouterLogger;
   /** Where deployments' `rpm`/`tpm` are counted; by default in this process. */
   limiter?: Limiter;
+  /** Told each time a deployment is taken out of the rotation by its failures (metrics count them). */
+  onCooldown?: (deployment: Deployment) => void;
 }
 
 /** A Retry-After longer than this does not keep a deployment out longer: a bad header must not disable it. */
@@ -172,6 +174,7 @@ export class Router {
   private readonly strategy: RoutingStrategy;
   private readonly logger: RouterLogger;
   private readonly limiter: Limiter;
+  private readonly onCooldown: ((deployment: Deployment) => void) | undefined;
   /** The limiter was made here (none was given): the router closes it. */
   private readonly ownsLimiter: boolean;
   private readonly warnStateError: (fields: object, message: string) => void;
@@ -189,6 +192,7 @@ export class Router {
     this.random = options.random ?? Math.random;
     this.strategy = options.strategy ?? strategyFor(options.settings.strategy);
     this.logger = options.logger ?? silentLogger;
+    this.onCooldown = options.onCooldown;
     this.ownsLimiter = options.limiter === undefined;
     this.limiter = options.limiter ?? new MemoryLimiter({ clock: this.clock });
     this.warnStateError = throttledWarn(this.logger, () => this.clock.now());
@@ -531,6 +535,7 @@ export class Router {
     const until = now + durationMs;
     const cause = lastingCauseOf(failure);
     await this.guard(this.state.cool(deployment.id, { until, reason, ...(cause !== undefined && { cause }) }, now), undefined);
+    this.onCooldown?.(deployment);
     this.logger.warn(
       { deployment: deployment.id, group: deployment.group, cooldown_ms: durationMs, reason },
       `deployment ${deployment.id} of '${deployment.group}' cooling down for ${durationMs / 1000} s`,

@@ -36,6 +36,8 @@ function answer<Whole, Chunk>(deps: ChatRouteDeps) {
       account.finish(usageOf(result.usage, result.estimated));
       return reply.type("application/json; charset=utf-8").send(result.answer(parsed.model));
     }
+    // The stream begins once its first chunk is in: that is the time to first token.
+    trace.firstChunkMs = reply.elapsedTime;
     let ended: { usage: CompletionUsage; estimated: boolean } | undefined;
     let failure: unknown;
     result.done.then(

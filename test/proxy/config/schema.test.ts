@@ -119,6 +119,8 @@ describe("a valid config", () => {
       request_body_timeout_seconds: 120,
       graceful_shutdown_seconds: 15,
       stream_keepalive_seconds: 20,
+      metrics_public: false,
+      metrics_key_labels: false,
     });
     assert.deepEqual(config.router_settings, {
       routing_strategy: "least-busy",
