@@ -4,7 +4,7 @@
  * spend recorded under it still reaches the key — requests in flight at the regenerate are charged.
  * A token is refused when it is any key's token or previous token, so that a hash names one key.
  */
-import type { Kysely, Selectable } from "kysely";
+import { type Kysely, type Selectable, sql } from "kysely";
 import { addSpend, firstResetAt, periodWasOver } from "./budget.js";
 import { flag, fromJson, iso, isoOrNull, toDate, toDateOrNull, toNumber, toNumberOrNull } from "./codec.js";
 import { type Database, writeTransaction } from "./database.js";
@@ -15,6 +15,13 @@ import type { KeysTable, Tables } from "./tables.js";
 export interface KeyFilter {
   key_alias?: string;
   team_id?: string;
+  /** Text found, whatever its case, in the key's alias, its name (`sk-...abcd`) or its team's id. */
+  search?: string;
+}
+
+/** `text` as a LIKE pattern that matches it anywhere, its own `%`, `_` and `\\` taken literally. */
+function containing(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
 export interface Regeneration {
@@ -226,6 +233,16 @@ export class KeyRepository {
     let query = this.database.db.selectFrom("xgate_keys");
     if (filter.key_alias !== undefined) query = query.where("key_alias", "=", filter.key_alias);
     if (filter.team_id !== undefined) query = query.where("team_id", "=", filter.team_id);
+    const search = filter.search;
+    if (search !== undefined && search !== "") {
+      // Postgres's LIKE minds case and SQLite's does not (for ASCII): lower() on both sides makes them agree.
+      const pattern = containing(search.toLowerCase());
+      query = query.where((eb) =>
+        eb.or(
+          (["key_alias", "key_name", "team_id"] as const).map((column) => eb(eb.fn("lower", [eb.ref(column)]), "like", sql<string>`${pattern} escape '\\'`)),
+        ),
+      );
+    }
     const [count, rows] = await Promise.all([
       query.select((eb) => eb.fn.countAll().as("total")).executeTakeFirstOrThrow(),
       query

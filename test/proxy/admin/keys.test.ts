@@ -256,6 +256,19 @@ for (const backend of await backends("test/proxy/admin/keys.test.ts")) {
       });
     });
 
+    describe("GET /key/list?search=", () => {
+      test("finds keys by part of their alias or team, in any case, beyond the first page", async () => {
+        for (let i = 0; i < 120; i++) await generated({ key_alias: `bulk-${i}` });
+        const wanted = await generated({ key_alias: "Nightly-Reindex" });
+        const found = fields(await admin.call("GET", "/key/list?search=REINDEX"));
+        assert.deepEqual([found.keys, found.total_count], [[wanted.token], 1]);
+        assert.equal(fields(await admin.call("GET", "/key/list?search=bulk-11&size=100")).total_count, 11, "bulk-11 and bulk-110…119");
+        const bad = await admin.call("GET", `/key/list?search=${"x".repeat(5000)}`);
+        assert.equal(bad.status, 400);
+        assert.match(bad.text, /search/);
+      });
+    });
+
     describe("POST /key/regenerate", () => {
       test("a new value for the key: limits and spend kept, the old value refused at once, both tokens notified", async () => {
         const old = await generated({ key_alias: "app", rpm_limit: 7, max_budget: 3 });

@@ -307,6 +307,22 @@ for (const backend of backends) {
         assert.deepEqual([one.total, one.items.map((k) => k.token)], [1, [tokens[4]]]);
       });
 
+      test("the list searches alias, name and team for text in any case, its % and _ taken literally", async () => {
+        await store.keys.create({ token: hash("sk-search-1"), key_alias: "Search-App", key_name: "sk-...aaaa", team_id: "ml" });
+        await store.keys.create({ token: hash("sk-search-2"), key_alias: "batch_100%", key_name: "sk-...bbbb", team_id: "Research" });
+        await store.keys.create({ token: hash("sk-search-3"), key_alias: null, key_name: "sk-...cccc", team_id: null });
+        const found = async (search: string): Promise<string[]> =>
+          (await store.keys.list({ page: 1, size: 10 }, { search })).items.map((k) => k.key_name ?? "").sort();
+        assert.deepEqual(await found("search"), ["sk-...aaaa", "sk-...bbbb"]);
+        assert.deepEqual(await found("CCCC"), ["sk-...cccc"]);
+        assert.deepEqual(await found("100%"), ["sk-...bbbb"]);
+        assert.deepEqual(await found("_1"), ["sk-...bbbb"]);
+        assert.deepEqual(await found("b_tch"), [], "_ is no wildcard");
+        assert.deepEqual(await found("%"), ["sk-...bbbb"], "% is no wildcard");
+        const page = await store.keys.list({ page: 1, size: 1 }, { search: "search" });
+        assert.deepEqual([page.total, page.items.length], [2, 1]);
+      });
+
       test("regenerating keeps limits and spend; the old token works through the grace period and not after", async () => {
         await store.keys.create({ token: A, key_alias: "app", max_budget: 3, rpm_limit: 7, models: ["embed"] });
         await store.keys.addSpend(A, 1.25);

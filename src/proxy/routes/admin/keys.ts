@@ -169,7 +169,11 @@ const list: AdminRoute = {
   access: "master",
   async handle(ctx, request) {
     const query = readQuery(request, keyListQuery);
-    const filter = { ...(query.key_alias !== undefined && { key_alias: query.key_alias }), ...(query.team_id !== undefined && { team_id: query.team_id }) };
+    const filter = {
+      ...(query.key_alias !== undefined && { key_alias: query.key_alias }),
+      ...(query.team_id !== undefined && { team_id: query.team_id }),
+      ...(query.search !== undefined && { search: query.search }),
+    };
     const { items, total } = await ctx.store.keys.list({ page: query.page, size: query.size }, filter);
     return {
       keys: query.return_full_object ? items : items.map((key) => key.token),

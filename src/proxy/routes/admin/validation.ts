@@ -185,6 +185,7 @@ export const keyListQuery = z.strictObject({
   size: pageSize(10, 100),
   key_alias: described(text.optional(), { help: "a key_alias: only the key that has it" }),
   team_id: described(text.optional(), { help: "a team_id: only the team's keys" }),
+  search: described(text.optional(), { help: "text to find, in any case, in the keys' alias, name (sk-...abcd) or team_id" }),
   return_full_object: described(flag.default(false), { help: "true (whole keys) or false (their tokens, the default)" }),
 });
 
