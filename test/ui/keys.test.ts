@@ -92,6 +92,21 @@ describe("keys in the console", () => {
       await dialog.getByRole("button", { name: "Cancel" }).click();
     }));
 
+  test("the search finds a key beyond the first hundred shown: the proxy searches them all", (t) =>
+    ui.withPage(t, async (page) => {
+      for (let i = 0; i < 100; i++) await ui.proxy.admin("/key/generate", { key_alias: `filler-${i}` });
+      // The list is oldest first: this key is the newest of more than a hundred.
+      ui.proxy.clock.advance(1000);
+      await ui.proxy.admin("/key/generate", { key_alias: "Late-Arrival" });
+      await ui.signIn(page, "keys");
+      await page.getByText(/Showing the first 100 of \d+ keys/).waitFor();
+      assert.equal(await page.getByRole("row", { name: /Late-Arrival/ }).count(), 0, "not among the first hundred");
+      await page.getByLabel("Search keys").fill("late-arr");
+      await page.getByRole("row", { name: /Late-Arrival/ }).waitFor();
+      // The other tests find their keys on the first page.
+      await ui.proxy.admin("/key/delete", { key_aliases: [...Array.from({ length: 100 }, (_, i) => `filler-${i}`), "Late-Arrival"] });
+    }));
+
   test("regenerate shows the new value once; delete removes the key", (t) =>
     ui.withPage(t, async (page) => {
       await ui.proxy.admin("/key/generate", { key_alias: "old-app" });

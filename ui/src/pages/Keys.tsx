@@ -1,10 +1,10 @@
 /**
  * Keys and teams: the keys (GET /key/list?return_full_object=true) with their spend against their budget,
- * searched by alias or name; create (POST /key/generate — the new key shown once), edit limits and budgets
+ * searched by the proxy over every key (alias, name or team); create (POST /key/generate — the new key shown once), edit limits and budgets
  * (POST /key/update), block and unblock (POST /key/block|unblock), regenerate (POST /key/regenerate) and
  * delete (POST /key/delete). Teams (GET /team/list): create, edit budgets (POST /team/new|update), delete.
  */
-import { useMemo, useState } from "react";
+import { useState } from "react";
 import { api } from "../api";
 import { MeterBar } from "../components/MeterBar";
 import { Confirm, Dialog } from "../components/Dialog";
@@ -13,9 +13,14 @@ import { SecretOnce } from "../components/SecretOnce";
 import { Empty, ErrorNote, Loading } from "../components/States";
 import { formatMoney, formatTime } from "../format";
 import type { KeyInfo, KeyList, TeamInfo } from "../types";
+import { useDebounced } from "../useDebounced";
 import { useLoad } from "../useLoad";
 import { KeyForm, type KeySettings } from "./KeyForm";
 import { Teams } from "./Teams";
+
+/** Keys shown at once: the rest are found by searching. */
+const PAGE_SIZE = 100;
+const SEARCH_DELAY_MS = 250;
 
 type Editing = { kind: "create" } | { kind: "edit"; key: KeyInfo } | { kind: "confirm"; key: KeyInfo; action: "regenerate" | "delete" } | null;
 
@@ -83,23 +88,21 @@ function KeysPanel() {
   const [editing, setEditing] = useState<Editing>(null);
   const [newKey, setNewKey] = useState<string | null>(null);
   const [actionError, setActionError] = useState<unknown>(null);
+  // The proxy searches every key (not only the page shown), a moment after the typing stops.
+  const needle = useDebounced(search.trim(), SEARCH_DELAY_MS);
   const loaded = useLoad(
     async (signal) => {
       const [keys, teams] = await Promise.all([
-        api<KeyList>("/key/list", { query: { return_full_object: true, size: 100 }, signal }),
+        api<KeyList>("/key/list", { query: { return_full_object: true, size: PAGE_SIZE, ...(needle !== "" && { search: needle }) }, signal }),
         api<TeamInfo[]>("/team/list", { signal }),
       ]);
       return { keys: keys.keys, total: keys.total_count, teams };
     },
-    [],
+    [needle],
   );
   const teams = loaded.data?.teams ?? [];
   const teamName = (id: string | null): string => (id === null ? "—" : (teams.find((t) => t.team_id === id)?.team_alias ?? id));
-  const shown = useMemo(() => {
-    const needle = search.trim().toLowerCase();
-    const keys = loaded.data?.keys ?? [];
-    return needle === "" ? keys : keys.filter((k) => [k.key_alias, k.key_name, k.team_id, k.token].some((v) => v?.toLowerCase().includes(needle)));
-  }, [loaded.data, search]);
+  const shown = loaded.data?.keys ?? [];
 
   const act = async (run: () => Promise<unknown>): Promise<void> => {
     setActionError(null);
@@ -158,7 +161,7 @@ function KeysPanel() {
             search === "" ? (
               <Empty title="No keys yet">Create a key for each app or person that calls the proxy.</Empty>
             ) : (
-              <Empty title={`No key matches “${search}”`} />
+              <Empty title={`No key matches “${needle}”`} />
             )
           ) : (
             <div className="table-wrap">
@@ -227,7 +230,7 @@ function KeysPanel() {
       )}
       {loaded.data && loaded.data.total > loaded.data.keys.length && (
         <p className="muted">
-          Showing the first {loaded.data.keys.length} of {loaded.data.total} keys; search looks among these.
+          Showing the first {loaded.data.keys.length} of {loaded.data.total} {needle === "" ? "keys" : "matching keys"}; search to find any of them.
         </p>
       )}
       {editing?.kind === "create" && (
