@@ -1,8 +1,9 @@
 /**
  * Keys and teams: the keys (GET /key/list?return_full_object=true) with their spend against their budget,
- * searched by the proxy over every key (alias, name or team); create (POST /key/generate — the new key shown once), edit limits and budgets
- * (POST /key/update), block and unblock (POST /key/block|unblock), regenerate (POST /key/regenerate) and
- * delete (POST /key/delete). Teams (GET /team/list): create, edit budgets (POST /team/new|update), delete.
+ * searched by the proxy over every key (alias, name or team); create (POST /key/generate — the new key shown
+ * once), edit limits and budgets (POST /key/update), block and unblock (POST /key/block|unblock), regenerate
+ * (POST /key/regenerate) and delete (POST /key/delete). Teams (GET /team/list): create, edit budgets
+ * (POST /team/new|update), delete.
  */
 import { useState } from "react";
 import { api } from "../api";
