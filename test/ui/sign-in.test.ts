@@ -64,6 +64,18 @@ describe("console sign-in", () => {
       await page.getByLabel("Master key").waitFor();
     }));
 
+  test("a move to another page by keyboard puts the focus on its content, not left in the menu", (t) =>
+    ui.withPage(t, async (page) => {
+      await ui.signIn(page);
+      const link = page.getByRole("navigation", { name: "Console" }).getByRole("link", { name: "Models" });
+      await link.focus();
+      await page.keyboard.press("Enter");
+      await page.getByRole("heading", { level: 1, name: "Models" }).waitFor();
+      assert.equal(await page.evaluate("document.activeElement?.id"), "main");
+      await page.keyboard.press("Tab");
+      assert.equal(await page.evaluate("document.querySelector('#main').contains(document.activeElement)"), true, "Tab goes on within the page");
+    }));
+
   test("a page's own address opens that page once signed in", (t) =>
     ui.withPage(t, async (page) => {
       await ui.signIn(page, "spend");

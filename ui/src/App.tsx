@@ -60,10 +60,16 @@ export function App() {
   const main = useRef<HTMLElement>(null);
   const page = PAGES.find((entry) => entry.path === path);
 
+  // The page first shown keeps the browser's own focus; after a move to another, focus goes to its content,
+  // as a full page load would put it, so that keyboard and screen-reader users start there, not in the menu.
+  const shownPath = useRef(path);
   useEffect(() => {
     document.title = `${page?.label ?? "Not found"} · xgate console`;
     setMenuOpen(false);
-  }, [page]);
+    if (shownPath.current === path) return;
+    shownPath.current = path;
+    main.current?.focus();
+  }, [page, path]);
 
   if (session.key === null) return <SignIn notice={session.notice} />;
 
