@@ -112,7 +112,21 @@ describe("console screenshots", () => {
             for (const entry of PAGES) {
               await page.goto(`${ui.consoleUrl}${entry.path}`);
               await page.getByText(entry.ready).first().waitFor();
-              if (entry.name === "overview" || entry.name === "spend") await page.locator(".recharts-surface").first().waitFor();
+              if (entry.name === "overview" || entry.name === "spend") {
+                await page.locator(".recharts-surface").first().waitFor();
+                // Axis labels are text: drawn in the muted text colour, not the faint colour of the axis line.
+                const colours = (await page.evaluate(`(() => {
+                  const tick = document.querySelector(".recharts-cartesian-axis-tick-value");
+                  const muted = getComputedStyle(document.documentElement).getPropertyValue("--muted").trim();
+                  const probe = document.createElement("span");
+                  probe.style.color = muted;
+                  document.body.append(probe);
+                  const expected = getComputedStyle(probe).color;
+                  probe.remove();
+                  return [tick ? getComputedStyle(tick).fill : "no tick", expected];
+                })()`)) as [string, string];
+                assert.equal(colours[0], colours[1], "axis labels in --muted");
+              }
               assert.equal(await page.evaluate("document.documentElement.dataset.theme"), scheme);
               const file = await screenshot(page, `console-${entry.name}-${size}-${scheme}`, { fullPage: true });
               if (entry.name === "overview" && size === "desktop" && scheme === "light" && process.env.UPDATE_DOCS_SCREENSHOT === "1") {
