@@ -133,3 +133,21 @@ test("a request in flight for minutes, over budgeted and unbudgeted scopes alike
   close(await spendOf(budgets, key), 3);
   await budgets.close();
 });
+
+test("thousands of batches in the commit memory: each read counts exactly the commits after it, as a walk over them would", async () => {
+  const { clock, budgets } = setUp();
+  const commits: Array<{ at: number; amount: number }> = [];
+  // A batch every 250 ms for 20 minutes (beyond the 15 of the commit memory), amounts of a per-token price.
+  for (let i = 0; i < 4_800; i++) {
+    clock.advance(250);
+    const amount = 0.000001 * (1 + (i % 7));
+    budgets.committed([{ api_key: "hash-of-my-app", team_id: null, spend: amount }]);
+    commits.push({ at: clock.now(), amount });
+  }
+  const remembered = commits.filter((c) => c.at >= clock.now() - DEFAULT_COMMIT_MEMORY_MS);
+  for (const readAt of [remembered[0]!.at - 1, remembered[0]!.at, commits[3_000]!.at, commits[4_799]!.at - 1, clock.now()]) {
+    const walked = remembered.filter((c) => c.at > readAt).reduce((sum, c) => sum + c.amount, 0);
+    close(await spendOf(budgets, keyScope({ storedSpend: 1, readAt, maxBudget: 100 })), 1 + walked);
+  }
+  await budgets.close();
+});
