@@ -56,6 +56,8 @@ const FULL: Durations = {
   s7DurationS: 6,
   s8Rounds: 2,
   s8DurationS: 8,
+  s9Rounds: 8,
+  s9DurationS: 4,
   warmupS: 2,
 };
 const QUICK: Durations = {
@@ -73,6 +75,8 @@ const QUICK: Durations = {
   s7DurationS: 2,
   s8Rounds: 1,
   s8DurationS: 3,
+  s9Rounds: 2,
+  s9DurationS: 2,
   warmupS: 1,
 };
 

@@ -90,6 +90,9 @@ export interface Durations {
   /** S8's timed rounds of chat streams, per target, and how long each lasts. */
   s8Rounds: number;
   s8DurationS: number;
+  /** S9's rounds (each: every variant once, in alternating order) and how long each run lasts. */
+  s9Rounds: number;
+  s9DurationS: number;
   warmupS: number;
 }
 
