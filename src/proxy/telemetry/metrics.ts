@@ -66,12 +66,17 @@ export class ProxyMetrics {
   /** This app's own metrics; `registries` adds the process's. */
   readonly registry = new Registry();
   private readonly on = [this.registry];
+  /** Hands what the request path counted on its own to the counters (see request-metrics.ts). */
+  private flushPending: () => void = () => undefined;
+  /** Every counter runs it as it is collected, so that a scrape sees each count whole. */
+  private readonly collect = (): void => this.flushPending();
 
   readonly requests = new Counter({
     name: "xgate_requests_total",
     help: "Requests answered, refusals included, by route, model group and status class (2xx, 4xx, 5xx).",
     labelNames: ["route", "model_group", "status_class"] as const,
     registers: this.on,
+    collect: this.collect,
   });
   readonly requestDuration = new Histogram({
     name: "xgate_request_duration_seconds",
@@ -106,12 +111,14 @@ export class ProxyMetrics {
     help: "Tokens of answered requests, by model group and direction (input: prompt, output: completion).",
     labelNames: ["model_group", "direction"] as const,
     registers: this.on,
+    collect: this.collect,
   });
   readonly images = new Counter({
     name: "xgate_images_total",
     help: "Images generated or edited, by model group.",
     labelNames: ["model_group"] as const,
     registers: this.on,
+    collect: this.collect,
   });
   readonly spend: Counter<string>;
   readonly cacheHits = new Counter({
@@ -119,30 +126,35 @@ export class ProxyMetrics {
     help: "Embedding inputs the cache answered, by model group.",
     labelNames: ["model_group"] as const,
     registers: this.on,
+    collect: this.collect,
   });
   readonly cacheMisses = new Counter({
     name: "xgate_cache_misses_total",
     help: "Embedding inputs the cache looked up and did not have, by model group.",
     labelNames: ["model_group"] as const,
     registers: this.on,
+    collect: this.collect,
   });
   readonly cooldowns = new Counter({
     name: "xgate_deployment_cooldowns_total",
     help: "Times a deployment was taken out of the rotation by its failures, by model group and deployment.",
     labelNames: ["model_group", "deployment"] as const,
     registers: this.on,
+    collect: this.collect,
   });
   readonly rateLimitRefusals = new Counter({
     name: "xgate_rate_limit_refusals_total",
     help: "Requests refused by a key's or team's rpm, tpm or max_parallel_requests, by model group and code.",
     labelNames: ["model_group", "code"] as const,
     registers: this.on,
+    collect: this.collect,
   });
   readonly budgetRefusals = new Counter({
     name: "xgate_budget_refusals_total",
     help: "Requests refused because a key's or team's budget was spent, by model group.",
     labelNames: ["model_group"] as const,
     registers: this.on,
+    collect: this.collect,
   });
 
   constructor(sources: MetricsSources, options: { keyLabels: boolean }) {
@@ -151,6 +163,7 @@ export class ProxyMetrics {
       help: `Spend of answered requests in USD, by model group and team${options.keyLabels ? " and key alias" : ""}.`,
       labelNames: options.keyLabels ? ["model_group", "team", "key_alias"] : ["model_group", "team"],
       registers: this.on,
+      collect: this.collect,
     });
     new Gauge({
       name: "xgate_deployment_healthy",
@@ -179,6 +192,11 @@ export class ProxyMetrics {
         this.set(1);
       },
     });
+  }
+
+  /** What the counters run before they are read: at most one, the request path's tallies. */
+  beforeCollect(flush: () => void): void {
+    this.flushPending = flush;
   }
 
   /** This app's registry and the process's: what a scrape serves. */
