@@ -10,6 +10,7 @@
 import cluster, { type Worker } from "node:cluster";
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue, Registry } from "prom-client";
 import { ServiceUnavailableError } from "../../errors.js";
+import { systemClock, within } from "../router/clock.js";
 
 /** How long the primary waits for the workers' metrics. */
 export const CLUSTER_WAIT_MS = 2_000;
@@ -42,17 +43,6 @@ export interface MetricsScrape {
   inProgress(): number;
   /** Stops answering the primary's requests. */
   close(): void;
-}
-
-/** Ends when `work` settles or after `ms`, whichever is first: undefined when time ran out. */
-async function within<T>(ms: number, work: Promise<T>): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
-  try {
-    return await Promise.race([work, late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 async function asJson(registries: readonly Registry[]): Promise<WorkerMetrics> {
@@ -92,14 +82,17 @@ export function metricsScrape(registries: readonly Registry[]): MetricsScrape {
     const id = nextId++;
     const answer = new Promise<string | undefined>((resolve) => waiting.set(id, resolve));
     process.send?.({ type: SCRAPE, id });
-    const text = await within(WORKER_WAIT_MS, answer);
-    waiting.delete(id);
-    if (text === undefined) {
-      throw new ServiceUnavailableError(`GET /metrics: the primary process did not add up the workers' metrics (within ${WORKER_WAIT_MS / 1000} s); try again.`, {
+    const unavailable = (): ServiceUnavailableError =>
+      new ServiceUnavailableError(`GET /metrics: the primary process did not add up the workers' metrics (within ${WORKER_WAIT_MS / 1000} s); try again.`, {
         code: "metrics_unavailable",
       });
+    try {
+      const text = await within(systemClock, answer, WORKER_WAIT_MS, unavailable);
+      if (text === undefined) throw unavailable();
+      return text;
+    } finally {
+      waiting.delete(id);
     }
-    return text;
   };
   return { ...base, scrape: () => counted(fromPrimary), close: () => process.off("message", onMessage) };
 }
@@ -121,7 +114,8 @@ export function serveClusterMetrics(waitMs = CLUSTER_WAIT_MS): void {
       if (workers.length === 0) resolve();
     });
     for (const worker of workers) worker.send({ type: COLLECT, id });
-    await within(waitMs, all);
+    // A worker that does not answer in time is left out: the answers that came are what is added up.
+    await within(systemClock, all, waitMs, () => new Error("not every worker answered")).catch(() => undefined);
     collecting.delete(id);
     return answers;
   };
