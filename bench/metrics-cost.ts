@@ -61,7 +61,7 @@ function main(): void {
   const requests = option("requests", 100_000);
   const rounds = option("rounds", 5);
   const metrics = new ProxyMetrics({ health: async () => [], inFlight: () => 0 }, { keyLabels: false });
-  const recorder = new RequestMetrics(metrics, false);
+  const recorder = new RequestMetrics(metrics);
   // A few hundred distinct requests, cycled: what varies between requests is their labels, not new objects.
   const mix = Array.from({ length: 600 }, (_unused, i) => simulated(i));
   const perRequest: number[] = [];

@@ -186,7 +186,7 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
     { keyLabels: settings.metrics.keyLabels },
   );
   const scrape = metricsScrape(metrics.registries());
-  const requestMetrics = new RequestMetrics(metrics, settings.metrics.keyLabels);
+  const requestMetrics = new RequestMetrics(metrics);
   const done = requestDone(logger, requestMetrics.done);
   // Without a store there are no virtual keys, so nothing has a budget: nothing need connect to Redis for them.
   const budgets = deps.budgets ?? (deps.store === undefined ? createBudgets(undefined, { clock }) : createBudgets(settings.redis, { logger, clock }));

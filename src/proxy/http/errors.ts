@@ -10,7 +10,8 @@ import type { Logger } from "pino";
 import { APIError } from "../../errors.js";
 import { errorBody, type ErrorBody, reportedStatus } from "../../openai/errors.js";
 import { megabytes } from "../files/form-errors.js";
-import { LimitExceededError } from "../limits/errors.js";
+import { BUDGET_EXCEEDED } from "../budgets/errors.js";
+import { LIMIT_CODES, LimitExceededError } from "../limits/errors.js";
 import { rateLimitHeaders } from "../limits/quota.js";
 import { type RequestDone, requestDone } from "../pipeline/record.js";
 
@@ -85,7 +86,7 @@ const FASTIFY_CODES: Record<string, KnownError> = {
  * budget spent): OpenAI clients retry every 5xx and 429 unless told not to, so these say
  * `x-should-retry: false`, which the `openai` client honours.
  */
-const NOT_WORTH_RETRYING: ReadonlySet<string> = new Set(["no_deployment_usable", "rate_limit_allows_nothing", "budget_exceeded"]);
+const NOT_WORTH_RETRYING: ReadonlySet<string> = new Set(["no_deployment_usable", LIMIT_CODES.allowsNothing, BUDGET_EXCEEDED]);
 
 export function toHttpError(err: unknown, limits: ErrorLimits): HttpError {
   if (err instanceof APIError) {

@@ -10,6 +10,13 @@ import type { LimitName, Quota, Refusal, ScopeKind } from "./types.js";
 
 export const LIMIT_ERROR_TYPE = "throttling_error";
 
+/** The codes a key's or team's limit refuses with (an rpm or tpm limit; a parallel one; one that admits nothing). */
+export const LIMIT_CODES = {
+  exceeded: "rate_limit_exceeded",
+  parallel: "parallel_request_limit_reached",
+  allowsNothing: "rate_limit_allows_nothing",
+} as const;
+
 export class LimitExceededError extends RateLimitError {
   /** What is left of the limits the request went through, for its headers. */
   readonly quota: Quota;
@@ -56,10 +63,10 @@ export function limitExceeded(refusal: Refusal): LimitExceededError {
     return new LimitExceededError(
       `Rate limit: ${refusal.scope.kind} '${refusal.scope.name}' has ${limitLabel(refusal.scope.kind, refusal.limit)} ${refusal.max}, ` +
         "which admits no request: raise the limit.",
-      { code: "rate_limit_allows_nothing", retryAfterMs, quota },
+      { code: LIMIT_CODES.allowsNothing, retryAfterMs, quota },
     );
   }
-  const code = refusal.limit === "max_parallel_requests" ? "parallel_request_limit_reached" : "rate_limit_exceeded";
+  const code = refusal.limit === "max_parallel_requests" ? LIMIT_CODES.parallel : LIMIT_CODES.exceeded;
   const when = refusal.limit === "max_parallel_requests" ? "Retry when one of them is done, in about 1 s." : retryAdvice(retryAfterMs);
   return new LimitExceededError(`Rate limit exceeded: ${describeRefusal(refusal)}. ${when}`, { code, retryAfterMs, quota });
 }

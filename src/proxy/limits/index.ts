@@ -11,7 +11,7 @@ import { RedisLimiter } from "./redis.js";
 import type { Limiter } from "./types.js";
 
 export { admitLimits } from "./admit.js";
-export { LimitExceededError, limitExceeded } from "./errors.js";
+export { LIMIT_CODES, LimitExceededError, limitExceeded } from "./errors.js";
 export { MemoryLimiter } from "./memory.js";
 export { quotaOf, rateLimitHeaders, tightest } from "./quota.js";
 export { RedisLimiter } from "./redis.js";

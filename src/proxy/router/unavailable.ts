@@ -9,7 +9,7 @@
  * soon would be told the same.
  */
 import { type APIError, BadGatewayError, NotFoundError, ServiceUnavailableError } from "../../errors.js";
-import { describeRefusal, LimitExceededError, retryAdvice } from "../limits/errors.js";
+import { describeRefusal, LIMIT_CODES, LimitExceededError, retryAdvice } from "../limits/errors.js";
 import type { Quota, Refusal } from "../limits/index.js";
 import type { Deployment } from "./deployment.js";
 import type { HealthFinding } from "./router.js";
@@ -141,7 +141,7 @@ function allAtTheirLimits(groups: readonly string[], outlooks: readonly Outlook[
   const which = `model group '${group}'${fallbacks.length > 0 ? ` and its fallbacks ('${fallbacks.join("', '")}')` : ""}`;
   const when = retryAfterMs === undefined ? "Raise the deployments' rpm/tpm." : retryAdvice(retryAfterMs);
   return new LimitExceededError(`Rate limit exceeded: every deployment of ${which} is at its limit. ${listed(outlooks)} ${when}`, {
-    code: retryAfterMs === undefined ? "rate_limit_allows_nothing" : "rate_limit_exceeded",
+    code: retryAfterMs === undefined ? LIMIT_CODES.allowsNothing : LIMIT_CODES.exceeded,
     retryAfterMs,
     quota,
   });

@@ -157,7 +157,11 @@ export class ProxyMetrics {
     collect: this.collect,
   });
 
+  /** Spend also carries a `key_alias` label (`general_settings.metrics_key_labels`). */
+  readonly keyLabels: boolean;
+
   constructor(sources: MetricsSources, options: { keyLabels: boolean }) {
+    this.keyLabels = options.keyLabels;
     this.spend = new Counter({
       name: "xgate_spend_usd_total",
       help: `Spend of answered requests in USD, by model group and team${options.keyLabels ? " and key alias" : ""}.`,

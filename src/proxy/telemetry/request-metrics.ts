@@ -7,17 +7,18 @@
 import type { FastifyRequest } from "fastify";
 import type { Counter, Histogram } from "prom-client";
 import { BUDGET_EXCEEDED } from "../budgets/errors.js";
+import { LIMIT_CODES } from "../limits/index.js";
 import type { AttemptObserver, AttemptWatch, RequestTrace } from "../pipeline/index.js";
 import type { Deployment } from "../router/index.js";
 import { NO_MODEL, NO_TEAM, type ProxyMetrics, UNKNOWN_MODEL, UNMATCHED_ROUTE } from "./metrics.js";
 
-/** limits/errors.ts's codes for a key's or team's limit. */
-const RATE_LIMIT_CODES: ReadonlySet<string> = new Set(["rate_limit_exceeded", "parallel_request_limit_reached", "rate_limit_allows_nothing"]);
+const RATE_LIMIT_CODES: ReadonlySet<string> = new Set(Object.values(LIMIT_CODES));
 
 /** `1xx`…`5xx` by the status's first digit. */
 const STATUS_CLASSES = ["1xx", "1xx", "2xx", "3xx", "4xx", "5xx"] as const;
 
 type CounterChild = ReturnType<Counter<string>["labels"]>;
+type HistogramChild = ReturnType<Histogram<string>["labels"]>;
 
 /**
  * A counter series' increments, summed here and handed to prom-client when a scrape collects: a prom-client
@@ -39,7 +40,6 @@ class Tally {
     this.pending = 0;
   }
 }
-type HistogramChild = ReturnType<Histogram<string>["labels"]>;
 
 /** The children of one route and model group. */
 interface RouteSeries {
@@ -86,10 +86,7 @@ export class RequestMetrics {
   /** Told of every upstream attempt: its duration by deployment. */
   readonly attempts: AttemptObserver = { started: ({ deployment }) => this.watchOf(deployment) };
 
-  constructor(
-    private readonly metrics: ProxyMetrics,
-    private readonly keyLabels: boolean,
-  ) {
+  constructor(private readonly metrics: ProxyMetrics) {
     metrics.beforeCollect(() => {
       for (const tally of this.tallies) tally.flush();
     });
@@ -194,12 +191,12 @@ export class RequestMetrics {
     const principal = request.principal;
     const key = principal?.kind === "virtual" ? principal.key.record : undefined;
     const team = key?.team_id ?? NO_TEAM;
-    const alias = this.keyLabels ? (key?.key_alias ?? "") : "";
+    const alias = this.metrics.keyLabels ? (key?.key_alias ?? "") : "";
     let byAlias = series.spend.get(team);
     if (byAlias === undefined) series.spend.set(team, (byAlias = new Map()));
     let child = byAlias.get(alias);
     if (child === undefined) {
-      child = this.tally(this.keyLabels ? this.metrics.spend.labels(series.group, team, alias) : this.metrics.spend.labels(series.group, team));
+      child = this.tally(this.metrics.keyLabels ? this.metrics.spend.labels(series.group, team, alias) : this.metrics.spend.labels(series.group, team));
       byAlias.set(alias, child);
     }
     return child;
