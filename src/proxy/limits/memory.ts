@@ -180,7 +180,7 @@ export class MemoryLimiter implements Limiter {
       if (hold.slot) counts.slots++;
       after.set(scopeKey(hold.scope), usageOf(counts));
     }
-    return { admitted: true, ticket: this.ticket(holds, bucket, quotaOf(limited, after), after) };
+    return { admitted: true, ticket: new MemoryTicket(this, holds, bucket, quotaOf(limited, after), after) };
   }
 
   /** `usage`, synchronously. */
@@ -197,24 +197,20 @@ export class MemoryLimiter implements Limiter {
     return usage;
   }
 
-  private ticket(holds: readonly Hold[], bucket: number, quota: Ticket["quota"], usage: Ticket["usage"]): Ticket {
-    return new MemoryTicket(this, holds, bucket, quota, usage);
-  }
-
   /**
-   * A ticket is over: its slots are given back, and its tokens settled (`tokens`: what the request used) or
-   * all it took given back (`refund`).
+   * A ticket is over: its slots are given back, and its tokens settled (`tokens`: what the request used;
+   * undefined, the estimate stands) or, for a `refund`, all it took given back.
    */
-  endTicket(ticket: MemoryTicket, ending: { refund: true } | { refund: false; tokens: number | undefined }): void {
+  endTicket(ticket: MemoryTicket, refund: boolean, tokens?: number): void {
     const now = this.clock.now();
     for (const hold of ticket.holds) {
       const { counts } = hold;
       counts.held--;
-      if (ending.refund) {
+      if (refund) {
         if (hold.counted) counts.requests.adjust(ticket.bucket, -1, now);
         counts.tokens.adjust(ticket.bucket, -hold.reserved, now);
-      } else if (ending.tokens !== undefined && hold.scope.limits.tpm !== undefined) {
-        counts.tokens.adjust(ticket.bucket, Math.round(ending.tokens) - hold.reserved, now);
+      } else if (tokens !== undefined && hold.scope.limits.tpm !== undefined) {
+        counts.tokens.adjust(ticket.bucket, Math.round(tokens) - hold.reserved, now);
       }
       if (hold.slot) counts.slots = Math.max(0, counts.slots - 1);
     }
@@ -264,15 +260,18 @@ class MemoryTicket implements Ticket {
   ) {}
 
   done(tokens?: number): void {
-    if (!this.open) return;
-    this.open = false;
-    this.limiter.endTicket(this, { refund: false, tokens });
+    this.end(false, tokens);
   }
 
   refund(): void {
+    this.end(true);
+  }
+
+  /** Only the first of `done` and `refund` counts. */
+  private end(refund: boolean, tokens?: number): void {
     if (!this.open) return;
     this.open = false;
-    this.limiter.endTicket(this, { refund: true });
+    this.limiter.endTicket(this, refund, tokens);
   }
 }
 
