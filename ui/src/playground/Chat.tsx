@@ -7,7 +7,7 @@ import { ApiError } from "../api";
 import { CallFacts } from "./CallFacts";
 import { useCall } from "./call";
 import { ModelSelect } from "./ModelSelect";
-import type { PlaygroundModel } from "./models";
+import type { TabProps } from "./models";
 import { sseData } from "./sse";
 
 interface Message {
@@ -37,7 +37,7 @@ function streamError(error: NonNullable<Chunk["error"]>): ApiError {
 
 const numberOrUndefined = (text: string): number | undefined => (text.trim() === "" ? undefined : Number(text));
 
-export function Chat({ models, apiKey, blocked }: { models: readonly PlaygroundModel[]; apiKey: string | undefined; blocked: string | null }) {
+export function Chat({ models, apiKey, blocked }: TabProps) {
   const [model, setModel] = useState("");
   const [system, setSystem] = useState("You are a helpful assistant. Answer briefly.");
   const [temperature, setTemperature] = useState("0.7");

@@ -5,7 +5,7 @@ import { useCall } from "./call";
 import { cosineMatrix } from "./cosine";
 import { Heatmap } from "./Heatmap";
 import { ModelSelect } from "./ModelSelect";
-import type { PlaygroundModel } from "./models";
+import type { TabProps } from "./models";
 
 interface EmbeddingAnswer {
   data: Array<{ index: number; embedding: number[] }>;
@@ -22,7 +22,7 @@ interface Result {
 const SAMPLE = ["The cat sat on the mat", "A kitten naps on the rug", "Shares fell sharply in early trading", "The central bank kept rates unchanged"].join("\n");
 const MAX_TEXTS = 16;
 
-export function Embeddings({ models, apiKey, blocked }: { models: readonly PlaygroundModel[]; apiKey: string | undefined; blocked: string | null }) {
+export function Embeddings({ models, apiKey, blocked }: TabProps) {
   const [model, setModel] = useState("");
   const [input, setInput] = useState(SAMPLE);
   const [result, setResult] = useState<Result | null>(null);

@@ -12,7 +12,7 @@ import { ImageResults } from "./ImageResults";
 import { MaskCanvas } from "./MaskCanvas";
 import { maskPng } from "./mask-png";
 import { ModelSelect } from "./ModelSelect";
-import type { PlaygroundModel } from "./models";
+import type { TabProps } from "./models";
 
 interface Upload {
   file: File;
@@ -51,7 +51,7 @@ async function maskOf(canvas: HTMLCanvasElement): Promise<Blob> {
   return maskPng(canvas.width, canvas.height, (i) => (pixels[i * 4 + 3] ?? 0) >= 128);
 }
 
-export function ImageEdit({ models, apiKey, blocked }: { models: readonly PlaygroundModel[]; apiKey: string | undefined; blocked: string | null }) {
+export function ImageEdit({ models, apiKey, blocked }: TabProps) {
   const [model, setModel] = useState("");
   const [prompt, setPrompt] = useState("A red sailing boat on the water");
   const [options, setOptions] = useState<ImageOptionValues>({ size: "original", n: 1, format: "b64_json" });

@@ -6,9 +6,9 @@ import { type ImageAnswer } from "./images";
 import { ImageOptions, type ImageOptionValues } from "./ImageOptions";
 import { ImageResults } from "./ImageResults";
 import { ModelSelect } from "./ModelSelect";
-import type { PlaygroundModel } from "./models";
+import type { TabProps } from "./models";
 
-export function ImageGenerate({ models, apiKey, blocked }: { models: readonly PlaygroundModel[]; apiKey: string | undefined; blocked: string | null }) {
+export function ImageGenerate({ models, apiKey, blocked }: TabProps) {
   const [model, setModel] = useState("");
   const [prompt, setPrompt] = useState("A lighthouse on a cliff at dusk, watercolour");
   const [options, setOptions] = useState<ImageOptionValues>({ size: "512x512", n: 1, format: "b64_json" });

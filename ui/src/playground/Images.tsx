@@ -1,9 +1,9 @@
 /** The Images tab: generation and edit, side by side when the page is wide enough. */
 import { ImageEdit } from "./ImageEdit";
 import { ImageGenerate } from "./ImageGenerate";
-import { type PlaygroundModel, modelsOfKind } from "./models";
+import { modelsOfKind, type TabProps } from "./models";
 
-export function Images({ models, apiKey, blocked }: { models: readonly PlaygroundModel[]; apiKey: string | undefined; blocked: string | null }) {
+export function Images({ models, apiKey, blocked }: TabProps) {
   const images = modelsOfKind(models, "image");
   return (
     <div className="pg-panel">

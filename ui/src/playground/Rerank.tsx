@@ -4,7 +4,7 @@ import { MeterBar } from "../components/MeterBar";
 import { CallFacts } from "./CallFacts";
 import { useCall } from "./call";
 import { ModelSelect } from "./ModelSelect";
-import type { PlaygroundModel } from "./models";
+import type { TabProps } from "./models";
 
 interface RerankAnswer {
   results: Array<{ index: number; relevance_score: number }>;
@@ -23,7 +23,7 @@ const SAMPLE_DOCUMENTS = [
   "France borders Spain, Italy, Germany and Belgium.",
 ].join("\n");
 
-export function Rerank({ models, apiKey, blocked }: { models: readonly PlaygroundModel[]; apiKey: string | undefined; blocked: string | null }) {
+export function Rerank({ models, apiKey, blocked }: TabProps) {
   const [model, setModel] = useState("");
   const [query, setQuery] = useState("What is the capital of France?");
   const [input, setInput] = useState(SAMPLE_DOCUMENTS);

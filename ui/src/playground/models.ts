@@ -41,6 +41,15 @@ function tag(table: Map<string, { kinds: Set<ModelKind>; abilities: Set<string> 
   table.set(id, entry);
 }
 
+/** What every playground tab is given: the models it may offer, the key to call with, and why it cannot call yet. */
+export interface TabProps {
+  models: readonly PlaygroundModel[];
+  /** Undefined: the signed-in master key. */
+  apiKey: string | undefined;
+  /** Why no call can be made with the chosen key; null when one can. */
+  blocked: string | null;
+}
+
 export async function loadModels(key: string | undefined, signal: AbortSignal): Promise<PlaygroundModel[]> {
   // What the models do is a help, not a need: without it every model is offered on every tab.
   const [list, info, health] = await Promise.all([
