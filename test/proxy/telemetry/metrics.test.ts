@@ -242,21 +242,25 @@ general_settings: { master_key: ${MASTER} }
   });
 });
 
-describe("requests in flight", () => {
-  test("a stream held open is in flight; once it is done, none are (the scrape itself never counts)", async () => {
-    const slow = await startEmulator({ tokenDelayMs: 40 });
-    const yaml = `
+/** A proxy listening on a port, whose chat model streams a token every 40 ms: a stream that stays open a while. */
+async function slowChatProxy(): Promise<{ slow: Emulator; app: TestApp; port: number }> {
+  const slow = await startEmulator({ tokenDelayMs: 40 });
+  const app = await testApp(`
 model_list:
   - model_name: chat
     litellm_params: { model: xinference/qwen2.5-instruct, api_base: "${slow.baseUrl}" }
 general_settings: { master_key: ${MASTER} }
-`;
-    const app = await testApp(yaml);
+`);
+  await app.app.listen({ host: "127.0.0.1", port: 0 });
+  const address = app.app.server.address();
+  return { slow, app, port: typeof address === "object" && address !== null ? address.port : 0 };
+}
+
+describe("requests in flight", () => {
+  test("a stream held open is in flight; once it is done, none are (the scrape itself never counts)", async () => {
+    const { slow, app, port } = await slowChatProxy();
     try {
       assert.equal(valueOf(await scrape(app), "xgate_in_flight_requests"), 0);
-      await app.app.listen({ host: "127.0.0.1", port: 0 });
-      const address = app.app.server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
       const res = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
         method: "POST",
         headers: { ...AUTH, "content-type": "application/json" },
@@ -278,18 +282,8 @@ general_settings: { master_key: ${MASTER} }
 
 describe("a stream whose client leaves mid-way", () => {
   test("is counted as 4xx (its log line's 499), with its time to first token, and is no longer in flight", async () => {
-    const slow = await startEmulator({ tokenDelayMs: 40 });
-    const yaml = `
-model_list:
-  - model_name: chat
-    litellm_params: { model: xinference/qwen2.5-instruct, api_base: "${slow.baseUrl}" }
-general_settings: { master_key: ${MASTER} }
-`;
-    const app = await testApp(yaml);
+    const { slow, app, port } = await slowChatProxy();
     try {
-      await app.app.listen({ host: "127.0.0.1", port: 0 });
-      const address = app.app.server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
       const leaving = new AbortController();
       const res = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
         method: "POST",
