@@ -22,6 +22,8 @@ export interface AutocannonJob extends HttpRequestSpec {
   keepLatencies: boolean;
   /** Replace each `[<id>]` in the body with an id of its own per request (autocannon's `idReplacement`). */
   idReplacement?: boolean;
+  /** Requests a second from all connections together (autocannon's `overallRate`); unbounded without. */
+  overallRate?: number;
 }
 
 /**

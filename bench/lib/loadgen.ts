@@ -40,6 +40,7 @@ function runAutocannon(job: AutocannonJob): Promise<JobResult> {
         duration: job.durationS,
         timeout: job.timeoutS,
         idReplacement: job.idReplacement === true,
+        ...(job.overallRate !== undefined && { overallRate: job.overallRate }),
       },
       (error, result) => {
         if (error) {

@@ -16,6 +16,8 @@ import { measureThroughput, type ThroughputRun } from "./throughput.js";
 const CONNECTIONS = 64;
 /** The virtual key may cost at most this much more CPU per request than the master key. */
 const EXTRA_CPU_US = 15;
+/** The rounds' fixed rate, as a share of the slowest variant's flat-out requests/s in the warm-up. */
+const RATE_SHARE = 0.7;
 
 type Variant = "master" | "key" | "master-redis" | "key-redis";
 const LABELS: Record<Variant, string> = {
@@ -104,12 +106,25 @@ export async function runS9(ctx: BenchContext): Promise<ScenarioResult> {
 
     const { s9Rounds, s9DurationS, warmupS } = ctx.durations;
     const runs = new Map<Variant, ThroughputRun[]>();
-    const measure = (variant: Variant, target: Target, label: string, durationS: number): Promise<ThroughputRun> =>
-      measureThroughput(ctx, target, EMBEDDING_PATH, oneInputBody(target), { label: `s9-${variant}-${label}`, connections: CONNECTIONS, durationS });
-    for (const { variant, target } of variants) await measure(variant, target, "warmup", warmupS);
+    const measure = (variant: Variant, target: Target, label: string, durationS: number, overallRate?: number): Promise<ThroughputRun> =>
+      measureThroughput(ctx, target, EMBEDDING_PATH, oneInputBody(target), {
+        label: `s9-${variant}-${label}`,
+        connections: CONNECTIONS,
+        durationS,
+        ...(overallRate !== undefined && { overallRate }),
+      });
+    // The warm-up runs flat out; the rounds then send every variant the same requests/s, below what the
+    // slowest could serve. CPU per request depends on the rate (fewer requests per event-loop turn cost more
+    // each), so only at one rate for all is the difference the key's own work.
+    let slowest = Number.POSITIVE_INFINITY;
+    for (const { variant, target } of variants) {
+      const warm = await measure(variant, target, "warmup", warmupS);
+      slowest = Math.min(slowest, warm.ok / warm.elapsedS);
+    }
+    const rate = Math.max(50, Math.round((slowest * RATE_SHARE) / 50) * 50);
     for (let r = 0; r < s9Rounds; r++) {
       const order = r % 2 === 0 ? variants : [...variants].reverse();
-      for (const { variant, target } of order) runs.set(variant, [...(runs.get(variant) ?? []), await measure(variant, target, String(r), s9DurationS)]);
+      for (const { variant, target } of order) runs.set(variant, [...(runs.get(variant) ?? []), await measure(variant, target, String(r), s9DurationS, rate)]);
     }
 
     const rps = new Map<Variant, number>();
@@ -154,7 +169,9 @@ export async function runS9(ctx: BenchContext): Promise<ScenarioResult> {
         `S2's request (one input, concurrency ${CONNECTIONS}) on an xgate with a store (SQLite) and priced deployments: with ` +
         "the master key, and with a virtual key whose limits and budget are checked and counted on every request but " +
         `never reached; then on a second xgate whose limits and budgets are shared through a redis-server of its own. ` +
-        `${warmupS} s of warm-up each, then ${s9Rounds} rounds of ${s9DurationS} s in A B C D, D C B A order. CPU from /proc; ` +
+        `${warmupS} s of warm-up each at full speed, then ${s9Rounds} rounds of ${s9DurationS} s in A B C D, D C B A order, every ` +
+        `variant sent the same fixed rate (${rate} requests/s: ${RATE_SHARE * 100}% of the slowest variant's warm-up rate, so that ` +
+        "CPU per request is compared at one load). CPU from /proc; " +
         "the target is judged on the median, over the rounds, of each round's difference between a key and its master " +
         "key (run next to each other), so that the machine's drift from round to round cancels out.",
       rows,

@@ -25,12 +25,12 @@ export async function measureThroughput(
   target: Target,
   path: string,
   body: unknown,
-  options: { label: string; connections: number; durationS: number; upstreamPid?: number },
+  options: { label: string; connections: number; durationS: number; upstreamPid?: number; overallRate?: number },
 ): Promise<ThroughputRun> {
   const spec = jsonRequest(target, path, body, options.label);
   const upstream = options.upstreamPid === undefined || options.upstreamPid === target.child.pid ? undefined : options.upstreamPid;
   const load = async (): Promise<Omit<ThroughputRun, "cpuS" | "machineBusyCores" | "upstreamCpuS">> => {
-    if (ctx.s2Tool === "wrk") {
+    if (ctx.s2Tool === "wrk" && options.overallRate === undefined) {
       // One wrk thread keeps up with these servers on this machine and leaves them the other core.
       const r = await runWrk(ctx, spec, { connections: options.connections, durationS: options.durationS, threads: 1 });
       return { ok: r.requests - r.non2xx, failed: r.non2xx + r.socketErrors, elapsedS: r.elapsedS, p50: r.latency.p50, p99: r.latency.p99 };
@@ -42,6 +42,7 @@ export async function measureThroughput(
       durationS: options.durationS,
       timeoutS: 10,
       keepLatencies: false,
+      ...(options.overallRate !== undefined && { overallRate: options.overallRate }),
     };
     const [r] = await runPlan(ctx, options.label, [job]);
     if (r === undefined) throw new Error("the load generator returned no result");
