@@ -1,5 +1,6 @@
-// One fixed-concurrency throughput run against one target (S2, S6): wrk, or autocannon in the load-generator
-// process, for a fixed time; the server's CPU over the run from /proc, and how busy the machine was.
+// One fixed-concurrency throughput run against one target (S2, S6, S9), flat out or at a fixed rate (S9's
+// rounds): wrk, or autocannon in the load-generator process, for a fixed time; the server's CPU over the run
+// from /proc, and how busy the machine was.
 import { CpuMeter } from "../cpu.js";
 import { jsonRequest, runPlan } from "../load.js";
 import type { AutocannonJob } from "../loadgen-protocol.js";
@@ -30,6 +31,7 @@ export async function measureThroughput(
   const spec = jsonRequest(target, path, body, options.label);
   const upstream = options.upstreamPid === undefined || options.upstreamPid === target.child.pid ? undefined : options.upstreamPid;
   const load = async (): Promise<Omit<ThroughputRun, "cpuS" | "machineBusyCores" | "upstreamCpuS">> => {
+    // wrk keeps its connections busy and cannot hold a fixed rate: a rate is autocannon's.
     if (ctx.s2Tool === "wrk" && options.overallRate === undefined) {
       // One wrk thread keeps up with these servers on this machine and leaves them the other core.
       const r = await runWrk(ctx, spec, { connections: options.connections, durationS: options.durationS, threads: 1 });
