@@ -4,7 +4,8 @@
  * resolves then): the result carries the chunks, read at the reader's pace, and `done`, which settles when
  * the stream ends — with its usage, or with what broke it. The router keeps the attempt open until then.
  * A stream that nobody reads to its end still settles: cancelling it (the client went away, the attempt ran
- * out of time, the reader stopped) cancels the upstream call and rejects `done`.
+ * out of time, the reader stopped) cancels the upstream call and rejects `done`; what the part it read used
+ * can still be estimated (`usedSoFar`), so that a client that leaves mid-answer pays for what it was sent.
  */
 import type { ChunkStream, LlmAnswer } from "../providers/index.js";
 import { StreamCancelled } from "../providers/sse-chunks.js";
@@ -33,7 +34,18 @@ export interface StreamedResult<Chunk> {
   chunks(model: string): Chunks<Chunk>;
   /** Settles at the end of the stream: with its usage, or rejected with what broke it off. */
   done: Promise<AnswerUsage>;
+  /**
+   * An estimate of what the chunks read so far used (the prompt and the text generated in them), for a
+   * stream that did not reach its end: the upstream reports usage only in its last chunk.
+   */
+  usedSoFar(): Promise<AnswerUsage>;
 }
+
+/**
+ * Of a longer text only this much is tokenized, and its count scaled: the tokenizer takes ~0.5 µs a character
+ * on this path's machine, and a client that leaves a long answer must not cost the proxy seconds of CPU.
+ */
+const COUNTED_CHARS = 64 * 1024;
 
 export type LlmResult<Whole, Chunk> = WholeResult<Whole> | StreamedResult<Chunk>;
 
@@ -89,8 +101,9 @@ function streamedResult<Chunk extends ModelNamed>(
   if (signal?.aborted) onAbort();
   else signal?.addEventListener("abort", onAbort, { once: true });
 
+  // The text of the chunks read, for an estimate of the usage when the upstream reports none.
+  const output: string[] = [];
   async function* read(model: string): AsyncGenerator<Chunk, void, undefined> {
-    const output: string[] = [];
     let last: Chunk | undefined;
     let usageSent = false;
     let usage: AnswerUsage;
@@ -115,6 +128,7 @@ function streamedResult<Chunk extends ModelNamed>(
   return {
     stream: true,
     done,
+    usedSoFar: async () => ({ usage: await boundedEstimate(kind, output.join("")), estimated: true }),
     chunks(model) {
       const iterator = read(model);
       return {
@@ -133,6 +147,13 @@ function streamedResult<Chunk extends ModelNamed>(
       };
     },
   };
+}
+
+async function boundedEstimate(kind: LlmKind<ModelNamed, ModelNamed>, text: string): Promise<CompletionUsage> {
+  if (text.length <= COUNTED_CHARS) return kind.estimate(text);
+  const counted = await kind.estimate(text.slice(0, COUNTED_CHARS));
+  const completion = Math.ceil((counted.completion_tokens * text.length) / COUNTED_CHARS);
+  return { prompt_tokens: counted.prompt_tokens, completion_tokens: completion, total_tokens: counted.prompt_tokens + completion };
 }
 
 /** The result of a provider's answer; `signal` is the call's (the attempt's, in the proxy). */

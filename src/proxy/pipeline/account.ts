@@ -26,6 +26,9 @@ export interface RequestUsage extends Usage {
   estimated?: boolean;
 }
 
+/** Why a request whose client left before its answer was complete ended: its row's `error_code`. */
+const CLIENT_GONE = "client_gone";
+
 /** LiteLLM's `call_type` for each operation, as its spend logs name them. */
 const CALL_TYPES: Readonly<Record<OperationKind, string>> = {
   embeddings: "aembedding",
@@ -112,6 +115,8 @@ export class RequestAccount {
   private user: string | null = null;
   private closed = false;
   private limitsSaid = false;
+  /** Set once a stream has begun: what its chunks read so far used, estimated. */
+  private usedSoFar: (() => Promise<RequestUsage>) | undefined;
   /** Filled in along the way, for the row's metadata. */
   readonly metadata: Record<string, unknown> = {};
 
@@ -123,7 +128,7 @@ export class RequestAccount {
   ) {
     this.startedAt = deps.now();
     // The client gone before the answer was complete: the account is closed as a failure.
-    reply.raw.once("close", () => this.fail("client_gone"));
+    reply.raw.once("close", () => this.fail(CLIENT_GONE));
   }
 
   private get principal(): Principal {
@@ -206,8 +211,20 @@ export class RequestAccount {
   finish(usage: RequestUsage): void {
     if (this.closed) return;
     this.closed = true;
-    const cost = this.dispatched === undefined ? 0 : costOf(this.dispatched.pricing, usage);
     this.ticket?.done(usage.promptTokens + usage.completionTokens);
+    this.charge(usage);
+  }
+
+  /**
+   * A streamed answer has begun: should its client leave before the end, `usedSoFar` estimates what it was
+   * sent, and that is charged (see `fail`).
+   */
+  streaming(usedSoFar: () => Promise<RequestUsage>): void {
+    this.usedSoFar = usedSoFar;
+  }
+
+  private charge(usage: RequestUsage): void {
+    const cost = this.dispatched === undefined ? 0 : costOf(this.dispatched.pricing, usage);
     const spend = this.hold?.settle(cost);
     if (!this.reply.raw.headersSent) {
       this.reply.header("x-litellm-response-cost", String(cost));
@@ -227,11 +244,38 @@ export class RequestAccount {
     this.record("success", cost, usage);
   }
 
-  /** The request failed, or its client left before the answer was complete: cost 0. */
+  /**
+   * A stream whose client left mid-answer: the upstream generated what was sent, so that is charged — a
+   * success, its tokens estimated and the row marked `incomplete` — or leaving just before the end would
+   * make any answer free. Its parallel slot is given back at once; its tokens stay counted at the estimate
+   * it was admitted with.
+   */
+  private async chargeAbandoned(usedSoFar: () => Promise<RequestUsage>): Promise<void> {
+    this.ticket?.done();
+    let usage: RequestUsage;
+    try {
+      usage = await usedSoFar();
+    } catch {
+      // No estimate (the tokenizer would not load): the row says the client left, at cost 0, as for any request.
+      this.failed(CLIENT_GONE);
+      return;
+    }
+    this.metadata.incomplete = CLIENT_GONE;
+    this.charge(usage);
+  }
+
+  /** The request failed, or its client left before the answer was complete: cost 0, but for a stream begun. */
   fail(error: unknown): void {
     if (this.closed) return;
     this.closed = true;
-    this.ticket?.done();
+    if (error === CLIENT_GONE && this.usedSoFar !== undefined) void this.chargeAbandoned(this.usedSoFar);
+    else {
+      this.ticket?.done();
+      this.failed(error);
+    }
+  }
+
+  private failed(error: unknown): void {
     this.hold?.settle(0);
     if (this.ticket !== undefined) this.limitHeaders([this.ticket.quota]);
     this.metadata.error_code = error instanceof APIError ? error.code : typeof error === "string" ? error : "internal_error";

@@ -38,6 +38,10 @@ function answer<Whole, Chunk>(deps: ChatRouteDeps) {
     }
     // The stream begins once its first chunk is in: that is the time to first token.
     trace.firstChunkMs = reply.elapsedTime;
+    account.streaming(async () => {
+      const soFar = await result.usedSoFar();
+      return usageOf(soFar.usage, soFar.estimated);
+    });
     let ended: { usage: CompletionUsage; estimated: boolean } | undefined;
     let failure: unknown;
     result.done.then(
