@@ -300,7 +300,7 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
   hostedImageRoutes(app, images);
   metricsRoute(app, scrape, { public: settings.metrics.public });
   modelRoutes(app, resolver, settings.modelInfo, reachedModels(router.router, router.health));
-  adminRoutes(app, { store: deps.store, notifier: keyChanges ?? NO_KEY_CHANGES, clock });
+  adminRoutes(app, { store: deps.store, notifier: keyChanges ?? NO_KEY_CHANGES, clock, masterKey: settings.masterKey });
   await consoleRoutes(app, { dir: deps.consoleDir ?? defaultConsoleDir() });
   const stateDescription = deps.stateDescription ?? "in-process (one instance)";
   healthRoutes(app, healthReport(router.router, router.health), {

@@ -103,7 +103,7 @@ function buildApp(store: Store | undefined, clock: FakeClock, notices: Notices):
     keysChanged: (tokens) => notices.keys.push([...tokens]),
     teamChanged: (teamId) => notices.teams.push(teamId),
   };
-  adminRoutes(app, { store, notifier, clock });
+  adminRoutes(app, { store, notifier, clock, masterKey: MASTER_KEY });
   return app;
 }
 

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { hashKey } from "../../../src/proxy/keys/tokens.js";
-import { type AdminApp, adminApp, backends, DAY, errorOf, fields, HOUR, START } from "./helpers.js";
+import { type AdminApp, adminApp, backends, DAY, errorOf, fields, HOUR, MASTER_KEY, START } from "./helpers.js";
 
 for (const backend of await backends("test/proxy/admin/keys.test.ts")) {
   describe(`/key/* on ${backend.name}`, () => {
@@ -117,6 +117,24 @@ for (const backend of await backends("test/proxy/admin/keys.test.ts")) {
         assert.equal(value.status, 400);
         assert.deepEqual([errorOf(value).code, errorOf(value).param], ["key_taken", "key"]);
         assert.doesNotMatch(value.text, /sk-taken-value/);
+      });
+
+      test("the master key is refused as a chosen key or new_key, without echoing it", async () => {
+        const chosen = await admin.call("POST", "/key/generate", { body: { key: MASTER_KEY, key_alias: "shadow" } });
+        assert.equal(chosen.status, 400);
+        assert.deepEqual([errorOf(chosen).code, errorOf(chosen).param], ["invalid_key", "key"]);
+        assert.match(errorOf(chosen).message, /master key/);
+        assert.doesNotMatch(chosen.text, new RegExp(MASTER_KEY));
+        const { key } = await generated({ key_alias: "to-regenerate" });
+        const renewed = await admin.call("POST", "/key/regenerate", { body: { key, new_key: MASTER_KEY } });
+        assert.equal(renewed.status, 400);
+        assert.deepEqual([errorOf(renewed).code, errorOf(renewed).param], ["invalid_key", "new_key"]);
+        assert.deepEqual(
+          (await admin.store.keys.list({ page: 1, size: 10 })).items.map((record) => record.key_alias),
+          ["to-regenerate"],
+          "nothing stored for the refused key; the regenerated one unchanged",
+        );
+        assert.ok(await admin.store.keys.findByToken(hashKey(key)), "the key keeps its value");
       });
 
       test("LiteLLM fields xgate ignores are accepted, dropped, and named in a header", async () => {

@@ -15,6 +15,8 @@ export interface AdminContext {
   /** Told after every write, so that caches and budgets forget what changed. */
   notifier: KeyChangeNotifier;
   now(): Date;
+  /** Whether a key is the proxy's master key (compared in constant time). */
+  isMasterKey(key: string): boolean;
 }
 
 /** `master`: the master key only; `own-key`: also a virtual key, which the handler lets see only itself. */

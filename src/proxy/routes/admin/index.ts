@@ -9,6 +9,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { NotFoundError, PermissionDeniedError } from "../../../errors.js";
+import { keyDigest, masterKeyMatch } from "../../auth/master-key.js";
 import type { KeyChangeNotifier } from "../../keys/events.js";
 import type { Store } from "../../store/index.js";
 import { ACTIVITY_ROUTES } from "./activity.js";
@@ -26,6 +27,8 @@ export interface AdminDeps {
    * the same one. The router's `Clock` fits (routes may not import the router, hence the shape written out).
    */
   clock?: { now(): number };
+  /** Refused as a caller-chosen key: it would be taken for the master key before any lookup. */
+  masterKey?: string | undefined;
 }
 
 export const ADMIN_ROUTES: readonly AdminRoute[] = [...KEY_ROUTES, ...TEAM_ROUTES, ...SPEND_ROUTES, ...ACTIVITY_ROUTES];
@@ -71,7 +74,8 @@ export function adminRoutes(app: FastifyInstance, deps: AdminDeps): void {
     return;
   }
   const clock = deps.clock ?? Date;
-  const ctx: AdminContext = { store, notifier: deps.notifier, now: () => new Date(clock.now()) };
+  const isMaster = deps.masterKey ? masterKeyMatch(deps.masterKey) : () => false;
+  const ctx: AdminContext = { store, notifier: deps.notifier, now: () => new Date(clock.now()), isMasterKey: (key) => isMaster(keyDigest(key)) };
   for (const route of ADMIN_ROUTES) {
     app.route({ method: route.method, url: route.url, onRequest: guard(route.access), handler: (request, reply) => route.handle(ctx, request, reply) });
   }

@@ -69,12 +69,25 @@ const generate: AdminRoute = {
     const changes = keyChanges(settings, ctx.now());
     await requireTeam(ctx, settings.team_id);
     const key = chosen ?? generateKey();
+    refuseMasterKey(ctx, key, "key");
     const record = await refusingConflicts(() => ctx.store.keys.create({ ...changes, token: hashKey(key), key_name: keyName(key) }));
     ctx.notifier.keysChanged([record.token]);
     // The one answer that holds the key itself.
     return { key, ...record };
   },
 };
+
+/**
+ * A caller-chosen key may not be the master key: requests with it would be the master's (it is checked first),
+ * and the key's own limits and budget would never apply.
+ */
+function refuseMasterKey(ctx: AdminContext, key: string, param: string): void {
+  if (!ctx.isMasterKey(key)) return;
+  throw new BadRequestError(`${param} is the proxy's master key: choose another value starting with sk-, or leave ${param} out to get a generated key.`, {
+    code: "invalid_key",
+    param,
+  });
+}
 
 const isKey = (key: KeyRecord | undefined): key is KeyRecord => key !== undefined;
 
@@ -194,6 +207,7 @@ async function regenerate(ctx: AdminContext, reference: string, body: Regenerati
   const current = await findKey(ctx, reference);
   await requireTeam(ctx, settings.team_id);
   const key = chosen ?? generateKey();
+  refuseMasterKey(ctx, key, "new_key");
   const regenerated = await refusingConflicts(
     () =>
       ctx.store.keys.regenerate(current.token, {
