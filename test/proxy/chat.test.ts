@@ -48,7 +48,8 @@ router_settings:
   model_group_alias: { gpt-4o: chat }
   num_retries: 2
 general_settings:
-  stream_keepalive_seconds: 0.05
+  # Short, for the keep-alive test; long enough that no first chunk here comes later (see "a slow first chunk").
+  stream_keepalive_seconds: 1
 `);
   await app.router.health.runPass();
   await app.app.listen({ port: 0, host: "127.0.0.1" });
@@ -255,5 +256,84 @@ describe("failures", () => {
     assert.equal(res.status, 400);
     const error = ((await res.json()) as { error: { param: string; message: string } }).error;
     assert.equal(error.param, "messages[0].content[0].image_url.url");
+  });
+});
+
+describe("a slow first chunk", () => {
+  // A proxy whose keep-alive (0.2 s) is much shorter than the first chunk's wait (the emulator's latency fault).
+  let slow: TestApp;
+  let slowUrl: string;
+  before(async () => {
+    slow = await testApp(`
+model_list:
+  - model_name: chat
+    litellm_params: { model: xinference/qwen2.5-instruct, api_base: ${a.baseUrl} }
+  - model_name: chat
+    litellm_params: { model: xinference/qwen2.5-instruct, api_base: ${b.baseUrl} }
+  - model_name: impatient
+    litellm_params: { model: xinference/qwen2.5-instruct, api_base: ${a.baseUrl}, timeout: 0.6 }
+router_settings:
+  num_retries: 1
+  routing_strategy: simple-shuffle
+general_settings:
+  stream_keepalive_seconds: 0.2
+`);
+    await slow.router.health.runPass();
+    await slow.app.listen({ port: 0, host: "127.0.0.1" });
+    slowUrl = `http://127.0.0.1:${(slow.app.server.address() as AddressInfo).port}`;
+  });
+  after(() => slow.dispose());
+
+  const streamFrom = (model: string, extra: Record<string, unknown> = {}): Promise<Response> =>
+    fetch(`${slowUrl}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model, messages: USER, stream: true, ...extra }),
+    });
+
+  test("the stream begins with keep-alives before it: headers go out within the keep-alive, the answer follows whole", async () => {
+    for (const emulator of [a, b]) emulator.setFault("chat/completions", { kind: "latency", ms: 1_200 });
+    const started = performance.now();
+    const res = await streamFrom("chat");
+    const headersAfterMs = performance.now() - started;
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("content-type"), "text/event-stream; charset=utf-8");
+    assert.ok(headersAfterMs < 1_000, `headers after ${headersAfterMs.toFixed(0)} ms, not with the first chunk (1.2 s)`);
+    const data = events(await res.text());
+    assert.ok(data.length >= 3, "keep-alives, chunks and the end");
+    assert.equal(data[0], ": keep-alive", "a comment first: the answer itself has not begun");
+    const firstChunk = data.findIndex((event) => !event.startsWith(":"));
+    assert.ok(data.slice(firstChunk).every((event) => !event.startsWith(":")), "no keep-alive once chunks flow (they come faster)");
+    assert.equal(data.at(-1), "[DONE]");
+    const chunks = data.slice(firstChunk, -1).map((d) => JSON.parse(d) as { model: string; choices: { delta: { content?: string } }[] });
+    assert.ok(chunks.every((c) => c.model === "chat"));
+    assert.match(chunks.map((c) => c.choices[0]?.delta.content ?? "").join(""), /^You said: tell me about cats/);
+    const line = slow.logLines().filter((l) => l.route === "/v1/chat/completions" && l.model === "chat").at(-1);
+    assert.equal(line?.status, 200);
+    assert.ok(Number(line?.tokens) > 0, "the stream's usage reached the log line");
+  });
+
+  test("a failure after the stream began is an OpenAI error event in it, then the end — never a hang", async () => {
+    a.setFault("chat/completions", { kind: "latency", ms: 3_000 });
+    const res = await streamFrom("impatient");
+    assert.equal(res.status, 200, "committed by the keep-alive before the attempt ran out of time");
+    const data = events(await res.text());
+    assert.equal(data[0], ": keep-alive");
+    assert.notEqual(data.at(-1), "[DONE]");
+    const error = (JSON.parse(data.at(-1)!) as { error: { code: string; message: string } }).error;
+    assert.equal(error.code, "upstream_timeout");
+    assert.equal(a.requests.filter((r) => r.path === "/v1/chat/completions").length, 2, "retried once behind the keep-alives");
+    await a.waitForIdle("qwen2.5-instruct");
+  });
+
+  test("retries go on behind the keep-alives: an attempt that fails after the commit is retried, the client gets a whole stream", async () => {
+    a.setFault("chat/completions", { kind: "latency", ms: 2_000, times: 1 });
+    const res = await streamFrom("impatient");
+    assert.equal(res.status, 200);
+    const data = events(await res.text());
+    assert.equal(data[0], ": keep-alive");
+    assert.equal(data.at(-1), "[DONE]");
+    assert.equal(a.requests.filter((r) => r.path === "/v1/chat/completions").length, 2, "the first timed out after the commit");
+    await a.waitForIdle("qwen2.5-instruct");
   });
 });

@@ -5,6 +5,10 @@
  * socket's pace: while the client does not read, no chunk is taken, so nothing more is read upstream.
  * While the upstream is silent, a comment every `keepAliveMs` keeps proxies and load balancers from
  * closing the connection as idle; one is sent only when nothing is waiting to be written.
+ *
+ * The chunks may still be coming (a stream whose first chunk is slow, committed before it: see routes/chat.ts):
+ * the body then opens with a comment, so that the headers go out at once, and waits for them with its
+ * keep-alives; if they never come, it sends the error event instead.
  */
 import { Readable } from "node:stream";
 import { APIError } from "../../errors.js";
@@ -24,20 +28,36 @@ function errorEvent(error: unknown): string {
 }
 
 class SseBody<Chunk> extends Readable {
-  private readonly source: AsyncIterator<Chunk>;
+  /** Undefined until the chunks have come (when they were still coming). */
+  private chunks: Chunks<Chunk> | undefined;
+  private source: AsyncIterator<Chunk> | undefined;
   private pulling = false;
   private finished = false;
   private lastWriteAt = performance.now();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly chunks: Chunks<Chunk>,
+    private readonly pending: Chunks<Chunk> | Promise<Chunks<Chunk>>,
     private readonly keepAliveMs: number,
     private readonly onError: (error: unknown) => void,
   ) {
     super();
-    this.source = chunks[Symbol.asyncIterator]();
+    if (pending instanceof Promise) {
+      this.send(KEEP_ALIVE);
+      // Cancelled, had the client gone before they came: nothing more is to be generated.
+      // (A read waiting for them cancels them itself.)
+      pending.then(
+        (chunks) => (this.destroyed && !this.pulling ? chunks.cancel() : undefined),
+        () => undefined,
+      );
+    } else this.open(pending);
     if (keepAliveMs > 0) this.arm(keepAliveMs);
+  }
+
+  private open(chunks: Chunks<Chunk>): AsyncIterator<Chunk> {
+    this.chunks = chunks;
+    this.source = chunks[Symbol.asyncIterator]();
+    return this.source;
   }
 
   override _read(): void {
@@ -52,8 +72,17 @@ class SseBody<Chunk> extends Readable {
   private async pull(): Promise<void> {
     this.pulling = true;
     try {
+      let source = this.source;
+      if (source === undefined) {
+        const chunks = await this.pending;
+        if (this.destroyed) {
+          chunks.cancel();
+          return;
+        }
+        source = this.open(chunks);
+      }
       for (;;) {
-        const next = await this.source.next();
+        const next = await source.next();
         if (this.destroyed) return;
         if (next.done === true) {
           this.finish(SSE_DONE);
@@ -104,12 +133,19 @@ class SseBody<Chunk> extends Readable {
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.disarm();
     // The client went away (or the response failed): the upstream must stop generating.
-    if (!this.finished) this.chunks.cancel(error ?? undefined);
+    if (!this.finished) this.chunks?.cancel(error ?? undefined);
     callback(error);
   }
 }
 
-/** The SSE body for a stream's chunks; `onError` hears of a failure after the stream began (for the log line). */
-export function sseBody<Chunk>(chunks: Chunks<Chunk>, keepAliveMs: number, onError: (error: unknown) => void = () => undefined): Readable {
+/**
+ * The SSE body for a stream's chunks, or for chunks still to come; `onError` hears of a failure after the
+ * response began (for the log line).
+ */
+export function sseBody<Chunk>(
+  chunks: Chunks<Chunk> | Promise<Chunks<Chunk>>,
+  keepAliveMs: number,
+  onError: (error: unknown) => void = () => undefined,
+): Readable {
   return new SseBody(chunks, keepAliveMs, onError);
 }

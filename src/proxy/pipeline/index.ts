@@ -72,6 +72,17 @@ export interface OperationRoute<Request, Result extends Answer, Answer = Result>
    * byte: a whole answer before it is sent, a stream through `beforeEnd` (see account.ts).
    */
   respond(result: Answer, parsed: ParsedRequest<Request>, request: FastifyRequest, reply: FastifyReply, account: RequestAccount): unknown;
+  /**
+   * For an answer that may be long in coming (a stream whose first chunk is slow): once `afterMs` has passed
+   * without the dispatch's outcome, `respond` answers at once with the result still pending — the status
+   * and headers go out, and keep-alives until it comes, so that no load balancer closes the connection as
+   * idle. Retries and fallbacks go on meanwhile (a comment is no part of the answer); a failure then reaches
+   * the client inside the answer begun.
+   */
+  early?: {
+    afterMs(request: Request): number | undefined;
+    respond(pending: Promise<Result>, parsed: ParsedRequest<Request>, request: FastifyRequest, reply: FastifyReply, account: RequestAccount): unknown;
+  };
 }
 
 export interface Pipeline {
@@ -96,6 +107,20 @@ function keyModel(pipeline: Pipeline, principal: Principal, asked: string, trace
   return { model, group };
 }
 
+const PENDING = Symbol("pending");
+
+/** What the promise settles with, or PENDING when it has not settled within `ms` (undefined: no limit). */
+async function settledWithin<T>(promise: Promise<T>, ms: number | undefined): Promise<T | typeof PENDING> {
+  if (ms === undefined) return promise;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<typeof PENDING>((resolve) => (timer = setTimeout(resolve, ms, PENDING)));
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The model the client named, before a key alias replaced it. */
 function asked(parsed: ParsedRequest<unknown>): string {
   return parsed.asked ?? parsed.model;
@@ -109,7 +134,8 @@ async function handle<Request, Result extends Answer, Answer>(
 ): Promise<unknown> {
   const account = new RequestAccount(pipeline.accounting, request, reply, route.operation.kind);
   let parsed: ParsedRequest<Request> | undefined;
-  let result: Answer;
+  /** What is answered: the result, or the dispatch still under way when the answer begins before it (`early`). */
+  let answer: { result: Answer } | { pending: Promise<Dispatched<Result>> } | undefined;
   let input: RouteInput | undefined;
   try {
     input = await route.read(request);
@@ -129,12 +155,21 @@ async function handle<Request, Result extends Answer, Answer>(
     const cached = await route.cache?.(sent, request, reply);
     if (cached !== undefined && "answer" in cached) {
       account.cacheHit();
-      result = cached.answer;
+      answer = { result: cached.answer };
     } else {
-      const outcome = await pipeline.dispatcher.dispatch(route.operation, cached?.misses ?? sent, clientGoneSignal(request.raw.socket), request.id);
-      recordDispatch(trace, outcome, reply);
-      account.answeredBy(outcome);
-      result = cached === undefined ? outcome.result : cached.merge(outcome);
+      const dispatching = pipeline.dispatcher
+        .dispatch(route.operation, cached?.misses ?? sent, clientGoneSignal(request.raw.socket), request.id)
+        .then((outcome) => {
+          recordDispatch(trace, outcome, reply);
+          account.answeredBy(outcome);
+          return outcome;
+        });
+      const outcome = await settledWithin(dispatching, cached === undefined ? route.early?.afterMs(typed) : undefined);
+      if (outcome === PENDING) {
+        // Its failure is the answer's to tell (the route's early respond); nobody else need await it.
+        dispatching.catch(() => undefined);
+        answer = { pending: dispatching };
+      } else answer = { result: cached === undefined ? outcome.result : cached.merge(outcome) };
     }
   } catch (error) {
     account.fail(error);
@@ -142,12 +177,19 @@ async function handle<Request, Result extends Answer, Answer>(
   } finally {
     // Uploads are done with once the upstream has answered: released before the answer goes out, so that a
     // client that has its answer finds nothing of its request left behind.
-    if (parsed !== undefined) route.operation.dispose?.(parsed.request);
-    await input?.release?.();
+    const done = async (): Promise<void> => {
+      if (parsed !== undefined) route.operation.dispose?.(parsed.request);
+      await input?.release?.();
+    };
+    const pending = answer !== undefined && "pending" in answer ? answer.pending : undefined;
+    if (pending === undefined) await done();
+    else void pending.then(done, done);
   }
   try {
     // The answer names the model as the client asked for it, a key alias included.
-    return await route.respond(result, { ...parsed, model: asked(parsed) }, request, reply, account);
+    const named = { ...parsed, model: asked(parsed) };
+    if ("result" in answer) return await route.respond(answer.result, named, request, reply, account);
+    return await route.early?.respond(answer.pending.then((outcome) => outcome.result), named, request, reply, account);
   } catch (error) {
     account.fail(error);
     throw error;
