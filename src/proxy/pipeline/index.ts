@@ -109,9 +109,8 @@ function keyModel(pipeline: Pipeline, principal: Principal, asked: string, trace
 
 const PENDING = Symbol("pending");
 
-/** What the promise settles with, or PENDING when it has not settled within `ms` (undefined: no limit). */
-async function settledWithin<T>(promise: Promise<T>, ms: number | undefined): Promise<T | typeof PENDING> {
-  if (ms === undefined) return promise;
+/** What the promise settles with, or PENDING when it has not settled within `ms`. */
+async function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | typeof PENDING> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<typeof PENDING>((resolve) => (timer = setTimeout(resolve, ms, PENDING)));
   try {
@@ -157,19 +156,23 @@ async function handle<Request, Result extends Answer, Answer>(
       account.cacheHit();
       answer = { result: cached.answer };
     } else {
-      const dispatching = pipeline.dispatcher
-        .dispatch(route.operation, cached?.misses ?? sent, clientGoneSignal(request.raw.socket), request.id)
-        .then((outcome) => {
-          recordDispatch(trace, outcome, reply);
-          account.answeredBy(outcome);
-          return outcome;
-        });
-      const outcome = await settledWithin(dispatching, cached === undefined ? route.early?.afterMs(typed) : undefined);
+      const dispatching = pipeline.dispatcher.dispatch(route.operation, cached?.misses ?? sent, clientGoneSignal(request.raw.socket), request.id);
+      const afterMs = cached === undefined ? route.early?.afterMs(typed) : undefined;
+      const outcome = afterMs === undefined ? await dispatching : await settledWithin(dispatching, afterMs);
       if (outcome === PENDING) {
+        const answered = dispatching.then((late) => {
+          recordDispatch(trace, late, reply);
+          account.answeredBy(late);
+          return late;
+        });
         // Its failure is the answer's to tell (the route's early respond); nobody else need await it.
-        dispatching.catch(() => undefined);
-        answer = { pending: dispatching };
-      } else answer = { result: cached === undefined ? outcome.result : cached.merge(outcome) };
+        answered.catch(() => undefined);
+        answer = { pending: answered };
+      } else {
+        recordDispatch(trace, outcome, reply);
+        account.answeredBy(outcome);
+        answer = { result: cached === undefined ? outcome.result : cached.merge(outcome) };
+      }
     }
   } catch (error) {
     account.fail(error);
