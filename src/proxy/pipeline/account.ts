@@ -6,7 +6,8 @@
  * The row is journaled before the response's last byte — a whole answer before it is sent, a streamed one
  * before its end (see `beforeEnd`) — so a client never holds a complete answer whose spend could be lost.
  * However a request ends (answered, failed, the client gone), the account is closed exactly once: its
- * parallel slot and its reservation are given back and its row written, a failure's at cost 0.
+ * parallel slot and its reservation are given back and its row written, a failure's at cost 0 — but for a
+ * stream whose client left mid-answer, which is charged what it was sent.
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Readable } from "node:stream";
@@ -127,7 +128,7 @@ export class RequestAccount {
     private readonly operation: OperationKind,
   ) {
     this.startedAt = deps.now();
-    // The client gone before the answer was complete: the account is closed as a failure.
+    // The client gone before the answer was complete: the account is closed as a failure (see `fail`).
     reply.raw.once("close", () => this.fail(CLIENT_GONE));
   }
 
