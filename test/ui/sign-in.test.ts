@@ -72,6 +72,9 @@ describe("console sign-in", () => {
       await page.keyboard.press("Enter");
       await page.getByRole("heading", { level: 1, name: "Models" }).waitFor();
       assert.equal(await page.evaluate("document.activeElement?.id"), "main");
+      // The page's controls come with its data: under load the heading can be there before them, and Tab
+      // would then have nothing in the page to go to.
+      await page.locator("#main").locator("a[href], button, input, select, [tabindex='0']").first().waitFor();
       await page.keyboard.press("Tab");
       assert.equal(await page.evaluate("document.querySelector('#main').contains(document.activeElement)"), true, "Tab goes on within the page");
     }));
