@@ -5,7 +5,12 @@
  * slow, they fail after the caller's command timeout. ioredis keeps reconnecting in the background, and
  * each user decides how it goes on without Redis meanwhile (limits and budgets: redis-fallback.ts).
  */
-import { type ChainableCommander, Redis, type RedisOptions } from "ioredis";
+import type { ChainableCommander, Redis, RedisOptions } from "ioredis";
+import type IoredisModule from "ioredis";
+import { createRequire } from "node:module";
+
+/** ioredis is loaded with the first connection: a proxy without Redis never holds it (~2 MB of heap). */
+const loadIoredis = (): typeof IoredisModule => createRequire(import.meta.url)("ioredis") as typeof IoredisModule;
 
 /** Where a Redis is: a `redis://` or `rediss://` URL, or a host, port and optional password. */
 export type RedisConnection = { url: string } | { host: string; port: number; password: string | undefined };
@@ -22,10 +27,11 @@ export function connectRedis(connection: RedisConnection, options: ConnectOption
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
   };
+  const { Redis: RedisClient } = loadIoredis();
   const redis =
     "url" in connection
-      ? new Redis(connection.url, base)
-      : new Redis({ ...base, host: connection.host, port: connection.port, ...(connection.password ? { password: connection.password } : {}) });
+      ? new RedisClient(connection.url, base)
+      : new RedisClient({ ...base, host: connection.host, port: connection.port, ...(connection.password ? { password: connection.password } : {}) });
   // Connection errors surface as failed commands, which every user tolerates; without a listener ioredis
   // would also print each one as an unhandled 'error' event.
   redis.on("error", () => undefined);

@@ -14,11 +14,15 @@
  * than hanging it.
  */
 import { mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { Kysely, PostgresDialect, sql, SqliteDialect } from "kysely";
-import pg from "pg";
+import type PgModule from "pg";
 import type { Tables } from "./tables.js";
+
+/** pg is loaded when a Postgres database is opened: a proxy on SQLite never holds it (~3 MB of heap). */
+const loadPg = (): typeof PgModule => createRequire(import.meta.url)("pg") as typeof PgModule;
 
 export type DatabaseTarget =
   | { kind: "sqlite"; path: string }
@@ -51,7 +55,7 @@ export function connect(target: DatabaseTarget, options: DatabaseOptions = {}): 
     const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: file }) });
     return { db, dialect: "sqlite", close: () => db.destroy() };
   }
-  const pool = new pg.Pool({ connectionString: target.url, max: target.poolLimit, connectionTimeoutMillis: POSTGRES_CONNECT_TIMEOUT_MS });
+  const pool = new (loadPg().Pool)({ connectionString: target.url, max: target.poolLimit, connectionTimeoutMillis: POSTGRES_CONNECT_TIMEOUT_MS });
   pool.on("error", (error) => options.onError?.(error));
   const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
   return { db, dialect: "postgres", close: () => db.destroy() };
