@@ -204,8 +204,8 @@ export async function buildApp(settings: Settings, deps: AppDeps): Promise<App> 
     );
   const images = new ImageStore({ ttlSeconds: settings.imageUrlTtlSeconds, ...(deps.imageDir && { dir: deps.imageDir }) });
   const resolver = new ModelResolver(settings.deployments.map((d) => ({ model_name: d.group, litellm_params: { model: d.model } })), settings.aliases);
-  // Made only when traces are on: off, nothing of them is on the request path.
-  // The OpenTelemetry SDK and exporter are loaded only when traces are on (~5 MB of heap otherwise held).
+  // Made only when traces are on: off, nothing of them is on the request path, nor the OpenTelemetry SDK
+  // and exporter in memory (~5 MB of heap).
   const tracing = settings.tracing === undefined ? undefined : (await import("./telemetry/tracing.js")).createTracing(settings.tracing, logger);
   const observers = [attemptLog(logger), tracing?.attempts, requestMetrics.attempts].filter((observer) => observer !== undefined);
   const dispatcher = new Dispatcher(router.router, router.health, resolver, observers);
