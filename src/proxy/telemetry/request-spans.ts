@@ -11,6 +11,7 @@ import {
   type Attributes,
   type Context,
   defaultTextMapGetter,
+  type HrTime,
   defaultTextMapSetter,
   ROOT_CONTEXT,
   type Span,
@@ -20,6 +21,7 @@ import {
   type Tracer,
 } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { APIError } from "../../errors.js";
 import type { AttemptObserver, AttemptStart, AttemptWatch, RequestTrace } from "../pipeline/index.js";
@@ -69,6 +71,13 @@ interface TracedRequest {
   answering: { span: Span; endTime: number } | undefined;
   /** Once the request's span has ended: its usage, for an answering attempt that ends after it. */
   usage: Attributes | undefined;
+}
+
+/** `ms` milliseconds before `time`. */
+function before(time: HrTime, ms: number): HrTime {
+  const nanos = time[1] - Math.round(ms * 1e6);
+  const seconds = Math.floor(nanos / 1e9);
+  return [time[0] + seconds, nanos - seconds * 1e9];
 }
 
 function errorType(error: unknown): string {
@@ -166,12 +175,18 @@ export class RequestSpans {
     const brokenOff = failure !== undefined && (status === undefined || status < 400);
     if (!completed || brokenOff || (status !== undefined && status >= 500)) span.setStatus({ code: SpanStatusCode.ERROR });
     traced.usage = usage;
+    span.end();
+    const endedAt = performance.now();
     const answering = traced.answering;
     if (answering !== undefined) {
       answering.span.setAttributes(usage);
-      answering.span.end(answering.endTime);
+      // Its end is given on the request's clock, as so long before the request's end: each span turns the
+      // monotonic clock into wall-clock time with an offset of its own, taken at its start to the
+      // millisecond, so an attempt that ended a moment before its request could be exported after it.
+      // (A span not sampled keeps no end time.)
+      const requestEnd = (span as unknown as Partial<ReadableSpan>).endTime;
+      answering.span.end(requestEnd === undefined ? answering.endTime : before(requestEnd, endedAt - answering.endTime));
     }
-    span.end();
   }
 
   private attemptStarted(attempt: AttemptStart): AttemptWatch {
