@@ -7,10 +7,10 @@
  */
 import type { ChainableCommander, Redis, RedisOptions } from "ioredis";
 import type IoredisModule from "ioredis";
-import { createRequire } from "node:module";
+import { loadOnUse } from "../load-on-use.js";
 
-/** ioredis is loaded with the first connection: a proxy without Redis never holds it (~2 MB of heap). */
-const loadIoredis = (): typeof IoredisModule => createRequire(import.meta.url)("ioredis") as typeof IoredisModule;
+/** Loaded with the first connection: a proxy without Redis never holds it (~2 MB of heap). */
+const ioredis = loadOnUse<typeof IoredisModule>("ioredis");
 
 /** Where a Redis is: a `redis://` or `rediss://` URL, or a host, port and optional password. */
 export type RedisConnection = { url: string } | { host: string; port: number; password: string | undefined };
@@ -27,7 +27,7 @@ export function connectRedis(connection: RedisConnection, options: ConnectOption
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
   };
-  const { Redis: RedisClient } = loadIoredis();
+  const { Redis: RedisClient } = ioredis();
   const redis =
     "url" in connection
       ? new RedisClient(connection.url, base)

@@ -14,15 +14,15 @@
  * than hanging it.
  */
 import { mkdirSync } from "node:fs";
-import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { Kysely, PostgresDialect, sql, SqliteDialect } from "kysely";
 import type PgModule from "pg";
+import { loadOnUse } from "../load-on-use.js";
 import type { Tables } from "./tables.js";
 
-/** pg is loaded when a Postgres database is opened: a proxy on SQLite never holds it (~3 MB of heap). */
-const loadPg = (): typeof PgModule => createRequire(import.meta.url)("pg") as typeof PgModule;
+/** Loaded when a Postgres database is opened: a proxy on SQLite never holds it (~3 MB of heap). */
+const pg = loadOnUse<typeof PgModule>("pg");
 
 export type DatabaseTarget =
   | { kind: "sqlite"; path: string }
@@ -55,7 +55,7 @@ export function connect(target: DatabaseTarget, options: DatabaseOptions = {}): 
     const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: file }) });
     return { db, dialect: "sqlite", close: () => db.destroy() };
   }
-  const pool = new (loadPg().Pool)({ connectionString: target.url, max: target.poolLimit, connectionTimeoutMillis: POSTGRES_CONNECT_TIMEOUT_MS });
+  const pool = new (pg().Pool)({ connectionString: target.url, max: target.poolLimit, connectionTimeoutMillis: POSTGRES_CONNECT_TIMEOUT_MS });
   pool.on("error", (error) => options.onError?.(error));
   const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
   return { db, dialect: "postgres", close: () => db.destroy() };
