@@ -14,6 +14,7 @@ import type { Operation } from "../../operations/index.js";
 import { OPEN, type Principal } from "../auth/principal.js";
 import { assertModelAccess, resolveKeyAlias } from "../auth/virtual-key.js";
 import { clientGoneSignal } from "../http/client-gone.js";
+import { systemClock, within } from "../router/clock.js";
 import { type AccountingDeps, RequestAccount } from "./account.js";
 import type { UsageEstimate } from "../spend/cost.js";
 import type { RequestTrace } from "./context.js";
@@ -107,17 +108,17 @@ function keyModel(pipeline: Pipeline, principal: Principal, asked: string, trace
   return { model, group };
 }
 
-const PENDING = Symbol("pending");
+/** The dispatch not over within a route's `early.afterMs` (see `within`, the one bounded wait). */
+class StillPending extends Error {}
 
-/** What the promise settles with, or PENDING when it has not settled within `ms`. */
-async function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | typeof PENDING> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<typeof PENDING>((resolve) => (timer = setTimeout(resolve, ms, PENDING)));
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
+/** Releases what reading the request took, once the upstream has answered. */
+async function releaseInput<Request, Result>(
+  operation: Operation<Request, Result>,
+  parsed: ParsedRequest<Request> | undefined,
+  input: RouteInput | undefined,
+): Promise<void> {
+  if (parsed !== undefined) operation.dispose?.(parsed.request);
+  await input?.release?.();
 }
 
 /** The model the client named, before a key alias replaced it. */
@@ -158,8 +159,15 @@ async function handle<Request, Result extends Answer, Answer>(
     } else {
       const dispatching = pipeline.dispatcher.dispatch(route.operation, cached?.misses ?? sent, clientGoneSignal(request.raw.socket), request.id);
       const afterMs = cached === undefined ? route.early?.afterMs(typed) : undefined;
-      const outcome = afterMs === undefined ? await dispatching : await settledWithin(dispatching, afterMs);
-      if (outcome === PENDING) {
+      const outcome =
+        afterMs === undefined
+          ? await dispatching
+          : await within(systemClock, dispatching, afterMs, () => new StillPending()).catch((error: unknown) => {
+              if (error instanceof StillPending) return undefined;
+              throw error;
+            });
+      if (outcome === undefined) {
+        // Still under way: the route answers before it.
         const answered = dispatching.then((late) => {
           recordDispatch(trace, late, reply);
           account.answeredBy(late);
@@ -180,13 +188,12 @@ async function handle<Request, Result extends Answer, Answer>(
   } finally {
     // Uploads are done with once the upstream has answered: released before the answer goes out, so that a
     // client that has its answer finds nothing of its request left behind.
-    const done = async (): Promise<void> => {
-      if (parsed !== undefined) route.operation.dispose?.(parsed.request);
-      await input?.release?.();
-    };
     const pending = answer !== undefined && "pending" in answer ? answer.pending : undefined;
-    if (pending === undefined) await done();
-    else void pending.then(done, done);
+    if (pending === undefined) await releaseInput(route.operation, parsed, input);
+    else {
+      const release = (): Promise<void> => releaseInput(route.operation, parsed, input);
+      void pending.then(release, release);
+    }
   }
   try {
     // The answer names the model as the client asked for it, a key alias included.
