@@ -252,7 +252,6 @@ export class RequestAccount {
    * it was admitted with.
    */
   private async chargeAbandoned(usedSoFar: () => Promise<RequestUsage>): Promise<void> {
-    this.ticket?.done();
     let usage: RequestUsage;
     try {
       usage = await usedSoFar();
@@ -269,11 +268,9 @@ export class RequestAccount {
   fail(error: unknown): void {
     if (this.closed) return;
     this.closed = true;
+    this.ticket?.done();
     if (error === CLIENT_GONE && this.usedSoFar !== undefined) void this.chargeAbandoned(this.usedSoFar);
-    else {
-      this.ticket?.done();
-      this.failed(error);
-    }
+    else this.failed(error);
   }
 
   private failed(error: unknown): void {

@@ -8,6 +8,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { APIError, BadGatewayError } from "../../errors.js";
 import {
+  type AnswerUsage,
   chat,
   type ChatCall,
   type ChatResult,
@@ -19,8 +20,7 @@ import {
   type TextCompletionResult,
 } from "../../operations/index.js";
 import { sseBody } from "../http/sse-response.js";
-import type { CompletionUsage } from "../../openai/usage.js";
-import { asObject, beforeEnd, type Dispatcher, type OperationRoute, type ParsedRequest, type RequestAccount } from "../pipeline/index.js";
+import { asObject, beforeEnd, type Dispatcher, type OperationRoute, type ParsedRequest, type RequestAccount, type RequestUsage } from "../pipeline/index.js";
 
 export interface ChatRouteDeps {
   dispatcher: Dispatcher;
@@ -37,7 +37,7 @@ function answer<Whole, Chunk>(deps: ChatRouteDeps) {
     const trace = (request.trace ??= {});
     trace.tokens = result.usage.total_tokens;
     trace.tokensEstimated = result.estimated;
-    account.finish(usageOf(result.usage, result.estimated));
+    account.finish(usageOf(result));
     return reply.type("application/json; charset=utf-8").send(result.answer(parsed.model));
   };
 }
@@ -55,15 +55,12 @@ function streamAnswer<Chunk>(
   account: RequestAccount,
 ): unknown {
   const trace = (request.trace ??= {});
-  let ended: { usage: CompletionUsage; estimated: boolean } | undefined;
+  let ended: AnswerUsage | undefined;
   let failure: unknown;
   const begin = (streamed: StreamedResult<Chunk>): Chunks<Chunk> => {
     // The stream begins once its first chunk is in: that is the time to first token.
     trace.firstChunkMs = reply.elapsedTime;
-    account.streaming(async () => {
-      const soFar = await streamed.usedSoFar();
-      return usageOf(soFar.usage, soFar.estimated);
-    });
+    account.streaming(() => streamed.usedSoFar().then(usageOf));
     streamed.done.then(
       (done) => {
         ended = done;
@@ -78,7 +75,7 @@ function streamAnswer<Chunk>(
     failure = error;
     trace.errorCode = error instanceof APIError ? error.code : "stream_error";
   });
-  const settle = (): void => (failure === undefined && ended !== undefined ? account.finish(usageOf(ended.usage, ended.estimated)) : account.fail(failure ?? "stream_error"));
+  const settle = (): void => (failure === undefined && ended !== undefined ? account.finish(usageOf(ended)) : account.fail(failure ?? "stream_error"));
   return reply.headers(STREAM_HEADERS).send(beforeEnd(body, settle));
 }
 
@@ -105,7 +102,7 @@ function outputAsked(maxTokens: number | undefined) {
   return maxTokens === undefined ? {} : { maxCompletionTokens: maxTokens };
 }
 
-function usageOf(usage: CompletionUsage, estimated: boolean) {
+function usageOf({ usage, estimated }: AnswerUsage): RequestUsage {
   return { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens, estimated };
 }
 
