@@ -43,7 +43,8 @@ export interface StreamedResult<Chunk> {
 
 /**
  * Of a longer text only this much is tokenized, and its count scaled: the tokenizer takes ~0.5 µs a character
- * on this path's machine, and a client that leaves a long answer must not cost the proxy seconds of CPU.
+ * on this path's machine, and no answer — an upstream's endless one without usage, or one a client left —
+ * may cost the proxy seconds of CPU to count.
  */
 const COUNTED_CHARS = 64 * 1024;
 
@@ -68,7 +69,7 @@ interface ModelNamed {
 
 async function wholeResult<Whole extends ModelNamed>(answer: Whole, kind: LlmKind<Whole, ModelNamed>): Promise<WholeResult<Whole>> {
   const reported = answer.usage ?? undefined;
-  const usage = reported ?? (await kind.estimate(kind.outputOf(answer)));
+  const usage = reported ?? (await boundedEstimate(kind, kind.outputOf(answer)));
   return { stream: false, usage, estimated: reported === undefined, answer: (model) => ({ ...answer, model, usage }) };
 }
 
@@ -116,7 +117,7 @@ function streamedResult<Chunk extends ModelNamed>(
         yield chunk;
       }
       const reported = stream.usage;
-      usage = reported === undefined ? { usage: await kind.estimate(output.join("")), estimated: true } : { usage: reported, estimated: false };
+      usage = reported === undefined ? { usage: await boundedEstimate(kind, output.join("")), estimated: true } : { usage: reported, estimated: false };
     } catch (error) {
       finish({ error });
       throw error;
@@ -149,6 +150,7 @@ function streamedResult<Chunk extends ModelNamed>(
   };
 }
 
+/** `kind.estimate`, for every estimate made here: within COUNTED_CHARS. */
 async function boundedEstimate(kind: LlmKind<ModelNamed, ModelNamed>, text: string): Promise<CompletionUsage> {
   if (text.length <= COUNTED_CHARS) return kind.estimate(text);
   const counted = await kind.estimate(text.slice(0, COUNTED_CHARS));
