@@ -58,3 +58,25 @@ describe("a stream left before its end", () => {
     assert.equal(soFar.usage.total_tokens, 7 + 3 * long.length);
   });
 });
+
+describe("answers whose upstream reported no usage", () => {
+  const long = "y".repeat(100 * 1024);
+
+  it("a stream read to its end is counted within the same bound", async () => {
+    const counted: number[] = [];
+    const result = llmResult({ stream: true, chunks: chunkStream([long, long]) }, kind(counted), false, undefined) as StreamedResult<Chunk>;
+    for await (const _chunk of result.chunks("asked"));
+    const done = await result.done;
+    assert.deepEqual(counted, [64 * 1024]);
+    assert.equal(done.usage.completion_tokens, 2 * long.length);
+    assert.equal(done.estimated, true);
+  });
+
+  it("a whole answer too", async () => {
+    const counted: number[] = [];
+    const result = await llmResult({ stream: false, answer: { model: "m", choices: [{ text: long }] } }, kind(counted), false, undefined);
+    assert.deepEqual(counted, [64 * 1024]);
+    assert.equal(result.stream, false);
+    assert.equal(result.stream === false && result.usage.completion_tokens, long.length);
+  });
+});
